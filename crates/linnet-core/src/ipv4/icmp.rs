@@ -1,0 +1,357 @@
+//! ICMPv4: echo and timestamp replies, errors sent on behalf of IP, UDP and ARP, the rules
+//! that keep errors from multiplying, rate limits, and errors handed to the socket they
+//! concern.
+//!
+//! Linux: net/ipv4/icmp.c (`icmp_rcv`, `icmp_echo`, `icmp_timestamp`, `icmp_unreach`,
+//! `__icmp_send`, `icmp_global_allow`, `icmpv4_xrlim_allow`, `icmp_err_convert`),
+//! net/ipv4/inetpeer.c (`inet_peer_xrlim_allow`).
+//! RFCs: RFC 792, RFC 1122 §3.2.2 (when not to send an error), RFC 1812 §4.3.2.8 (rate
+//! limiting), RFC 4443 §2.4 (the same rule of errors about errors).
+
+use core::net::Ipv4Addr;
+use core::time::Duration;
+
+use hashbrown::HashMap;
+use linnet_wire::icmpv4::{self as wire, Message};
+use linnet_wire::ipv4::{self as ipwire, Protocol};
+
+use super::output::IpParams;
+use crate::config::StackConfig;
+use crate::errno::Errno;
+use crate::route::{LocalKind, RouteKind};
+use crate::skb::{PacketType, SkBuff};
+use crate::stack::{Stack, LOOPBACK_IFINDEX};
+use crate::stats::DropReason;
+use crate::time::Instant;
+
+/// Tokens a peer may bank, in multiples of `icmp_ratelimit` (`XRLIM_BURST_FACTOR`).
+const XRLIM_BURST_FACTOR: u32 = 6;
+/// Largest ICMP error datagram (RFC 1812 §4.3.2.3: 576 bytes).
+const ERROR_MAX: usize = 576;
+
+#[derive(Clone, Copy, Debug)]
+struct Peer {
+    tokens: Duration,
+    last: Instant,
+}
+
+/// Rate-limit state: the global token bucket and the per-destination buckets.
+#[derive(Debug)]
+pub(crate) struct IcmpState {
+    credit: u32,
+    stamp: Option<Instant>,
+    peers: HashMap<Ipv4Addr, Peer>,
+    /// Per-destination buckets not kept because the table was full.
+    pub(crate) peer_overflow: u64,
+}
+
+impl IcmpState {
+    pub(crate) fn new(cfg: &StackConfig) -> IcmpState {
+        IcmpState { credit: cfg.icmp_msgs_burst, stamp: None, peers: HashMap::new(), peer_overflow: 0 }
+    }
+}
+
+/// `icmp_err_convert`: the errno and "hard error" flag for a destination-unreachable code.
+fn unreach_errno(code: u8) -> (Errno, bool) {
+    match code {
+        0 | 6 | 9 => (Errno::ENETUNREACH, true),
+        1 | 10 => (Errno::EHOSTUNREACH, true),
+        2 => (Errno::ENOPROTOOPT, true),
+        3 => (Errno::ECONNREFUSED, true),
+        4 => (Errno::EMSGSIZE, false),
+        5 => (Errno::EOPNOTSUPP, false),
+        7 => (Errno::EHOSTDOWN, true),
+        8 => (Errno::ENONET, true),
+        11 => (Errno::ENETUNREACH, false),
+        12 => (Errno::EHOSTUNREACH, false),
+        _ => (Errno::EHOSTUNREACH, true),
+    }
+}
+
+impl Stack {
+    /// `icmp_rcv`. `skb.data()` starts at the ICMP header; `bcast` is true when the
+    /// datagram was addressed to a broadcast address.
+    pub(crate) fn icmp_rcv(&mut self, skb: SkBuff, bcast: bool) {
+        self.stats.icmp.in_msgs += 1;
+        let data = skb.data();
+        if data.len() < wire::HEADER_LEN {
+            self.stats.icmp.in_errors += 1;
+            self.drop_skb(skb, DropReason::PktTooSmall);
+            return;
+        }
+        if linnet_wire::checksum::checksum(data) != 0 {
+            self.stats.icmp.in_csum_errors += 1;
+            self.stats.icmp.in_errors += 1;
+            self.drop_skb(skb, DropReason::IcmpCsum);
+            return;
+        }
+        let msg = Message(data[0]);
+        self.stats.icmp_in(msg.0);
+        if bcast {
+            let echoish = msg == Message::ECHO_REQUEST || msg == Message::TIMESTAMP;
+            let allowed = echoish || msg == Message::ADDRESS_MASK || msg == Message::ADDRESS_MASK_REPLY;
+            if (echoish && self.cfg.icmp_echo_ignore_broadcasts) || !allowed {
+                self.stats.icmp.in_errors += 1;
+                self.drop_skb(skb, DropReason::InvalidProto);
+                return;
+            }
+        }
+        if msg.0 > Message::ADDRESS_MASK_REPLY.0 {
+            self.stats.icmp.in_errors += 1;
+            self.drop_skb(skb, DropReason::UnhandledProto);
+            return;
+        }
+        match msg {
+            Message::ECHO_REQUEST => {
+                if !self.cfg.icmp_echo_ignore_all {
+                    self.icmp_reply(&skb, Message::ECHO_REPLY, &[]);
+                }
+                self.consume_skb(skb);
+            }
+            Message::TIMESTAMP => {
+                if data.len() < wire::HEADER_LEN + 4 {
+                    self.stats.icmp.in_errors += 1;
+                    self.drop_skb(skb, DropReason::PktTooSmall);
+                    return;
+                }
+                // icmp_timestamp: originate copied, receive = transmit = ms since midnight
+                // UT, here taken from the stack's clock modulo one day.
+                let ms = (self.now.as_millis() % 86_400_000) as u32;
+                let mut times = [0u8; 12];
+                times[..4].copy_from_slice(&data[8..12]);
+                times[4..8].copy_from_slice(&ms.to_be_bytes());
+                times[8..12].copy_from_slice(&ms.to_be_bytes());
+                self.icmp_reply(&skb, Message::TIMESTAMP_REPLY, &times);
+                self.consume_skb(skb);
+            }
+            Message::DST_UNREACHABLE | Message::TIME_EXCEEDED | Message::PARAM_PROBLEM | Message::SOURCE_QUENCH => {
+                self.icmp_unreach(skb)
+            }
+            Message::ECHO_REPLY => {
+                let from_ttl = skb.network_header().map(|n| {
+                    let ip = ipwire::Packet::new_unchecked(n);
+                    (ip.src_addr(), ip.hop_limit())
+                });
+                if let Some((from, ttl)) = from_ttl {
+                    let data = skb.data();
+                    self.ping_reply(from, ttl, data);
+                }
+                self.consume_skb(skb);
+            }
+            // Deviation from Linux: redirects are counted but not acted on until the routing
+            // issue brings the next-hop exceptions they would install.
+            _ => self.consume_skb(skb),
+        }
+    }
+
+    /// `icmp_unreach` + `icmp_socket_deliver`: check the quoted header and tell the
+    /// transport protocol.
+    fn icmp_unreach(&mut self, skb: SkBuff) {
+        let data = skb.data();
+        let (msg, code) = (Message(data[0]), data[1]);
+        let quoted = &data[wire::HEADER_LEN..];
+        if quoted.len() < ipwire::HEADER_LEN {
+            self.stats.icmp.in_errors += 1;
+            self.drop_skb(skb, DropReason::PktTooSmall);
+            return;
+        }
+        let inner = ipwire::Packet::new_unchecked(quoted);
+        let ihl = usize::from(inner.header_len());
+        if ihl < ipwire::HEADER_LEN {
+            self.stats.icmp.in_errors += 1;
+            self.drop_skb(skb, DropReason::IpInhdr);
+            return;
+        }
+        let inner_dst = inner.dst_addr();
+        if self.cfg.icmp_ignore_bogus_error_responses
+            && matches!(self.fib.local(inner_dst), Some(LocalKind::Broadcast(_)))
+        {
+            self.consume_skb(skb);
+            return;
+        }
+        if quoted.len() < ihl + 8 {
+            self.stats.icmp.in_errors += 1;
+            self.drop_skb(skb, DropReason::PktTooSmall);
+            return;
+        }
+        let (err, hard) = match msg {
+            Message::DST_UNREACHABLE => unreach_errno(code),
+            Message::TIME_EXCEEDED => (Errno::EHOSTUNREACH, false),
+            Message::PARAM_PROBLEM => (Errno::EPROTO, true),
+            _ => {
+                // Source quench is ignored (RFC 6633).
+                self.consume_skb(skb);
+                return;
+            }
+        };
+        let (proto, src, dst) = (inner.next_header(), inner.src_addr(), inner.dst_addr());
+        let l4 = &quoted[ihl..];
+        let ports = (u16::from_be_bytes([l4[0], l4[1]]), u16::from_be_bytes([l4[2], l4[3]]));
+        if proto == Protocol::UDP && !self.udp_err(src, ports.0, dst, ports.1, err, hard) {
+            self.stats.icmp.in_errors += 1;
+        }
+        if proto == Protocol::ICMP {
+            let from = skb.network_header().map(|n| ipwire::Packet::new_unchecked(n).src_addr());
+            if let Some(from) = from {
+                let inner_icmp: [u8; 8] = l4[..8].try_into().unwrap_or([0; 8]);
+                self.ping_err(from, msg.0, code, &inner_icmp);
+            }
+        }
+        self.consume_skb(skb);
+    }
+
+    /// `icmp_reply`: an echo or timestamp reply to the sender of `req` (data at the ICMP
+    /// header). Not rate limited (type 0 and 14 are outside icmp_ratemask).
+    fn icmp_reply(&mut self, req: &SkBuff, msg: Message, payload_override: &[u8]) {
+        let Some(net) = req.network_header() else { return };
+        let ip = ipwire::Packet::new_unchecked(net);
+        let (saddr, daddr, tos) = (ip.dst_addr(), ip.src_addr(), ip.tos());
+        let Ok(dst) = self.route_output(daddr, Some(saddr)) else { return };
+        let icmp = req.data();
+        let body: &[u8] = if payload_override.is_empty() { &icmp[4..] } else { &icmp[4..8] };
+        let len = wire::HEADER_LEN - 4 + body.len() + payload_override.len();
+        let mut skb = self.pool.alloc(len);
+        {
+            let out = skb.put(len);
+            out[0] = msg.0;
+            out[4..4 + body.len()].copy_from_slice(body);
+            out[4 + body.len()..].copy_from_slice(payload_override);
+            let c = linnet_wire::checksum::checksum(out);
+            out[2..4].copy_from_slice(&c.to_be_bytes());
+        }
+        self.stats.icmp_out(msg.0);
+        let p = IpParams {
+            daddr,
+            proto: Protocol::ICMP,
+            ttl: self.cfg.ip_default_ttl,
+            tos,
+            pmtudisc_want: false,
+            sock_id: None,
+        };
+        self.ip_send(dst, p, skb);
+    }
+
+    /// `__icmp_send`: an ICMP error about `orig` (whose network header is set). `local` is
+    /// true when `orig` was addressed to us (RTCF_LOCAL), which makes its destination the
+    /// error's source.
+    pub(crate) fn icmp_send(&mut self, orig: &SkBuff, msg_type: u8, code: u8, info: u32, local: bool) {
+        let Some(net) = orig.network_header() else { return };
+        if net.len() < ipwire::HEADER_LEN {
+            return;
+        }
+        let ip = ipwire::Packet::new_unchecked(net);
+        let (osrc, odst, tos) = (ip.src_addr(), ip.dst_addr(), ip.tos());
+        // RFC 1122 §3.2.2: never about a datagram to a broadcast/multicast address, a
+        // link-layer broadcast, a non-initial fragment, or a source that names no host.
+        if orig.pkt_type != PacketType::Host
+            || odst.is_multicast()
+            || odst.is_broadcast()
+            || matches!(self.fib.local(odst), Some(LocalKind::Broadcast(_)))
+            || ip.frag_offset() != 0
+            || osrc.is_unspecified()
+            || osrc.is_multicast()
+            || osrc.is_broadcast()
+        {
+            return;
+        }
+        let ihl = usize::from(ip.header_len());
+        if Message(msg_type).is_error() && ip.next_header() == Protocol::ICMP {
+            // Never an error about an ICMP error (or an unknown ICMP type).
+            match net.get(ihl) {
+                Some(&t) if t <= Message::ADDRESS_MASK_REPLY.0 && !Message(t).is_error() => {}
+                _ => return,
+            }
+        }
+        let Ok(dst) = self.route_output(osrc, None) else { return };
+        if !self.icmp_rate_allow(msg_type, code, osrc, dst.dev == LOOPBACK_IFINDEX) {
+            return;
+        }
+        let saddr = if local { odst } else { self.select_addr(orig.dev, osrc).unwrap_or(dst.src) };
+        let dst = crate::route::Dst { src: saddr, ..dst };
+        let room = (dst.mtu as usize).min(ERROR_MAX) - ipwire::HEADER_LEN - wire::HEADER_LEN;
+        let quote = &net[..net.len().min(room)];
+        let len = wire::HEADER_LEN + quote.len();
+        let mut skb = self.pool.alloc(len);
+        {
+            let out = skb.put(len);
+            out[0] = msg_type;
+            out[1] = code;
+            out[4..8].copy_from_slice(&info.to_be_bytes());
+            out[8..].copy_from_slice(quote);
+            let c = linnet_wire::checksum::checksum(out);
+            out[2..4].copy_from_slice(&c.to_be_bytes());
+        }
+        self.stats.icmp_out(msg_type);
+        let p = IpParams {
+            daddr: osrc,
+            proto: Protocol::ICMP,
+            ttl: self.cfg.ip_default_ttl,
+            tos: (tos & 0x1e) | 0xc0,
+            pmtudisc_want: false,
+            sock_id: None,
+        };
+        debug_assert!(dst.kind != RouteKind::Broadcast);
+        self.ip_send(dst, p, skb);
+    }
+
+    /// `icmpv4_global_allow` + `icmpv4_xrlim_allow`: the global bucket (icmp_msgs_per_sec,
+    /// icmp_msgs_burst) and the per-destination bucket (icmp_ratelimit), for types in
+    /// icmp_ratemask. Fragmentation-needed is never limited; nor is traffic to loopback
+    /// by the per-destination bucket.
+    fn icmp_rate_allow(&mut self, msg_type: u8, code: u8, daddr: Ipv4Addr, to_lo: bool) -> bool {
+        if msg_type > Message::ADDRESS_MASK_REPLY.0
+            || (msg_type == Message::DST_UNREACHABLE.0 && code == wire::unreach::FRAG_NEEDED)
+            || (1u32 << msg_type) & self.cfg.icmp_ratemask == 0
+        {
+            return true;
+        }
+        let now = self.now;
+        // icmp_global_allow: refill at icmp_msgs_per_sec, at most once per millisecond.
+        let st = &mut self.icmp;
+        let elapsed = st.stamp.map_or(Duration::from_secs(1), |s| now.saturating_since(s));
+        if elapsed >= Duration::from_millis(1) {
+            let incr = (u64::from(self.cfg.icmp_msgs_per_sec) * elapsed.min(Duration::from_secs(1)).as_millis() as u64 / 1000) as u32;
+            if incr > 0 {
+                st.credit = (st.credit + incr).min(self.cfg.icmp_msgs_burst);
+                st.stamp = Some(now);
+            }
+        }
+        if st.credit == 0 {
+            self.stats.icmp.out_rate_limit_global += 1;
+            return false;
+        }
+        if !to_lo {
+            let limit = self.cfg.icmp_ratelimit;
+            let burst = limit * XRLIM_BURST_FACTOR;
+            if self.icmp.peers.len() >= self.cfg.icmp_peer_limit && !self.icmp.peers.contains_key(&daddr) {
+                // inet_peer GC: forget buckets idle long enough to be full again.
+                self.icmp.peers.retain(|_, p| now.saturating_since(p.last) < burst);
+            }
+            let cap = self.cfg.icmp_peer_limit;
+            let st = &mut self.icmp;
+            let peer = if st.peers.len() < cap || st.peers.contains_key(&daddr) {
+                // A new peer starts with a full bucket (inet_getpeer sets rate_last 60 s ago).
+                Some(st.peers.entry(daddr).or_insert(Peer { tokens: burst, last: now }))
+            } else {
+                st.peer_overflow += 1;
+                None
+            };
+            if let Some(p) = peer {
+                let tokens = (p.tokens + now.saturating_since(p.last)).min(burst);
+                p.last = now;
+                if tokens >= limit {
+                    p.tokens = tokens - limit;
+                } else {
+                    p.tokens = tokens;
+                    self.stats.icmp.out_rate_limit_host += 1;
+                    return false;
+                }
+            }
+        }
+        // icmp_global_consume: one credit on average, randomized (0, 1 or 2) as Linux does
+        // so the bucket cannot be used as a side channel.
+        let take = self.rand_u32() % 3;
+        self.icmp.credit = self.icmp.credit.saturating_sub(take);
+        true
+    }
+}

@@ -1,0 +1,276 @@
+//! IPv4 receive: the header checks of `ip_rcv`, the input route decision, local delivery
+//! and forwarding.
+//!
+//! Linux: net/ipv4/ip_input.c (`ip_rcv_core`, `ip_rcv_finish_core`, `ip_local_deliver`,
+//! `ip_protocol_deliver_rcu`), net/ipv4/route.c (`ip_route_input_slow`, `ip_error`),
+//! net/ipv4/ip_forward.c (`ip_forward`), net/ipv4/ip_options.c (`__ip_options_compile`).
+//! RFCs: RFC 791 §3.2, RFC 1122 §3.2.1, RFC 1812 §5.2.4.3 (martian addresses).
+//!
+//! Every drop is counted under the MIB name Linux uses and a `DropReason`.
+
+use core::net::Ipv4Addr;
+
+use linnet_wire::checksum;
+use linnet_wire::icmpv4;
+use linnet_wire::ipv4::{self as wire, Protocol};
+use linnet_wire::ipv4_options;
+
+use linnet_wire::ipv4::{is_lbcast, is_zeronet};
+use crate::route::LocalKind;
+use crate::skb::{PacketType, SkBuff};
+use crate::stack::{Stack, LOOPBACK_IFINDEX};
+use crate::stats::DropReason;
+
+/// What the input route decided (the role of `skb_rtable(skb)->rt_type` on input).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InputRoute {
+    /// For us.
+    Local,
+    /// A broadcast we accept.
+    Broadcast,
+}
+
+impl Stack {
+    /// `ip_rcv`: header checks in Linux's order, then the input route.
+    pub(crate) fn ip_rcv(&mut self, mut skb: SkBuff) {
+        if skb.pkt_type == PacketType::OtherHost {
+            if let Some(d) = self.device_mut(skb.dev) {
+                d.stats.rx_otherhost_dropped += 1;
+            }
+            self.drop_skb(skb, DropReason::OtherHost);
+            return;
+        }
+        self.stats.ip.in_receives += 1;
+        self.stats.ip_ext.in_octets += skb.len() as u64;
+        let data = skb.data();
+        if data.len() < wire::HEADER_LEN {
+            self.stats.ip.in_hdr_errors += 1;
+            self.drop_skb(skb, DropReason::PktTooSmall);
+            return;
+        }
+        let pkt = wire::Packet::new_unchecked(data);
+        let hl = usize::from(pkt.header_len());
+        if hl < wire::HEADER_LEN || pkt.version() != 4 {
+            self.stats.ip.in_hdr_errors += 1;
+            self.drop_skb(skb, DropReason::IpInhdr);
+            return;
+        }
+        match pkt.ecn() {
+            0 => self.stats.ip_ext.in_no_ect_pkts += 1,
+            1 => self.stats.ip_ext.in_ect1_pkts += 1,
+            2 => self.stats.ip_ext.in_ect0_pkts += 1,
+            _ => self.stats.ip_ext.in_ce_pkts += 1,
+        }
+        if data.len() < hl {
+            self.stats.ip.in_hdr_errors += 1;
+            self.drop_skb(skb, DropReason::PktTooSmall);
+            return;
+        }
+        if !pkt.verify_checksum() {
+            self.stats.ip_ext.in_csum_errors += 1;
+            self.stats.ip.in_hdr_errors += 1;
+            self.drop_skb(skb, DropReason::IpCsum);
+            return;
+        }
+        let tot = usize::from(pkt.total_len());
+        if data.len() < tot {
+            self.stats.ip_ext.in_truncated_pkts += 1;
+            self.drop_skb(skb, DropReason::PktTooSmall);
+            return;
+        } else if tot < hl {
+            self.stats.ip.in_hdr_errors += 1;
+            self.drop_skb(skb, DropReason::IpInhdr);
+            return;
+        }
+        if hl > wire::HEADER_LEN {
+            if let Err(e) = ipv4_options::Options::parse(pkt.options()) {
+                // ip_rcv_options: a bad option costs InHdrErrors and a Parameter Problem
+                // pointing at it (__ip_options_compile).
+                self.stats.ip.in_hdr_errors += 1;
+                if let linnet_wire::ParseError::BadOption { pointer } = e {
+                    let local = self.fib.local(pkt.dst_addr()).is_some();
+                    let info = u32::from(pointer) << 24;
+                    self.icmp_send(&skb, icmpv4::Message::PARAM_PROBLEM.0, 0, info, local);
+                }
+                self.drop_skb(skb, DropReason::IpInhdr);
+                return;
+            }
+        }
+        let (src, dst) = (pkt.src_addr(), pkt.dst_addr());
+        skb.trim(tot);
+        skb.set_transport_after_network(hl);
+        match self.route_input(&skb, src, dst) {
+            Ok(Some(rt)) => self.ip_local_deliver(skb, rt),
+            Ok(None) => self.ip_forward(skb, dst),
+            Err(reason) => self.drop_skb(skb, reason),
+        }
+    }
+
+    /// `ip_route_input_slow`: martian checks, local/broadcast classification, and the
+    /// forwarding decision. `Ok(None)` means "forward".
+    fn route_input(
+        &mut self,
+        skb: &SkBuff,
+        saddr: Ipv4Addr,
+        daddr: Ipv4Addr,
+    ) -> Result<Option<InputRoute>, DropReason> {
+        let from_lo = skb.dev == LOOPBACK_IFINDEX;
+        if saddr.is_multicast() || is_lbcast(saddr) {
+            self.stats.rt.in_martian_src += 1;
+            return Err(DropReason::IpInvalidSource);
+        }
+        if is_lbcast(daddr) || (saddr.is_unspecified() && daddr.is_unspecified()) {
+            self.stats.rt.in_brd += 1;
+            return Ok(Some(InputRoute::Broadcast));
+        }
+        if is_zeronet(saddr) {
+            self.stats.rt.in_martian_src += 1;
+            return Err(DropReason::IpInvalidSource);
+        }
+        if is_zeronet(daddr) {
+            self.stats.rt.in_martian_dst += 1;
+            return Err(DropReason::IpInvalidDest);
+        }
+        if !from_lo && !self.cfg.route_localnet {
+            if daddr.is_loopback() {
+                self.stats.rt.in_martian_dst += 1;
+                return Err(DropReason::IpLocalnet);
+            }
+            if saddr.is_loopback() {
+                self.stats.rt.in_martian_src += 1;
+                return Err(DropReason::IpLocalnet);
+            }
+        }
+        if daddr.is_multicast() {
+            // Deviation from Linux: no IGMP/multicast membership yet, so no group is joined
+            // and every multicast datagram is refused as ip_route_input_mc would for a
+            // group we are not in.
+            self.stats.ip_ext.in_mcast_pkts += 1;
+            return Err(DropReason::IpInvalidDest);
+        }
+        if from_lo && daddr.is_loopback() {
+            return Ok(Some(InputRoute::Local));
+        }
+        match self.fib.local(daddr) {
+            Some(LocalKind::Local(_)) => return Ok(Some(InputRoute::Local)),
+            Some(LocalKind::Broadcast(_)) => {
+                self.stats.rt.in_brd += 1;
+                return Ok(Some(InputRoute::Broadcast));
+            }
+            None => {}
+        }
+        if self.fib.local(saddr).is_some_and(|k| matches!(k, LocalKind::Local(_))) && !from_lo {
+            // A packet from one of our own addresses arriving from outside is a martian
+            // (fib_validate_source finds RTN_LOCAL for the source).
+            self.stats.rt.in_martian_src += 1;
+            return Err(DropReason::IpInvalidSource);
+        }
+        if !self.cfg.ip_forward {
+            // ip_error with forwarding off: EHOSTUNREACH -> InAddrErrors, no ICMP.
+            self.stats.ip.in_addr_errors += 1;
+            return Err(DropReason::IpInaddrerrors);
+        }
+        Ok(None)
+    }
+
+    /// `ip_local_deliver` + `ip_local_deliver_finish`: reassembly, then the protocol demux.
+    fn ip_local_deliver(&mut self, mut skb: SkBuff, rt: InputRoute) {
+        let Some(net) = skb.network_header() else {
+            self.drop_skb(skb, DropReason::NotSpecified);
+            return;
+        };
+        let pkt = wire::Packet::new_unchecked(net);
+        if pkt.more_frags() || pkt.frag_offset() != 0 {
+            // Deviation from Linux: IPv4 reassembly (ip_defrag) is not implemented yet;
+            // fragments are counted as requests and failures and dropped.
+            self.stats.ip.reasm_reqds += 1;
+            self.stats.ip.reasm_fails += 1;
+            self.drop_skb(skb, DropReason::FragNotSupported);
+            return;
+        }
+        let hl = usize::from(pkt.header_len());
+        let proto = pkt.next_header();
+        if rt == InputRoute::Broadcast {
+            self.stats.ip_ext.in_bcast_pkts += 1;
+        }
+        skb.pull(hl);
+        skb.reset_transport_header();
+        let bcast = rt == InputRoute::Broadcast;
+        match proto {
+            Protocol::ICMP => {
+                self.stats.ip.in_delivers += 1;
+                self.icmp_rcv(skb, bcast);
+            }
+            Protocol::UDP => {
+                self.stats.ip.in_delivers += 1;
+                self.udp_rcv(skb, bcast);
+            }
+            _ => {
+                self.stats.ip.in_unknown_protos += 1;
+                self.icmp_send(&skb, icmpv4::Message::DST_UNREACHABLE.0, icmpv4::unreach::PROTOCOL, 0, !bcast);
+                self.drop_skb(skb, DropReason::IpNoproto);
+            }
+        }
+    }
+
+    /// `ip_forward`: TTL, MTU and the hop to the next router.
+    fn ip_forward(&mut self, mut skb: SkBuff, daddr: Ipv4Addr) {
+        if skb.pkt_type != PacketType::Host {
+            self.drop_skb(skb, DropReason::OtherHost);
+            return;
+        }
+        let Some(net) = skb.network_header() else {
+            self.drop_skb(skb, DropReason::NotSpecified);
+            return;
+        };
+        let pkt = wire::Packet::new_unchecked(net);
+        let (ttl, df, saddr) = (pkt.hop_limit(), pkt.dont_frag(), pkt.src_addr());
+        if ttl <= 1 {
+            self.stats.ip.in_hdr_errors += 1;
+            self.icmp_send(&skb, icmpv4::Message::TIME_EXCEEDED.0, icmpv4::time_exceeded::TTL, 0, false);
+            self.drop_skb(skb, DropReason::IpInhdr);
+            return;
+        }
+        let dst = match self.route_output_fwd(daddr, saddr) {
+            Some(d) => d,
+            None => {
+                self.stats.rt.in_no_route += 1;
+                self.stats.ip_ext.in_no_routes += 1;
+                self.icmp_send(&skb, icmpv4::Message::DST_UNREACHABLE.0, icmpv4::unreach::NET, 0, false);
+                self.drop_skb(skb, DropReason::IpInnoroutes);
+                return;
+            }
+        };
+        let len = net.len();
+        if len > dst.mtu as usize && df {
+            self.stats.ip.frag_fails += 1;
+            self.icmp_send(
+                &skb,
+                icmpv4::Message::DST_UNREACHABLE.0,
+                icmpv4::unreach::FRAG_NEEDED,
+                dst.mtu.min(0xffff),
+                false,
+            );
+            self.drop_skb(skb, DropReason::PktTooBig);
+            return;
+        }
+        // ip_decrease_ttl: TTL - 1 with the RFC 1624 incremental checksum update.
+        let Some(off) = skb.network_offset().and_then(|o| usize::try_from(o).ok()) else {
+            self.drop_skb(skb, DropReason::NotSpecified);
+            return;
+        };
+        {
+            let data = &mut skb.data_mut()[off..];
+            let mut p = wire::Packet::new_unchecked(data);
+            let old_word = u16::from_be_bytes([ttl, p.next_header().0]);
+            p.set_hop_limit(ttl - 1);
+            let new_word = u16::from_be_bytes([ttl - 1, p.next_header().0]);
+            let c = checksum::update_u16(p.checksum(), old_word, new_word);
+            p.set_checksum(c);
+        }
+        skb.pull(off);
+        self.stats.ip.forw_datagrams += 1;
+        self.stats.consumed += 1;
+        self.ip_output(dst, daddr, skb);
+    }
+}

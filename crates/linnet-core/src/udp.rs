@@ -1,0 +1,528 @@
+//! UDP: sockets, the port hash, receive-buffer accounting, and the errors UDP reports.
+//!
+//! Linux: net/ipv4/udp.c (`udp_lib_get_port`, `__udp4_lib_lookup`, `__udp4_lib_rcv`,
+//! `__udp4_lib_mcast_deliver`, `__udp_enqueue_schedule_skb`, `udp_sendmsg`, `udp_recvmsg`,
+//! `__udp4_lib_err`), net/ipv4/datagram.c (`__ip4_datagram_connect`), net/core/sock.c
+//! (`sk_rcvbuf` doubling in `sock_setsockopt`).
+//! RFCs: RFC 768, RFC 1122 §4.1.
+//!
+//! Lookup is by local port into a hash map; within a port's slot the best-scoring socket
+//! wins as in `compute_score` (exact local address, connected peer). No path scans all
+//! sockets.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+use hashbrown::HashMap;
+use linnet_wire::ipv4::Protocol;
+use linnet_wire::udp as wire;
+
+use crate::errno::Errno;
+use crate::ipv4::output::IpParams;
+use crate::route::{LocalKind, RouteKind};
+use crate::skb::SkBuff;
+use crate::stack::{Event, Stack};
+use crate::stats::DropReason;
+
+/// Largest UDP payload over IPv4 (65535 - 20 - 8).
+pub const MAX_PAYLOAD: usize = 65_507;
+/// Smallest receive buffer (`SOCK_MIN_RCVBUF`).
+const SOCK_MIN_RCVBUF: usize = 2 * 2304;
+
+/// A socket of the stack. Stale handles (closed sockets) are refused with EBADF.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SocketHandle {
+    idx: u32,
+    gen: u32,
+}
+
+/// What `recv_from` returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecvMeta {
+    /// Bytes copied.
+    pub len: usize,
+    /// The datagram's full length (larger than `len` when truncated).
+    pub datagram_len: usize,
+    /// Sender.
+    pub from: SocketAddrV4,
+    /// The datagram did not fit (`MSG_TRUNC` in `msg_flags`).
+    pub truncated: bool,
+}
+
+#[derive(Debug)]
+struct UdpSock {
+    local: SocketAddrV4,
+    bound: bool,
+    remote: Option<SocketAddrV4>,
+    rxq: VecDeque<(SkBuff, SocketAddrV4)>,
+    rmem: usize,
+    rcvbuf: usize,
+    broadcast: bool,
+    err: Option<Errno>,
+    drops: u64,
+    ttl: Option<u8>,
+    tos: u8,
+    inet_id: u16,
+}
+
+#[derive(Debug)]
+struct Slot {
+    gen: u32,
+    sock: Option<UdpSock>,
+}
+
+/// The UDP socket table (`udp_table`): sockets in a slab, a hash by local port.
+#[derive(Debug, Default)]
+pub(crate) struct UdpTable {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    by_port: HashMap<u16, Vec<u32>>,
+    count: usize,
+}
+
+impl UdpTable {
+    fn get(&self, h: SocketHandle) -> Result<&UdpSock, Errno> {
+        match self.slots.get(h.idx as usize) {
+            Some(Slot { gen, sock: Some(s) }) if *gen == h.gen => Ok(s),
+            _ => Err(Errno::EBADF),
+        }
+    }
+
+    fn get_mut(&mut self, h: SocketHandle) -> Result<&mut UdpSock, Errno> {
+        match self.slots.get_mut(h.idx as usize) {
+            Some(Slot { gen, sock: Some(s) }) if *gen == h.gen => Ok(s),
+            _ => Err(Errno::EBADF),
+        }
+    }
+
+    fn handle(&self, idx: u32) -> SocketHandle {
+        SocketHandle { idx, gen: self.slots[idx as usize].gen }
+    }
+
+    fn port_in_use(&self, port: u16, addr: Ipv4Addr) -> bool {
+        self.by_port.get(&port).is_some_and(|v| {
+            v.iter().any(|&i| {
+                self.slots[i as usize].sock.as_ref().is_some_and(|s| {
+                    let a = *s.local.ip();
+                    a.is_unspecified() || addr.is_unspecified() || a == addr
+                })
+            })
+        })
+    }
+
+    /// `__udp4_lib_lookup`: the best socket in the port's slot for a datagram
+    /// `saddr:sport -> daddr:dport`.
+    fn lookup(&self, saddr: Ipv4Addr, sport: u16, daddr: Ipv4Addr, dport: u16) -> Option<u32> {
+        let slot = self.by_port.get(&dport)?;
+        let mut best: Option<(u32, u32)> = None;
+        for &i in slot {
+            let Some(s) = self.slots[i as usize].sock.as_ref() else { continue };
+            let mut score = 1;
+            let la = *s.local.ip();
+            if !la.is_unspecified() {
+                if la != daddr {
+                    continue;
+                }
+                score += 4;
+            }
+            if let Some(r) = s.remote {
+                if *r.ip() != saddr || r.port() != sport {
+                    continue;
+                }
+                score += 8;
+            }
+            if best.is_none_or(|(_, b)| score > b) {
+                best = Some((i, score));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+}
+
+impl Stack {
+    /// `socket(AF_INET, SOCK_DGRAM, 0)`. ENFILE-like EMFILE past `max_sockets`.
+    pub fn udp_socket(&mut self) -> Result<SocketHandle, Errno> {
+        if self.udp.count >= self.cfg.max_sockets {
+            return Err(Errno::EMFILE);
+        }
+        let inet_id = self.rng_u16();
+        let sock = UdpSock {
+            local: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+            bound: false,
+            remote: None,
+            rxq: VecDeque::new(),
+            rmem: 0,
+            rcvbuf: self.cfg.rmem_default,
+            broadcast: false,
+            err: None,
+            drops: 0,
+            ttl: None,
+            tos: 0,
+            inet_id,
+        };
+        let t = &mut self.udp;
+        let idx = match t.free.pop() {
+            Some(i) => {
+                t.slots[i as usize].sock = Some(sock);
+                i
+            }
+            None => {
+                t.slots.push(Slot { gen: 0, sock: Some(sock) });
+                (t.slots.len() - 1) as u32
+            }
+        };
+        t.count += 1;
+        Ok(t.handle(idx))
+    }
+
+    fn rng_u16(&mut self) -> u16 {
+        self.rand_u32() as u16
+    }
+
+    /// `bind`: EINVAL if already bound, EADDRNOTAVAIL for an address that is not ours,
+    /// EADDRINUSE for a taken port. Port 0 draws an ephemeral port.
+    pub fn udp_bind(&mut self, h: SocketHandle, addr: SocketAddrV4) -> Result<(), Errno> {
+        if self.udp.get(h)?.bound {
+            return Err(Errno::EINVAL);
+        }
+        let ip = *addr.ip();
+        let ok = ip.is_unspecified()
+            || ip.is_multicast()
+            || ip.is_broadcast()
+            || self.fib.local(ip).is_some()
+            || ip.is_loopback();
+        if !ok {
+            return Err(Errno::EADDRNOTAVAIL);
+        }
+        let port = if addr.port() == 0 {
+            self.ephemeral_port(ip)?
+        } else if self.udp.port_in_use(addr.port(), ip) {
+            return Err(Errno::EADDRINUSE);
+        } else {
+            addr.port()
+        };
+        self.udp_hash(h, SocketAddrV4::new(ip, port))
+    }
+
+    fn udp_hash(&mut self, h: SocketHandle, local: SocketAddrV4) -> Result<(), Errno> {
+        let s = self.udp.get_mut(h)?;
+        s.local = local;
+        s.bound = true;
+        self.udp.by_port.entry(local.port()).or_default().push(h.idx);
+        Ok(())
+    }
+
+    /// `udp_lib_get_port` with port 0: a random start in `ip_local_port_range`, then the
+    /// next free port. EADDRINUSE when the range is exhausted.
+    fn ephemeral_port(&mut self, ip: Ipv4Addr) -> Result<u16, Errno> {
+        let (lo, hi) = self.cfg.ip_local_port_range;
+        let span = u32::from(hi.saturating_sub(lo)) + 1;
+        let start = self.rand_u32() % span;
+        for i in 0..span {
+            let port = lo + ((start + i) % span) as u16;
+            if !self.udp.port_in_use(port, ip) {
+                return Ok(port);
+            }
+        }
+        Err(Errno::EADDRINUSE)
+    }
+
+    /// `connect`: sets the peer (`ip4_datagram_connect`), binding the source address and an
+    /// ephemeral port if needed. ENETUNREACH without a route.
+    pub fn udp_connect(&mut self, h: SocketHandle, peer: SocketAddrV4) -> Result<(), Errno> {
+        self.udp.get(h)?;
+        let dst = self.route_output(*peer.ip(), None)?;
+        if dst.kind == RouteKind::Broadcast && !self.udp.get(h)?.broadcast {
+            return Err(Errno::EACCES);
+        }
+        if !self.udp.get(h)?.bound {
+            let port = self.ephemeral_port(dst.src)?;
+            self.udp_hash(h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))?;
+        }
+        let s = self.udp.get_mut(h)?;
+        if s.local.ip().is_unspecified() {
+            // The source address is fixed by connect (inet_rcv_saddr set from the route).
+            let port = s.local.port();
+            s.local = SocketAddrV4::new(dst.src, port);
+        }
+        s.remote = Some(peer);
+        Ok(())
+    }
+
+    /// `SO_BROADCAST`.
+    pub fn udp_set_broadcast(&mut self, h: SocketHandle, on: bool) -> Result<(), Errno> {
+        self.udp.get_mut(h)?.broadcast = on;
+        Ok(())
+    }
+
+    /// `SO_RCVBUF`: doubled as Linux does, capped at `rmem_max * 2`, floored at
+    /// `SOCK_MIN_RCVBUF`.
+    pub fn udp_set_rcvbuf(&mut self, h: SocketHandle, bytes: usize) -> Result<(), Errno> {
+        let max = self.cfg.rmem_max;
+        self.udp.get_mut(h)?.rcvbuf = (bytes.min(max) * 2).max(SOCK_MIN_RCVBUF);
+        Ok(())
+    }
+
+    /// `SO_RCVBUF` as getsockopt reports it.
+    pub fn udp_rcvbuf(&self, h: SocketHandle) -> Result<usize, Errno> {
+        Ok(self.udp.get(h)?.rcvbuf)
+    }
+
+    /// `IP_TTL` (None restores the default).
+    pub fn udp_set_ttl(&mut self, h: SocketHandle, ttl: Option<u8>) -> Result<(), Errno> {
+        if ttl == Some(0) {
+            return Err(Errno::EINVAL);
+        }
+        self.udp.get_mut(h)?.ttl = ttl;
+        Ok(())
+    }
+
+    /// `getsockname`.
+    pub fn udp_local_addr(&self, h: SocketHandle) -> Result<SocketAddrV4, Errno> {
+        Ok(self.udp.get(h)?.local)
+    }
+
+    /// Datagrams dropped at this socket (`/proc/net/udp` "drops").
+    pub fn udp_drops(&self, h: SocketHandle) -> Result<u64, Errno> {
+        Ok(self.udp.get(h)?.drops)
+    }
+
+    /// Datagrams waiting to be read.
+    pub fn udp_rx_queued(&self, h: SocketHandle) -> Result<usize, Errno> {
+        Ok(self.udp.get(h)?.rxq.len())
+    }
+
+    /// `close`: frees queued datagrams and the port.
+    pub fn udp_close(&mut self, h: SocketHandle) -> Result<(), Errno> {
+        self.udp.get(h)?;
+        let slot = &mut self.udp.slots[h.idx as usize];
+        let Some(mut s) = slot.sock.take() else { return Err(Errno::EBADF) };
+        slot.gen = slot.gen.wrapping_add(1);
+        self.udp.free.push(h.idx);
+        self.udp.count -= 1;
+        if s.bound {
+            if let Some(v) = self.udp.by_port.get_mut(&s.local.port()) {
+                v.retain(|&i| i != h.idx);
+                if v.is_empty() {
+                    self.udp.by_port.remove(&s.local.port());
+                }
+            }
+        }
+        for (skb, _) in s.rxq.drain(..) {
+            self.pool.free(skb);
+        }
+        Ok(())
+    }
+
+    /// `sendto` / `send`: one datagram to `to`, or to the connected peer. Errors as Linux:
+    /// EMSGSIZE over 65507 bytes, EDESTADDRREQ unconnected without `to`, EINVAL for port 0,
+    /// EACCES for broadcast without SO_BROADCAST, ENETUNREACH without a route, and a pending
+    /// error (ECONNREFUSED after a port unreachable) reported once.
+    pub fn udp_send_to(
+        &mut self,
+        h: SocketHandle,
+        payload: &[u8],
+        to: Option<SocketAddrV4>,
+    ) -> Result<usize, Errno> {
+        let s = self.udp.get_mut(h)?;
+        if let Some(e) = s.err.take() {
+            return Err(e);
+        }
+        if payload.len() > MAX_PAYLOAD {
+            return Err(Errno::EMSGSIZE);
+        }
+        let daddr = match to {
+            Some(a) => {
+                if a.port() == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                a
+            }
+            None => s.remote.ok_or(Errno::EDESTADDRREQ)?,
+        };
+        let connected = to.is_none();
+        let saddr = (!s.local.ip().is_unspecified() && !s.local.ip().is_multicast()).then(|| *s.local.ip());
+        let dst = self.route_output(*daddr.ip(), saddr)?;
+        let s = self.udp.get(h)?;
+        if dst.kind == RouteKind::Broadcast && !s.broadcast {
+            return Err(Errno::EACCES);
+        }
+        if !s.bound {
+            let port = self.ephemeral_port(Ipv4Addr::UNSPECIFIED)?;
+            self.udp_hash(h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))?;
+        }
+        let s = self.udp.get_mut(h)?;
+        let sport = s.local.port();
+        let ttl = s.ttl.unwrap_or(self.cfg.ip_default_ttl);
+        let tos = s.tos;
+        let sock_id = if connected {
+            let id = s.inet_id;
+            s.inet_id = s.inet_id.wrapping_add(1);
+            Some(id)
+        } else {
+            None
+        };
+        let mut skb = self.pool.alloc(wire::HEADER_LEN + payload.len());
+        skb.put(wire::HEADER_LEN);
+        skb.put_slice(payload);
+        {
+            let mut pkt = wire::Packet::new_unchecked(skb.data_mut());
+            wire::Repr { src_port: sport, dst_port: daddr.port() }.emit_header(&mut pkt, payload.len());
+            pkt.fill_checksum_v4(dst.src, *daddr.ip());
+        }
+        self.stats.udp.out_datagrams += 1;
+        let p = IpParams {
+            daddr: *daddr.ip(),
+            proto: Protocol::UDP,
+            ttl,
+            tos,
+            pmtudisc_want: true,
+            sock_id,
+        };
+        self.ip_send(dst, p, skb);
+        Ok(payload.len())
+    }
+
+    /// `recvfrom`: the next datagram, truncated to `buf` (MSG_TRUNC reported). EAGAIN when
+    /// none is queued; a pending error is reported first.
+    pub fn udp_recv_from(&mut self, h: SocketHandle, buf: &mut [u8]) -> Result<RecvMeta, Errno> {
+        let s = self.udp.get_mut(h)?;
+        if let Some(e) = s.err.take() {
+            return Err(e);
+        }
+        let Some((skb, from)) = s.rxq.pop_front() else { return Err(Errno::EAGAIN) };
+        s.rmem = s.rmem.saturating_sub(skb.truesize());
+        let data = skb.data();
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        let meta = RecvMeta { len: n, datagram_len: data.len(), from, truncated: n < data.len() };
+        self.stats.udp.in_datagrams += 1;
+        self.pool.free(skb);
+        Ok(meta)
+    }
+
+    /// `__udp4_lib_rcv`: `skb.data()` is at the UDP header.
+    pub(crate) fn udp_rcv(&mut self, mut skb: SkBuff, bcast: bool) {
+        let Some(net) = skb.network_header() else {
+            self.drop_skb(skb, DropReason::NotSpecified);
+            return;
+        };
+        let ip = linnet_wire::ipv4::Packet::new_unchecked(net);
+        let (saddr, daddr) = (ip.src_addr(), ip.dst_addr());
+        let data = skb.data();
+        if data.len() < wire::HEADER_LEN {
+            self.stats.udp.in_errors += 1;
+            self.drop_skb(skb, DropReason::PktTooSmall);
+            return;
+        }
+        let pkt = wire::Packet::new_unchecked(data);
+        let ulen = usize::from(pkt.len());
+        if ulen > data.len() || ulen < wire::HEADER_LEN {
+            self.stats.udp.in_errors += 1;
+            self.drop_skb(skb, DropReason::PktTooSmall);
+            return;
+        }
+        let (sport, dport) = (pkt.src_port(), pkt.dst_port());
+        skb.trim(ulen);
+        let pkt = wire::Packet::new_unchecked(skb.data());
+        // Deviation from Linux: the checksum is verified here rather than lazily at copy
+        // time; the counters (InCsumErrors + InErrors) are the same.
+        if !pkt.verify_checksum_v4(saddr, daddr) {
+            self.stats.udp.in_csum_errors += 1;
+            self.stats.udp.in_errors += 1;
+            self.drop_skb(skb, DropReason::UdpCsum);
+            return;
+        }
+        let is_bcast = bcast || daddr.is_broadcast() || matches!(self.fib.local(daddr), Some(LocalKind::Broadcast(_)));
+        if is_bcast {
+            self.udp_mcast_deliver(skb, saddr, sport, daddr, dport);
+            return;
+        }
+        match self.udp.lookup(saddr, sport, daddr, dport) {
+            Some(idx) => {
+                skb.pull(wire::HEADER_LEN);
+                self.udp_queue_rcv(idx, skb, SocketAddrV4::new(saddr, sport));
+            }
+            None => {
+                self.stats.udp.no_ports += 1;
+                self.icmp_send(&skb, linnet_wire::icmpv4::Message::DST_UNREACHABLE.0, linnet_wire::icmpv4::unreach::PORT, 0, true);
+                self.drop_skb(skb, DropReason::NoSocket);
+            }
+        }
+    }
+
+    /// `__udp4_lib_mcast_deliver`: a copy to every matching socket; none -> IgnoredMulti.
+    fn udp_mcast_deliver(&mut self, mut skb: SkBuff, saddr: Ipv4Addr, sport: u16, daddr: Ipv4Addr, dport: u16) {
+        let mut targets: [u32; 16] = [0; 16];
+        let mut n = 0;
+        if let Some(slot) = self.udp.by_port.get(&dport) {
+            for &i in slot {
+                let Some(s) = self.udp.slots[i as usize].sock.as_ref() else { continue };
+                let la = *s.local.ip();
+                let local_ok = la.is_unspecified() || la == daddr;
+                let remote_ok = s.remote.is_none_or(|r| *r.ip() == saddr && r.port() == sport);
+                if local_ok && remote_ok && n < targets.len() {
+                    targets[n] = i;
+                    n += 1;
+                }
+            }
+        }
+        if n == 0 {
+            self.stats.udp.ignored_multi += 1;
+            self.consume_skb(skb);
+            return;
+        }
+        skb.pull(wire::HEADER_LEN);
+        let from = SocketAddrV4::new(saddr, sport);
+        for &i in &targets[1..n] {
+            let mut copy = self.pool.alloc(skb.len());
+            copy.put_slice(skb.data());
+            self.stats.rx_frames += 1;
+            self.udp_queue_rcv(i, copy, from);
+        }
+        self.udp_queue_rcv(targets[0], skb, from);
+    }
+
+    /// `__udp_enqueue_schedule_skb`: charge truesize against the receive buffer, or drop
+    /// with RcvbufErrors + InErrors.
+    fn udp_queue_rcv(&mut self, idx: u32, skb: SkBuff, from: SocketAddrV4) {
+        let h = self.udp.handle(idx);
+        let Ok(s) = self.udp.get_mut(h) else {
+            self.drop_skb(skb, DropReason::NoSocket);
+            return;
+        };
+        let size = skb.truesize();
+        // Linux admits a datagram while the charge so far is within sk_rcvbuf, so the queue
+        // may overshoot by one datagram.
+        if s.rmem > s.rcvbuf {
+            s.drops += 1;
+            self.stats.udp.rcvbuf_errors += 1;
+            self.stats.udp.in_errors += 1;
+            self.drop_skb(skb, DropReason::SocketRcvbuff);
+            return;
+        }
+        s.rmem += size;
+        let was_empty = s.rxq.is_empty();
+        s.rxq.push_back((skb, from));
+        self.stats.consumed += 1;
+        if was_empty {
+            self.push_event(Event::Readable(h));
+        }
+    }
+
+    /// `__udp4_lib_err`: an ICMP error about a datagram `saddr:sport -> daddr:dport` that
+    /// we sent. Connected sockets get hard errors in `sk_err` (ECONNREFUSED for a port
+    /// unreachable). Returns false if no socket matched.
+    pub(crate) fn udp_err(&mut self, saddr: Ipv4Addr, sport: u16, daddr: Ipv4Addr, dport: u16, err: Errno, hard: bool) -> bool {
+        let Some(idx) = self.udp.lookup(daddr, dport, saddr, sport) else { return false };
+        let h = self.udp.handle(idx);
+        let Ok(s) = self.udp.get_mut(h) else { return false };
+        // Without IP_RECVERR only hard errors on connected sockets are reported.
+        if hard && s.remote.is_some() {
+            s.err = Some(err);
+            self.push_event(Event::Error(h));
+        }
+        true
+    }
+}
