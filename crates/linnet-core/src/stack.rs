@@ -118,6 +118,7 @@ pub struct Stack {
     pub(crate) udp: UdpTable,
     pub(crate) icmp: IcmpState,
     pub(crate) idents: IpIdents,
+    pub(crate) reasm: crate::ipv4::fragment::Reasm,
     pub(crate) now: Instant,
 }
 
@@ -144,6 +145,7 @@ impl Stack {
             events: VecDeque::new(),
             events_dropped: 0,
             idents,
+            reasm: Default::default(),
             now: Instant::ZERO,
         };
         let lo = stack
@@ -381,12 +383,27 @@ impl Stack {
         self.process_backlog();
     }
 
+    /// Sets the stack's notion of the current time without running timers. Socket and
+    /// configuration calls act at the time last given here or to `receive` /
+    /// `handle_timeout`; drivers call this before such calls.
+    pub fn set_now(&mut self, now: Instant) {
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    /// The time last given to the stack.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
     /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
         let rand = self.rand_u32();
         self.arp.handle_timeout(now, &self.cfg.neigh, rand);
         self.run_neigh_actions();
+        self.frag_timeouts(now);
         self.process_backlog();
     }
 
@@ -404,7 +421,10 @@ impl Stack {
 
     /// When [`Stack::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.arp.timers.next()
+        match (self.arp.timers.next(), self.reasm.timers.next()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The next application event.

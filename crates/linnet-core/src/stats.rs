@@ -91,6 +91,8 @@ mib! {
         out_bcast_pkts => "OutBcastPkts",
         /// Input packets with no route while forwarding.
         in_no_routes => "InNoRoutes",
+        /// Fragments dropped for overlapping others (`ReasmOverlaps`).
+        reasm_overlaps => "ReasmOverlaps",
         /// `tot_len` larger than the frame.
         in_truncated_pkts => "InTruncatedPkts",
         /// Header checksum errors.
@@ -276,7 +278,6 @@ pub enum DropReason {
     Nomem,
     HdrTrunc,
     InvalidProto,
-    FragNotSupported,
     ArpInvalid,
     Icmp,
     SocketClose,
@@ -287,7 +288,7 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in discriminant order.
-    pub const ALL: [DropReason; 33] = [
+    pub const ALL: [DropReason; 32] = [
         DropReason::NotSpecified,
         DropReason::NoSocket,
         DropReason::PktTooSmall,
@@ -314,7 +315,6 @@ impl DropReason {
         DropReason::Nomem,
         DropReason::HdrTrunc,
         DropReason::InvalidProto,
-        DropReason::FragNotSupported,
         DropReason::ArpInvalid,
         DropReason::Icmp,
         DropReason::SocketClose,
@@ -323,7 +323,7 @@ impl DropReason {
         DropReason::TxqFull,
     ];
 
-    /// Linux's name (`SKB_DROP_REASON_` stripped). `FragNotSupported`, `ArpInvalid`,
+    /// Linux's name (`SKB_DROP_REASON_` stripped). `ArpInvalid`,
     /// `Icmp` and `IcmpRatelimit` are linnet's own, for paths Linux reports under
     /// `NOT_SPECIFIED`.
     pub fn linux_name(self) -> &'static str {
@@ -354,7 +354,6 @@ impl DropReason {
             DropReason::Nomem => "NOMEM",
             DropReason::HdrTrunc => "HDR_TRUNC",
             DropReason::InvalidProto => "INVALID_PROTO",
-            DropReason::FragNotSupported => "FRAG_NOT_SUPPORTED",
             DropReason::ArpInvalid => "ARP_INVALID",
             DropReason::Icmp => "ICMP",
             DropReason::SocketClose => "SOCKET_CLOSE",

@@ -381,6 +381,7 @@ impl Stack {
             sock_id,
         };
         self.ip_send(dst, p, skb);
+        self.process_backlog();
         Ok(payload.len())
     }
 

@@ -181,13 +181,16 @@ impl Stack {
         };
         let pkt = wire::Packet::new_unchecked(net);
         if pkt.more_frags() || pkt.frag_offset() != 0 {
-            // Deviation from Linux: IPv4 reassembly (ip_defrag) is not implemented yet;
-            // fragments are counted as requests and failures and dropped.
-            self.stats.ip.reasm_reqds += 1;
-            self.stats.ip.reasm_fails += 1;
-            self.drop_skb(skb, DropReason::FragNotSupported);
-            return;
+            match self.ip_defrag(skb) {
+                Some(whole) => skb = whole,
+                None => return,
+            }
         }
+        let Some(net) = skb.network_header() else {
+            self.drop_skb(skb, DropReason::NotSpecified);
+            return;
+        };
+        let pkt = wire::Packet::new_unchecked(net);
         let hl = usize::from(pkt.header_len());
         let proto = pkt.next_header();
         if rt == InputRoute::Broadcast {

@@ -4,6 +4,7 @@
 //! RFCs: RFC 791, RFC 792, RFC 826, RFC 1122, RFC 1812.
 
 pub mod arp;
+pub mod fragment;
 pub mod icmp;
 pub mod input;
 pub mod output;

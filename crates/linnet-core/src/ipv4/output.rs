@@ -99,7 +99,8 @@ impl Stack {
     pub(crate) fn route_output(&mut self, daddr: Ipv4Addr, saddr: Option<Ipv4Addr>) -> Result<Dst, Errno> {
         let lo_mtu = self.device(LOOPBACK_IFINDEX).map_or(65536, |d| d.mtu);
         if daddr.is_loopback() || matches!(self.fib.local(daddr), Some(LocalKind::Local(_))) {
-            let src = saddr.unwrap_or(if daddr.is_loopback() { daddr } else { daddr });
+            // RTN_LOCAL without a chosen source: the destination itself is the source.
+            let src = saddr.unwrap_or(daddr);
             return Ok(Dst { dev: LOOPBACK_IFINDEX, gateway: None, kind: RouteKind::Local, src, mtu: lo_mtu });
         }
         if let Some(LocalKind::Broadcast(dev)) = self.fib.local(daddr) {
@@ -168,7 +169,8 @@ impl Stack {
 
     /// `ip_output` + `ip_finish_output`: fragments what exceeds the MTU, then hands each
     /// packet to the neighbour layer. The network header is at `data`.
-    pub(crate) fn ip_output(&mut self, dst: Dst, daddr: Ipv4Addr, skb: SkBuff) {
+    pub(crate) fn ip_output(&mut self, dst: Dst, daddr: Ipv4Addr, mut skb: SkBuff) {
+        skb.dev = dst.dev;
         if skb.len() > dst.mtu as usize {
             self.ip_fragment(dst, daddr, skb);
         } else {
@@ -202,6 +204,7 @@ impl Stack {
                 frag.put_slice(&data[hl + off..hl + off + len]);
             }
             frag.reset_network_header();
+            frag.dev = dst.dev;
             {
                 let mut p = wire::Packet::new_unchecked(frag.data_mut());
                 p.set_total_len((hl + len) as u16);
