@@ -9,6 +9,8 @@
 //! `/proc/net/snmp` / `ip neigh` (their layouts).
 //! RFCs: none beyond the stack's.
 
+#[allow(dead_code)] // Used by the tools that talk to the daemon.
+mod render;
 mod sim;
 
 use std::process::ExitCode;

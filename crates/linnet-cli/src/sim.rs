@@ -113,8 +113,15 @@ struct Sim<'w> {
 /// Runs the walkthrough, writing to `out`.
 pub fn run(args: &SimArgs, out: &mut dyn Write) -> Result<(), SimRunError> {
     let mut net = Network::new(args.seed);
-    let router_cfg = StackConfig { ip_forward: true, ..StackConfig::default() };
-    let alice = net.add_host("alice", StackConfig::default(), args.seed.wrapping_mul(3) + 1);
+    let router_cfg = StackConfig {
+        ip_forward: true,
+        ..StackConfig::default()
+    };
+    let alice = net.add_host(
+        "alice",
+        StackConfig::default(),
+        args.seed.wrapping_mul(3) + 1,
+    );
     let router = net.add_host("router", router_cfg, args.seed.wrapping_mul(3) + 2);
     let bob = net.add_host("bob", StackConfig::default(), args.seed.wrapping_mul(3) + 3);
     let link = LinkConfig {
@@ -122,17 +129,27 @@ pub fn run(args: &SimArgs, out: &mut dyn Write) -> Result<(), SimRunError> {
         loss: args.loss / 100.0,
         ..LinkConfig::default()
     };
-    let l0 = net.add_link(alice, router, link.clone()).map_err(|e| stack_err("link", e))?;
-    let l1 = net.add_link(router, bob, link).map_err(|e| stack_err("link", e))?;
+    let l0 = net
+        .add_link(alice, router, link.clone())
+        .map_err(|e| stack_err("link", e))?;
+    let l1 = net
+        .add_link(router, bob, link)
+        .map_err(|e| stack_err("link", e))?;
     let addr = |net: &mut Network, h, dev, c: &str| {
-        net.stack_mut(h).add_addr(dev, cidr(c)).map_err(|e| stack_err("ip addr add", e))
+        net.stack_mut(h)
+            .add_addr(dev, cidr(c))
+            .map_err(|e| stack_err("ip addr add", e))
     };
     addr(&mut net, alice, l0.a, "10.0.1.2/24")?;
     addr(&mut net, router, l0.b, "10.0.1.1/24")?;
     addr(&mut net, router, l1.a, "10.0.2.1/24")?;
     addr(&mut net, bob, l1.b, "10.0.2.2/24")?;
-    net.stack_mut(alice).add_default_route(ROUTER_A).map_err(|e| stack_err("ip route", e))?;
-    net.stack_mut(bob).add_default_route(ROUTER_B).map_err(|e| stack_err("ip route", e))?;
+    net.stack_mut(alice)
+        .add_default_route(ROUTER_A)
+        .map_err(|e| stack_err("ip route", e))?;
+    net.stack_mut(bob)
+        .add_default_route(ROUTER_B)
+        .map_err(|e| stack_err("ip route", e))?;
     if let Some(dir) = &args.pcap {
         std::fs::create_dir_all(dir)?;
         net.capture(l0.id, dir.join("link0-alice-router.pcap"))?;
@@ -163,7 +180,10 @@ pub fn run(args: &SimArgs, out: &mut dyn Write) -> Result<(), SimRunError> {
     if args.pcap.is_some() {
         let n0 = sim.net.stop_capture(l0.id)?;
         let n1 = sim.net.stop_capture(l1.id)?;
-        writeln!(sim.out, "\npcap: {n0} frames on link0, {n1} frames on link1")?;
+        writeln!(
+            sim.out,
+            "\npcap: {n0} frames on link0, {n1} frames on link1"
+        )?;
     }
     Ok(())
 }
@@ -199,7 +219,13 @@ impl Sim<'_> {
     fn report(&mut self, host: HostId, at: Instant, ev: Event) -> Result<(), SimRunError> {
         let who = self.name(host);
         match ev {
-            Event::Ping(PingEvent::Reply { from, seq, len, ttl, ident }) => {
+            Event::Ping(PingEvent::Reply {
+                from,
+                seq,
+                len,
+                ttl,
+                ident,
+            }) => {
                 let rtt = self
                     .ping_sent
                     .get(&(host, ident))
@@ -211,7 +237,13 @@ impl Sim<'_> {
                     len + 8
                 )?;
             }
-            Event::Ping(PingEvent::Error { from, msg_type, code, seq, .. }) => {
+            Event::Ping(PingEvent::Error {
+                from,
+                msg_type,
+                code,
+                seq,
+                ..
+            }) => {
                 let what = match (msg_type, code) {
                     (3, 0) => "Destination Net Unreachable",
                     (3, 1) => "Destination Host Unreachable",
@@ -226,11 +258,22 @@ impl Sim<'_> {
         Ok(())
     }
 
-    fn ping(&mut self, from: HostId, to: Ipv4Addr, ident: u16, seq: u16, ttl: Option<u8>) -> Result<(), SimRunError> {
+    fn ping(
+        &mut self,
+        from: HostId,
+        to: Ipv4Addr,
+        ident: u16,
+        seq: u16,
+        ttl: Option<u8>,
+    ) -> Result<(), SimRunError> {
         let payload: Vec<u8> = (0..PING_DATA).map(|i| i as u8).collect();
         self.ping_sent.insert((from, ident), self.net.now());
         let name = self.name(from);
-        match self.net.stack_mut(from).ping_send(to, ident, seq, ttl, &payload) {
+        match self
+            .net
+            .stack_mut(from)
+            .ping_send(to, ident, seq, ttl, &payload)
+        {
             Ok(()) => {
                 let ttl = ttl.map(|t| format!(" (ttl {t})")).unwrap_or_default();
                 writeln!(
@@ -246,7 +289,10 @@ impl Sim<'_> {
     fn walkthrough(&mut self) -> Result<(), SimRunError> {
         let (alice, router, bob) = (self.alice, self.router, self.bob);
 
-        self.step(1, "alice pings bob: ARP resolves each hop, the router forwards")?;
+        self.step(
+            1,
+            "alice pings bob: ARP resolves each hop, the router forwards",
+        )?;
         for seq in 1..=3 {
             self.ping(alice, BOB, 0x1001, seq, None)?;
             self.run_for(Duration::from_secs(1))?;
@@ -254,32 +300,58 @@ impl Sim<'_> {
         self.neigh(alice)?;
         self.neigh(router)?;
 
-        self.step(2, "alice pings 10.0.1.99, which is absent: 3 ARP requests, then unreachable")?;
+        self.step(
+            2,
+            "alice pings 10.0.1.99, which is absent: 3 ARP requests, then unreachable",
+        )?;
         self.ping(alice, ABSENT, 0x1002, 1, None)?;
         self.run_for(Duration::from_secs(4))?;
         self.neigh(alice)?;
 
-        self.step(3, "UDP echo: bob listens on port 7, alice sends \"hello, bob\"")?;
+        self.step(
+            3,
+            "UDP echo: bob listens on port 7, alice sends \"hello, bob\"",
+        )?;
         let err = |what: &'static str| move |e: Errno| stack_err(what, e);
-        let echo = self.net.stack_mut(bob).udp_socket().map_err(err("socket"))?;
+        let echo = self
+            .net
+            .stack_mut(bob)
+            .udp_socket()
+            .map_err(err("socket"))?;
         self.net
             .stack_mut(bob)
             .udp_bind(echo, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 7))
             .map_err(err("bind"))?;
-        let client = self.net.stack_mut(alice).udp_socket().map_err(err("socket"))?;
+        let client = self
+            .net
+            .stack_mut(alice)
+            .udp_socket()
+            .map_err(err("socket"))?;
         let dest = SocketAddrV4::new(BOB, 7);
         self.net
             .stack_mut(alice)
             .udp_send_to(client, b"hello, bob", Some(dest))
             .map_err(err("sendto"))?;
-        let local = self.net.stack(alice).udp_local_addr(client).map_err(err("getsockname"))?;
-        writeln!(self.out, "  [alice] sendto({dest}) from port {}: 10 bytes", local.port())?;
+        let local = self
+            .net
+            .stack(alice)
+            .udp_local_addr(client)
+            .map_err(err("getsockname"))?;
+        writeln!(
+            self.out,
+            "  [alice] sendto({dest}) from port {}: 10 bytes",
+            local.port()
+        )?;
         self.run_for(Duration::from_millis(100))?;
         let mut buf = [0u8; 1500];
         match self.net.stack_mut(bob).udp_recv_from(echo, &mut buf) {
             Ok(m) => {
                 let text = String::from_utf8_lossy(&buf[..m.len]).into_owned();
-                writeln!(self.out, "  [bob] recvfrom: {} bytes from {}: {text:?}", m.len, m.from)?;
+                writeln!(
+                    self.out,
+                    "  [bob] recvfrom: {} bytes from {}: {text:?}",
+                    m.len, m.from
+                )?;
                 self.net
                     .stack_mut(bob)
                     .udp_send_to(echo, &buf[..m.len], Some(m.from))
@@ -292,25 +364,53 @@ impl Sim<'_> {
         match self.net.stack_mut(alice).udp_recv_from(client, &mut buf) {
             Ok(m) => {
                 let text = String::from_utf8_lossy(&buf[..m.len]).into_owned();
-                writeln!(self.out, "  [alice] recvfrom: {} bytes from {}: {text:?}", m.len, m.from)?;
+                writeln!(
+                    self.out,
+                    "  [alice] recvfrom: {} bytes from {}: {text:?}",
+                    m.len, m.from
+                )?;
             }
             Err(e) => writeln!(self.out, "  [alice] recvfrom: {e}")?,
         }
 
-        self.step(4, "alice's connected UDP socket sends to closed port 9 on bob")?;
-        let conn = self.net.stack_mut(alice).udp_socket().map_err(err("socket"))?;
+        self.step(
+            4,
+            "alice's connected UDP socket sends to closed port 9 on bob",
+        )?;
+        let conn = self
+            .net
+            .stack_mut(alice)
+            .udp_socket()
+            .map_err(err("socket"))?;
         self.net
             .stack_mut(alice)
             .udp_connect(conn, SocketAddrV4::new(BOB, 9))
             .map_err(err("connect"))?;
-        let r = self.net.stack_mut(alice).udp_send_to(conn, b"anyone?", None);
-        writeln!(self.out, "  [alice] send: {}", show(r.map(|n| format!("{n} bytes"))))?;
+        let r = self
+            .net
+            .stack_mut(alice)
+            .udp_send_to(conn, b"anyone?", None);
+        writeln!(
+            self.out,
+            "  [alice] send: {}",
+            show(r.map(|n| format!("{n} bytes")))
+        )?;
         self.run_for(Duration::from_millis(100))?;
-        let r = self.net.stack_mut(alice).udp_send_to(conn, b"anyone?", None);
-        writeln!(self.out, "  [alice] send again: {}", show(r.map(|n| format!("{n} bytes"))))?;
+        let r = self
+            .net
+            .stack_mut(alice)
+            .udp_send_to(conn, b"anyone?", None);
+        writeln!(
+            self.out,
+            "  [alice] send again: {}",
+            show(r.map(|n| format!("{n} bytes")))
+        )?;
         self.run_for(Duration::from_millis(100))?;
 
-        self.step(5, "alice pings bob with TTL 1: the router answers time exceeded")?;
+        self.step(
+            5,
+            "alice pings bob with TTL 1: the router answers time exceeded",
+        )?;
         self.ping(alice, BOB, 0x1003, 1, Some(1))?;
         self.run_for(Duration::from_secs(1))?;
 
@@ -397,28 +497,55 @@ mod tests {
     }
 
     fn args(seed: u64) -> SimArgs {
-        SimArgs { seed, pcap: None, loss: 0.0, latency_ms: 2, quiet: false }
+        SimArgs {
+            seed,
+            pcap: None,
+            loss: 0.0,
+            latency_ms: 2,
+            quiet: false,
+        }
     }
 
     #[test]
     fn walkthrough_shows_arp_ping_unreachable_udp_and_refused() {
         let text = output(&args(1));
         // Step 1: ARP for the router, then replies from bob across one hop (TTL 63).
-        assert!(text.contains("ARP who-has 10.0.1.1 tell 10.0.1.2"), "{text}");
-        assert!(text.contains("64 bytes from 10.0.2.2: icmp_seq=1 ttl=63"), "{text}");
+        assert!(
+            text.contains("ARP who-has 10.0.1.1 tell 10.0.1.2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("64 bytes from 10.0.2.2: icmp_seq=1 ttl=63"),
+            "{text}"
+        );
         assert!(text.contains("icmp_seq=3 ttl=63"), "{text}");
-        assert!(text.contains("10.0.1.1 dev eth0 lladdr 02:00:00:00:02:00 REACHABLE"), "{text}");
+        assert!(
+            text.contains("10.0.1.1 dev eth0 lladdr 02:00:00:00:02:00 REACHABLE"),
+            "{text}"
+        );
         // Step 2: three broadcast requests for the absent host, then host unreachable.
         assert_eq!(text.matches("ARP who-has 10.0.1.99").count(), 3, "{text}");
-        assert!(text.contains("From 10.0.1.2 icmp_seq=1 Destination Host Unreachable"), "{text}");
+        assert!(
+            text.contains("From 10.0.1.2 icmp_seq=1 Destination Host Unreachable"),
+            "{text}"
+        );
         assert!(text.contains("10.0.1.99 dev eth0 FAILED"), "{text}");
         // Step 3: the echo went there and back.
-        assert!(text.contains("[bob] recvfrom: 10 bytes from 10.0.1.2:"), "{text}");
-        assert!(text.contains("[alice] recvfrom: 10 bytes from 10.0.2.2:7: \"hello, bob\""), "{text}");
+        assert!(
+            text.contains("[bob] recvfrom: 10 bytes from 10.0.1.2:"),
+            "{text}"
+        );
+        assert!(
+            text.contains("[alice] recvfrom: 10 bytes from 10.0.2.2:7: \"hello, bob\""),
+            "{text}"
+        );
         // Step 4: port unreachable, then ECONNREFUSED once.
         assert!(text.contains("send again: error ECONNREFUSED"), "{text}");
         // Step 5: the router reports the TTL.
-        assert!(text.contains("From 10.0.1.1 icmp_seq=1 Time to live exceeded"), "{text}");
+        assert!(
+            text.contains("From 10.0.1.1 icmp_seq=1 Time to live exceeded"),
+            "{text}"
+        );
         // Step 6: bob counted the closed-port datagram; the router forwarded.
         assert!(text.contains("Udp: 1 1 0 1 0 0 0 0 0"), "{text}");
         assert!(text.contains("Ip: 1 64"), "{text}");
@@ -426,7 +553,10 @@ mod tests {
 
     #[test]
     fn same_seed_replays_exactly_even_with_loss() {
-        let a = SimArgs { loss: 20.0, ..args(42) };
+        let a = SimArgs {
+            loss: 20.0,
+            ..args(42)
+        };
         assert_eq!(output(&a), output(&a));
     }
 

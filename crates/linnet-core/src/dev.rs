@@ -72,7 +72,10 @@ impl DevFlags {
             (0x1, "UP"),
             (0x10000, "LOWER_UP"),
         ];
-        TABLE.into_iter().filter(move |(b, _)| self.0 & b != 0).map(|(_, n)| n)
+        TABLE
+            .into_iter()
+            .filter(move |(b, _)| self.0 & b != 0)
+            .map(|(_, n)| n)
     }
 }
 
@@ -91,7 +94,7 @@ pub enum DeviceKind {
 }
 
 /// Interface counters (`struct rtnl_link_stats64`), as `ip -s link` shows them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub struct DevStats {
     pub rx_packets: u64,

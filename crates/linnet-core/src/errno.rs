@@ -12,6 +12,7 @@ use core::fmt;
 pub enum Errno {
     EPERM = 1,
     ENOENT = 2,
+    ESRCH = 3,
     EINTR = 4,
     EIO = 5,
     EBADF = 9,
@@ -64,6 +65,7 @@ impl Errno {
         match self {
             Errno::EPERM => "EPERM",
             Errno::ENOENT => "ENOENT",
+            Errno::ESRCH => "ESRCH",
             Errno::EINTR => "EINTR",
             Errno::EIO => "EIO",
             Errno::EBADF => "EBADF",
@@ -125,6 +127,7 @@ impl Errno {
             Errno::EEXIST => "File exists",
             Errno::ENODEV => "No such device",
             Errno::ENOENT => "No such file or directory",
+            Errno::ESRCH => "No such process",
             Errno::EISCONN => "Transport endpoint is already connected",
             Errno::ENOTCONN => "Transport endpoint is not connected",
             Errno::ETIMEDOUT => "Connection timed out",

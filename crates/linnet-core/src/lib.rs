@@ -15,8 +15,10 @@
 extern crate alloc;
 
 pub mod config;
+pub mod ctl;
 pub mod dev;
 pub mod errno;
+pub mod hash;
 pub mod ipv4;
 pub mod neigh;
 pub mod ping;
@@ -28,9 +30,13 @@ pub mod time;
 pub mod timer;
 pub mod udp;
 
+#[cfg(test)]
+mod testutil;
+
 pub use config::{NeighParms, StackConfig};
 pub use dev::{DevFlags, DeviceConfig, DeviceKind, IfIndex, NetDevice};
 pub use errno::Errno;
+pub use linnet_wire as wire;
 pub use neigh::NudState;
 pub use ping::PingEvent;
 pub use skb::SkBuff;
@@ -38,4 +44,3 @@ pub use stack::{ConfigError, Event, IfAddr, Stack, LOOPBACK_IFINDEX};
 pub use stats::{DropReason, Stats};
 pub use time::{Duration, Instant};
 pub use udp::{RecvMeta, SocketHandle};
-pub use linnet_wire as wire;

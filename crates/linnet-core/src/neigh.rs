@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 use core::hash::Hash;
 use core::time::Duration;
 
-use hashbrown::HashMap;
+use crate::hash::{map_with_seed, HashMap};
 use linnet_wire::EthernetAddress;
 
 use crate::config::NeighParms;
@@ -28,7 +28,7 @@ use crate::time::Instant;
 use crate::timer::Timers;
 
 /// Neighbour Unreachability Detection state, with Linux's bit values (`NUD_*`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[repr(u8)]
 pub enum NudState {
     /// Just created, nothing known.
@@ -73,6 +73,23 @@ impl NudState {
     /// `NUD_IN_TIMER`: the state runs a timer.
     pub fn in_timer(self) -> bool {
         self.bits() & Self::IN_TIMER != 0
+    }
+
+    /// Parses iproute2's `nud` argument (`permanent`, `noarp`, `reachable`, `stale`, `none`,
+    /// `incomplete`, `delay`, `probe`, `failed`), case-insensitively.
+    pub fn from_name(s: &str) -> Option<NudState> {
+        const ALL: [NudState; 9] = [
+            NudState::None,
+            NudState::Incomplete,
+            NudState::Reachable,
+            NudState::Stale,
+            NudState::Delay,
+            NudState::Probe,
+            NudState::Failed,
+            NudState::Noarp,
+            NudState::Permanent,
+        ];
+        ALL.into_iter().find(|n| n.name().eq_ignore_ascii_case(s))
     }
 
     /// iproute2's name for the state (`ip neigh` output).
@@ -209,9 +226,9 @@ pub struct NeighTable<A: Copy + Eq + Hash + Ord> {
 
 impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
     /// An empty table; `rand` draws the first reachable time.
-    pub fn new(parms: &NeighParms, rand: u32) -> Self {
+    pub fn new(parms: &NeighParms, rand: u32, hash_seed: u64) -> Self {
         NeighTable {
-            entries: HashMap::new(),
+            entries: map_with_seed(hash_seed),
             timers: Timers::default(),
             gc_armed: None,
             last_flush: Instant::ZERO,
@@ -304,36 +321,44 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
         self.set_timer(key, None);
         if let Some(mut n) = self.entries.remove(&key) {
             for skb in n.queue.drain(..) {
-                self.actions.push(NeighAction::Drop { skb, reason: DropReason::NeighDead });
+                self.actions.push(NeighAction::Drop {
+                    skb,
+                    reason: DropReason::NeighDead,
+                });
             }
             self.stats.destroys += 1;
             self.stats.entries = self.entries.len() as u64;
         }
     }
 
-    /// `neigh_forced_gc`: removes non-permanent entries that are FAILED, unresolved, or not
+    /// `neigh_forced_gc`: removes non-permanent entries that are FAILED, NOARP, or not
     /// updated for 5 s, until the table is at `gc_thresh2`. Returns how many it removed.
+    /// Linux only takes entries with `refcnt == 1`; a pending timer holds a reference
+    /// (`neigh_add_timer` -> `neigh_hold`), so INCOMPLETE/REACHABLE/DELAY/PROBE entries are
+    /// never collected here.
     fn forced_gc(&mut self, now: Instant, parms: &NeighParms) -> usize {
         self.stats.forced_gc_runs += 1;
         self.last_flush = now;
         let tref = now - Duration::from_secs(5);
         let max_clean = self.entries.len().saturating_sub(parms.gc_thresh2);
-        let victims: Vec<(IfIndex, A)> = self
+        // Oldest first, as Linux walks its LRU gc_list.
+        let mut victims: Vec<(Instant, (IfIndex, A))> = self
             .entries
             .iter()
             .filter(|(_, n)| {
                 !matches!(n.state, NudState::Permanent)
+                    && !n.state.in_timer()
                     && (n.state == NudState::Failed
                         || n.state == NudState::Noarp
-                        || !n.state.is_valid()
                         || n.updated < tref)
                     && n.queue.is_empty()
             })
-            .map(|(k, _)| *k)
-            .take(max_clean.max(1))
+            .map(|(k, n)| (n.updated, *k))
             .collect();
+        victims.sort_unstable();
+        victims.truncate(max_clean.max(1));
         let freed = victims.len();
-        for k in victims {
+        for (_, k) in victims {
             self.destroy(k);
         }
         freed
@@ -354,12 +379,18 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
         if self.entries.contains_key(&key) {
             self.stats.hits += 1;
         } else if !self.create(now, parms, dev, addr) {
-            self.actions.push(NeighAction::Drop { skb, reason: DropReason::NeighFailed });
+            self.actions.push(NeighAction::Drop {
+                skb,
+                reason: DropReason::NeighFailed,
+            });
             return Resolve::Pending;
         }
         let Some(n) = self.entries.get_mut(&key) else {
             // Invariant: created above.
-            self.actions.push(NeighAction::Drop { skb, reason: DropReason::NeighFailed });
+            self.actions.push(NeighAction::Drop {
+                skb,
+                reason: DropReason::NeighFailed,
+            });
             return Resolve::Pending;
         };
         n.used = now;
@@ -376,7 +407,10 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
                 if parms.mcast_solicit + parms.app_solicit == 0 {
                     n.state = NudState::Failed;
                     n.updated = now;
-                    self.actions.push(NeighAction::Drop { skb, reason: DropReason::NeighFailed });
+                    self.actions.push(NeighAction::Drop {
+                        skb,
+                        reason: DropReason::NeighFailed,
+                    });
                     return Resolve::Pending;
                 }
                 n.probes = parms.ucast_solicit;
@@ -407,23 +441,25 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
                     Some(old) => {
                         n.queue_bytes -= old.truesize();
                         self.stats.unresolved_discards += 1;
-                        self.actions
-                            .push(NeighAction::Drop { skb: old, reason: DropReason::NeighQueuefull });
+                        self.actions.push(NeighAction::Drop {
+                            skb: old,
+                            reason: DropReason::NeighQueuefull,
+                        });
                     }
                     None => break,
                 }
             }
-            if n.queue_bytes + size > parms.unres_qlen_bytes {
-                self.stats.unresolved_discards += 1;
-                self.actions.push(NeighAction::Drop { skb, reason: DropReason::NeighQueuefull });
-            } else {
-                n.queue_bytes += size;
-                n.queue.push_back(skb);
-            }
+            // Linux queues the new packet unconditionally once the old ones are gone, even
+            // if it alone exceeds the limit (`__skb_queue_tail` after the while loop).
+            n.queue_bytes += size;
+            n.queue.push_back(skb);
         } else if let Some(ha) = n.ha {
             return Resolve::Ready(ha, skb);
         } else {
-            self.actions.push(NeighAction::Drop { skb, reason: DropReason::NeighFailed });
+            self.actions.push(NeighAction::Drop {
+                skb,
+                reason: DropReason::NeighFailed,
+            });
         }
         if immediate_probe {
             self.probe(key, parms.ucast_solicit);
@@ -439,18 +475,27 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
             // starts at 0, so its first ucast_solicit probes go unicast to the known address.
             let dst_ha = if n.probes < ucast_solicit { n.ha } else { None };
             n.probes += 1;
-            self.actions.push(NeighAction::Solicit { dev: key.0, target: key.1, dst_ha });
+            self.actions.push(NeighAction::Solicit {
+                dev: key.0,
+                target: key.1,
+                dst_ha,
+            });
         }
     }
 
-    /// Runs due timers (`neigh_timer_handler`, `neigh_periodic_work`). `rand` is fresh
-    /// randomness for re-drawing the reachable time.
-    pub fn handle_timeout(&mut self, now: Instant, parms: &NeighParms, rand: u32) {
+    /// Runs due timers (`neigh_timer_handler`, `neigh_periodic_work`). `rng` re-draws the
+    /// reachable time, only when the periodic work does so.
+    pub fn handle_timeout(
+        &mut self,
+        now: Instant,
+        parms: &NeighParms,
+        rng: &mut impl rand_core::RngCore,
+    ) {
         while let Some((_, id)) = self.timers.pop_due(now) {
             match id {
                 NeighTimer::Gc => {
                     self.gc_armed = None;
-                    self.periodic_gc(now, parms, rand);
+                    self.periodic_gc(now, parms, rng);
                 }
                 NeighTimer::Entry(dev, addr) => {
                     if let Some(n) = self.entries.get_mut(&(dev, addr)) {
@@ -464,7 +509,9 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
 
     fn entry_timer(&mut self, now: Instant, parms: &NeighParms, key: (IfIndex, A)) {
         let reachable_time = self.reachable_time;
-        let Some(n) = self.entries.get_mut(&key) else { return };
+        let Some(n) = self.entries.get_mut(&key) else {
+            return;
+        };
         if !n.state.in_timer() {
             return;
         }
@@ -506,10 +553,17 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
             return;
         }
         if n.state.in_timer() {
+            // "if (time_before(next, jiffies + HZ/100)) next = jiffies + HZ/100;": a
+            // REACHABLE entry checked exactly at confirmed + reachable_time re-arms for
+            // that same instant, so never re-arm less than 10 ms ahead (else the timer
+            // loop in handle_timeout would spin on it forever).
+            let next = next.map(|t| t.max(now + Duration::from_millis(10)));
             self.set_timer(key, next);
         }
-        if matches!(self.entries.get(&key).map(|n| n.state), Some(NudState::Incomplete | NudState::Probe))
-        {
+        if matches!(
+            self.entries.get(&key).map(|n| n.state),
+            Some(NudState::Incomplete | NudState::Probe)
+        ) {
             self.probe(key, parms.ucast_solicit);
         }
     }
@@ -526,10 +580,10 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
         }
     }
 
-    fn periodic_gc(&mut self, now: Instant, parms: &NeighParms, rand: u32) {
+    fn periodic_gc(&mut self, now: Instant, parms: &NeighParms, rng: &mut impl rand_core::RngCore) {
         self.stats.periodic_gc_runs += 1;
         if now.saturating_since(self.reachable_time_set) >= Duration::from_secs(300) {
-            self.reachable_time = rand_reach_time(parms.base_reachable_time, rand);
+            self.reachable_time = rand_reach_time(parms.base_reachable_time, rng.next_u32());
             self.reachable_time_set = now;
         }
         if self.entries.len() >= parms.gc_thresh1 {
@@ -574,11 +628,15 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
         create: bool,
     ) -> bool {
         let key = (dev, addr);
-        if !self.entries.contains_key(&key) && !(create && self.create(now, parms, dev, addr)) {
+        let present =
+            self.entries.contains_key(&key) || (create && self.create(now, parms, dev, addr));
+        if !present {
             return false;
         }
         let reachable_time = self.reachable_time;
-        let Some(n) = self.entries.get_mut(&key) else { return false };
+        let Some(n) = self.entries.get_mut(&key) else {
+            return false;
+        };
         let old = n.state;
         if !flags.admin && matches!(old, NudState::Noarp | NudState::Permanent) {
             return true;
@@ -626,7 +684,11 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
                 n.probes = 0;
             }
             let at = if new.in_timer() {
-                Some(if new == NudState::Reachable { now + reachable_time } else { now })
+                Some(if new == NudState::Reachable {
+                    now + reachable_time
+                } else {
+                    now
+                })
             } else {
                 None
             };
@@ -679,7 +741,11 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
 fn max_probes(parms: &NeighParms, state: NudState) -> u32 {
     parms.ucast_solicit
         + parms.app_solicit
-        + if state == NudState::Probe { parms.mcast_resolicit } else { parms.mcast_solicit }
+        + if state == NudState::Probe {
+            parms.mcast_resolicit
+        } else {
+            parms.mcast_solicit
+        }
 }
 
 /// `neigh_rand_reach_time`: uniform in [base/2, 3*base/2).
@@ -690,3 +756,7 @@ fn rand_reach_time(base: Duration, rand: u32) -> Duration {
     }
     Duration::from_millis(ms / 2 + u64::from(rand) % ms)
 }
+
+#[cfg(test)]
+#[path = "neigh_tests.rs"]
+mod tests;

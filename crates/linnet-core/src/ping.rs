@@ -53,7 +53,14 @@ pub enum PingEvent {
 impl Stack {
     /// Sends an echo request to `dst` with `payload` (`ping_v4_sendmsg`). Errors as Linux:
     /// ENETUNREACH without a route, EACCES for a broadcast, EMSGSIZE over 65507 bytes.
-    pub fn ping_send(&mut self, dst: Ipv4Addr, ident: u16, seq: u16, ttl: Option<u8>, payload: &[u8]) -> Result<(), Errno> {
+    pub fn ping_send(
+        &mut self,
+        dst: Ipv4Addr,
+        ident: u16,
+        seq: u16,
+        ttl: Option<u8>,
+        payload: &[u8],
+    ) -> Result<(), Errno> {
         if payload.len() + 8 > 65_507 {
             return Err(Errno::EMSGSIZE);
         }
@@ -93,7 +100,13 @@ impl Stack {
         }
         let ident = u16::from_be_bytes([icmp[4], icmp[5]]);
         let seq = u16::from_be_bytes([icmp[6], icmp[7]]);
-        self.push_event(Event::Ping(PingEvent::Reply { from, ident, seq, len: icmp.len() - 8, ttl }));
+        self.push_event(Event::Ping(PingEvent::Reply {
+            from,
+            ident,
+            seq,
+            len: icmp.len() - 8,
+            ttl,
+        }));
     }
 
     /// Reports an error about one of our echo requests (`ping_err`). `inner_icmp` is the
@@ -104,6 +117,12 @@ impl Stack {
         }
         let ident = u16::from_be_bytes([inner_icmp[4], inner_icmp[5]]);
         let seq = u16::from_be_bytes([inner_icmp[6], inner_icmp[7]]);
-        self.push_event(Event::Ping(PingEvent::Error { from, msg_type, code, ident, seq }));
+        self.push_event(Event::Ping(PingEvent::Error {
+            from,
+            msg_type,
+            code,
+            ident,
+            seq,
+        }));
     }
 }

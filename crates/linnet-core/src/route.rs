@@ -14,7 +14,7 @@
 use alloc::vec::Vec;
 use core::net::Ipv4Addr;
 
-use hashbrown::HashMap;
+use crate::hash::{map_with_seed, HashMap};
 use linnet_wire::ipv4::Ipv4Cidr;
 
 use crate::dev::IfIndex;
@@ -109,16 +109,21 @@ fn key(addr: Ipv4Addr, len: u8) -> u32 {
 
 impl Default for Fib {
     fn default() -> Self {
-        Fib {
-            local: HashMap::new(),
-            by_len: core::array::from_fn(|_| HashMap::new()),
-            present: 0,
-            count: 0,
-        }
+        Fib::with_seed(0)
     }
 }
 
 impl Fib {
+    /// Empty tables whose hashes are keyed by `seed`.
+    pub fn with_seed(seed: u64) -> Fib {
+        Fib {
+            local: map_with_seed(seed),
+            by_len: core::array::from_fn(|i| map_with_seed(seed ^ i as u64)),
+            present: 0,
+            count: 0,
+        }
+    }
+
     /// `inet_addr_type` restricted to the local table: is `addr` ours or our broadcast?
     pub fn local(&self, addr: Ipv4Addr) -> Option<LocalKind> {
         self.local.get(&addr).copied()
@@ -140,11 +145,20 @@ impl Fib {
         let bucket = self.by_len[usize::from(len)]
             .entry(key(route.dst.address, len))
             .or_default();
-        if bucket.iter().any(|r| r.metric == route.metric && r.dev == route.dev) {
+        if bucket
+            .iter()
+            .any(|r| r.metric == route.metric && r.dev == route.dev)
+        {
             return Err(RouteError::Exists);
         }
         let pos = bucket.partition_point(|r| r.metric <= route.metric);
-        bucket.insert(pos, Route { dst: route.dst.network(), ..route });
+        bucket.insert(
+            pos,
+            Route {
+                dst: route.dst.network(),
+                ..route
+            },
+        );
         self.present |= 1 << len;
         self.count += 1;
         Ok(())
@@ -183,8 +197,14 @@ impl Fib {
                 self.present &= !(1 << len);
             }
         }
-        self.local.retain(|_, k| !matches!(k, LocalKind::Local(d) | LocalKind::Broadcast(d) if *d == dev));
-        self.count = self.by_len.iter().map(|m| m.values().map(Vec::len).sum::<usize>()).sum();
+        self.local.retain(
+            |_, k| !matches!(k, LocalKind::Local(d) | LocalKind::Broadcast(d) if *d == dev),
+        );
+        self.count = self
+            .by_len
+            .iter()
+            .map(|m| m.values().map(Vec::len).sum::<usize>())
+            .sum();
     }
 
     /// Longest-prefix match in the main table; among equal prefixes the lowest metric whose
@@ -241,10 +261,18 @@ mod tests {
     #[test]
     fn longest_prefix_wins() {
         let mut fib = Fib::default();
-        fib.add(route("10.0.0.0/8", Some([1, 1, 1, 1]), 2, 0)).unwrap();
-        fib.add(route("10.1.0.0/16", Some([2, 2, 2, 2]), 2, 0)).unwrap();
-        fib.add(route("0.0.0.0/0", Some([3, 3, 3, 3]), 2, 0)).unwrap();
-        let gw = |a: [u8; 4]| fib.lookup(Ipv4Addr::from(a), |_| true).unwrap().gateway.unwrap();
+        fib.add(route("10.0.0.0/8", Some([1, 1, 1, 1]), 2, 0))
+            .unwrap();
+        fib.add(route("10.1.0.0/16", Some([2, 2, 2, 2]), 2, 0))
+            .unwrap();
+        fib.add(route("0.0.0.0/0", Some([3, 3, 3, 3]), 2, 0))
+            .unwrap();
+        let gw = |a: [u8; 4]| {
+            fib.lookup(Ipv4Addr::from(a), |_| true)
+                .unwrap()
+                .gateway
+                .unwrap()
+        };
         assert_eq!(gw([10, 1, 2, 3]), Ipv4Addr::new(2, 2, 2, 2));
         assert_eq!(gw([10, 2, 0, 1]), Ipv4Addr::new(1, 1, 1, 1));
         assert_eq!(gw([8, 8, 8, 8]), Ipv4Addr::new(3, 3, 3, 3));
@@ -253,8 +281,10 @@ mod tests {
     #[test]
     fn lowest_metric_default_wins_and_delete_falls_back() {
         let mut fib = Fib::default();
-        fib.add(route("0.0.0.0/0", Some([1, 0, 0, 1]), 2, 100)).unwrap();
-        fib.add(route("0.0.0.0/0", Some([1, 0, 0, 2]), 3, 50)).unwrap();
+        fib.add(route("0.0.0.0/0", Some([1, 0, 0, 1]), 2, 100))
+            .unwrap();
+        fib.add(route("0.0.0.0/0", Some([1, 0, 0, 2]), 3, 50))
+            .unwrap();
         let d = Ipv4Addr::new(9, 9, 9, 9);
         assert_eq!(fib.lookup(d, |_| true).unwrap().dev, IfIndex(3));
         assert_eq!(fib.del(cidr("0.0.0.0/0"), |r| r.metric == 50), 1);
@@ -266,6 +296,9 @@ mod tests {
     fn duplicate_route_is_refused() {
         let mut fib = Fib::default();
         fib.add(route("10.0.0.0/24", None, 2, 0)).unwrap();
-        assert_eq!(fib.add(route("10.0.0.0/24", None, 2, 0)), Err(RouteError::Exists));
+        assert_eq!(
+            fib.add(route("10.0.0.0/24", None, 2, 0)),
+            Err(RouteError::Exists)
+        );
     }
 }

@@ -101,9 +101,7 @@ impl SkBuff {
     /// A fresh buffer of `size` bytes with `headroom` reserved and no data.
     /// Allocates; the data path uses [`SkbPool::alloc`] instead.
     pub fn with_capacity(headroom: usize, size: usize) -> SkBuff {
-        let mut buf = Vec::with_capacity(headroom + size);
-        buf.resize(headroom + size, 0);
-        SkBuff::from_vec(buf, headroom)
+        SkBuff::from_vec(alloc::vec![0; headroom + size], headroom)
     }
 
     /// A buffer holding a copy of `bytes` with the standard headroom. Allocates; for tests
@@ -216,7 +214,11 @@ impl SkBuff {
             self.buf = nbuf;
             self.data += grow;
             self.tail += grow;
-            for h in [&mut self.mac_header, &mut self.network_header, &mut self.transport_header] {
+            for h in [
+                &mut self.mac_header,
+                &mut self.network_header,
+                &mut self.transport_header,
+            ] {
                 if *h != UNSET {
                     *h = u16::try_from(usize::from(*h) + grow).unwrap_or(UNSET);
                 }
@@ -273,7 +275,7 @@ impl SkBuff {
         }
     }
 
-    fn from_offset(&self, off: u16) -> Option<&[u8]> {
+    fn bytes_from(&self, off: u16) -> Option<&[u8]> {
         if off == UNSET {
             return None;
         }
@@ -282,17 +284,17 @@ impl SkBuff {
 
     /// Bytes from the link-layer header to the tail (`skb_mac_header`).
     pub fn mac_header(&self) -> Option<&[u8]> {
-        self.from_offset(self.mac_header)
+        self.bytes_from(self.mac_header)
     }
 
     /// Bytes from the network header to the tail (`skb_network_header`).
     pub fn network_header(&self) -> Option<&[u8]> {
-        self.from_offset(self.network_header)
+        self.bytes_from(self.network_header)
     }
 
     /// Bytes from the transport header to the tail (`skb_transport_header`).
     pub fn transport_header(&self) -> Option<&[u8]> {
-        self.from_offset(self.transport_header)
+        self.bytes_from(self.transport_header)
     }
 
     /// Offset of the network header from `data` (negative when already pulled past it).
@@ -346,7 +348,12 @@ pub struct SkbPool {
 impl SkbPool {
     /// A pool of buffers of `buf_size` bytes (headroom included), keeping at most `limit`.
     pub fn new(buf_size: usize, limit: usize) -> SkbPool {
-        SkbPool { free: Vec::new(), buf_size: buf_size.max(HEADROOM + 64), limit, stats: PoolStats::default() }
+        SkbPool {
+            free: Vec::new(),
+            buf_size: buf_size.max(HEADROOM + 64),
+            limit,
+            stats: PoolStats::default(),
+        }
     }
 
     /// Size of each pooled buffer, headroom included.
@@ -386,7 +393,8 @@ impl SkbPool {
     /// Pre-fills the pool with `n` buffers (so a benchmark's first packets do not allocate).
     pub fn prefill(&mut self, n: usize) {
         while self.free.len() < n.min(self.limit) {
-            self.free.push(SkBuff::with_capacity(HEADROOM, self.buf_size - HEADROOM));
+            self.free
+                .push(SkBuff::with_capacity(HEADROOM, self.buf_size - HEADROOM));
         }
     }
 

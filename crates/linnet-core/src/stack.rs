@@ -127,17 +127,18 @@ impl Stack {
     /// randomness drawn from `seed`.
     pub fn new(cfg: StackConfig, seed: u64) -> Stack {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let arp = NeighTable::new(&cfg.neigh, rng.next_u32());
+        let arp = NeighTable::new(&cfg.neigh, rng.next_u32(), rng.next_u64());
         let idents = IpIdents::new(&mut rng);
         let mut stack = Stack {
             pool: SkbPool::new(cfg.skb_buf_size, cfg.skb_pool_limit),
-            udp: UdpTable::default(),
-            icmp: IcmpState::new(&cfg),
+            udp: UdpTable::with_seed(rng.next_u64()),
+            icmp: IcmpState::new(&cfg, rng.next_u64()),
+            reasm: crate::ipv4::fragment::Reasm::with_seed(rng.next_u64()),
+            fib: Fib::with_seed(rng.next_u64()),
             cfg,
             rng,
             devs: alloc::vec![None],
             addrs: Vec::new(),
-            fib: Fib::default(),
             arp,
             stats: Stats::default(),
             txq: VecDeque::new(),
@@ -145,14 +146,22 @@ impl Stack {
             events: VecDeque::new(),
             events_dropped: 0,
             idents,
-            reasm: Default::default(),
             now: Instant::ZERO,
         };
-        let lo = stack
-            .add_device(DeviceConfig { name: "lo".into(), kind: DeviceKind::Loopback, mtu: None });
+        let lo = stack.add_device(DeviceConfig {
+            name: "lo".into(),
+            kind: DeviceKind::Loopback,
+            mtu: None,
+        });
         debug_assert_eq!(lo, Ok(LOOPBACK_IFINDEX));
         let _ = stack.set_up(LOOPBACK_IFINDEX, true);
-        let _ = stack.add_addr(LOOPBACK_IFINDEX, Ipv4Cidr { address: Ipv4Addr::LOCALHOST, prefix_len: 8 });
+        let _ = stack.add_addr(
+            LOOPBACK_IFINDEX,
+            Ipv4Cidr {
+                address: Ipv4Addr::LOCALHOST,
+                prefix_len: 8,
+            },
+        );
         stack
     }
 
@@ -264,13 +273,18 @@ impl Stack {
 
     /// `ip link set DEV arp on|off`.
     pub fn set_noarp(&mut self, idx: IfIndex, noarp: bool) -> Result<(), ConfigError> {
-        self.device_mut(idx).ok_or(ConfigError::NoSuchDevice)?.flags.set(DevFlags::NOARP, noarp);
+        self.device_mut(idx)
+            .ok_or(ConfigError::NoSuchDevice)?
+            .flags
+            .set(DevFlags::NOARP, noarp);
         Ok(())
     }
 
     /// `net.ipv4.conf.DEV.arp_ignore`.
     pub fn set_arp_ignore(&mut self, idx: IfIndex, level: u8) -> Result<(), ConfigError> {
-        self.device_mut(idx).ok_or(ConfigError::NoSuchDevice)?.arp_ignore = level;
+        self.device_mut(idx)
+            .ok_or(ConfigError::NoSuchDevice)?
+            .arp_ignore = level;
         Ok(())
     }
 
@@ -281,11 +295,19 @@ impl Stack {
     pub fn add_addr(&mut self, idx: IfIndex, cidr: Ipv4Cidr) -> Result<(), ConfigError> {
         let dev = self.device(idx).ok_or(ConfigError::NoSuchDevice)?;
         let loopback = matches!(dev.kind, DeviceKind::Loopback);
-        if self.addrs.iter().any(|a| a.dev == idx && a.cidr.address == cidr.address) {
+        if self
+            .addrs
+            .iter()
+            .any(|a| a.dev == idx && a.cidr.address == cidr.address)
+        {
             return Err(ConfigError::Exists);
         }
         let broadcast = if loopback { None } else { cidr.broadcast() };
-        self.addrs.push(IfAddr { dev: idx, cidr, broadcast });
+        self.addrs.push(IfAddr {
+            dev: idx,
+            cidr,
+            broadcast,
+        });
         self.fib.add_local(cidr.address, LocalKind::Local(idx));
         if let Some(b) = broadcast {
             self.fib.add_local(b, LocalKind::Broadcast(idx));
@@ -318,7 +340,11 @@ impl Stack {
             }
         }
         let net = a.cidr.network();
-        if !self.addrs.iter().any(|o| o.dev == idx && o.cidr.network() == net) {
+        if !self
+            .addrs
+            .iter()
+            .any(|o| o.dev == idx && o.cidr.network() == net)
+        {
             self.fib.del(net, |r| r.kernel && r.dev == idx);
         }
         Ok(())
@@ -339,12 +365,22 @@ impl Stack {
     ) -> Result<(), ConfigError> {
         self.device(dev).ok_or(ConfigError::NoSuchDevice)?;
         if let Some(gw) = gateway {
-            let onlink = self.fib.lookup(gw, |d| d == dev).is_some_and(|r| r.gateway.is_none());
+            let onlink = self
+                .fib
+                .lookup(gw, |d| d == dev)
+                .is_some_and(|r| r.gateway.is_none());
             if !onlink {
                 return Err(ConfigError::GatewayUnreachable);
             }
         }
-        self.fib.add(Route { dst, gateway, dev, prefsrc: None, metric, kernel: false })?;
+        self.fib.add(Route {
+            dst,
+            gateway,
+            dev,
+            prefsrc: None,
+            metric,
+            kernel: false,
+        })?;
         Ok(())
     }
 
@@ -356,12 +392,26 @@ impl Stack {
             .filter(|r| r.gateway.is_none())
             .map(|r| r.dev)
             .ok_or(ConfigError::GatewayUnreachable)?;
-        self.add_route(Ipv4Cidr { address: Ipv4Addr::UNSPECIFIED, prefix_len: 0 }, Some(gateway), dev, 0)
+        self.add_route(
+            Ipv4Cidr {
+                address: Ipv4Addr::UNSPECIFIED,
+                prefix_len: 0,
+            },
+            Some(gateway),
+            dev,
+            0,
+        )
     }
 
     /// `ip route del DST [via GW]`.
-    pub fn del_route(&mut self, dst: Ipv4Cidr, gateway: Option<Ipv4Addr>) -> Result<(), ConfigError> {
-        let n = self.fib.del(dst, |r| gateway.is_none() || r.gateway == gateway);
+    pub fn del_route(
+        &mut self,
+        dst: Ipv4Cidr,
+        gateway: Option<Ipv4Addr>,
+    ) -> Result<(), ConfigError> {
+        let n = self
+            .fib
+            .del(dst, |r| gateway.is_none() || r.gateway == gateway);
         if n == 0 {
             return Err(ConfigError::NotFound);
         }
@@ -400,8 +450,7 @@ impl Stack {
     /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
-        let rand = self.rand_u32();
-        self.arp.handle_timeout(now, &self.cfg.neigh, rand);
+        self.arp.handle_timeout(now, &self.cfg.neigh, &mut self.rng);
         self.run_neigh_actions();
         self.frag_timeouts(now);
         self.process_backlog();
@@ -491,6 +540,7 @@ impl Stack {
                 };
                 let dst = frame.dst_addr();
                 let ethertype = frame.ethertype();
+                let vlan = frame.vlan_tag();
                 skb.pkt_type = if dst == mac {
                     PacketType::Host
                 } else if dst.is_broadcast() {
@@ -503,6 +553,22 @@ impl Stack {
                 };
                 skb.protocol = ethertype.0;
                 skb.pull(ethernet::HEADER_LEN);
+                if ethertype == EtherType::VLAN {
+                    // skb_vlan_untag: with no VLAN device, a priority tag (VID 0) is
+                    // received as untagged; any other VID is for someone else
+                    // (PACKET_OTHERHOST), which IP and ARP then ignore.
+                    let Some(tag) = vlan else {
+                        dev.stats.rx_errors += 1;
+                        dev.stats.rx_length_errors += 1;
+                        self.drop_skb(skb, DropReason::PktTooSmall);
+                        return;
+                    };
+                    if tag.vid != 0 {
+                        skb.pkt_type = PacketType::OtherHost;
+                    }
+                    skb.protocol = tag.inner_ethertype.0;
+                    skb.pull(4);
+                }
             }
             DeviceKind::Ip | DeviceKind::Loopback => {
                 // Loopback frames come back as PACKET_HOST, as eth_type_trans makes them.
@@ -534,6 +600,9 @@ impl Stack {
         let mut budget = 64 + self.backlog.len() * 4;
         while let Some(skb) = self.backlog.pop_front() {
             if budget == 0 {
+                // The frame was received by the loopback device: count it as received so
+                // that rx_frames == consumed + total_drops holds.
+                self.stats.rx_frames += 1;
                 self.drop_skb(skb, DropReason::FullRing);
                 continue;
             }
@@ -544,7 +613,13 @@ impl Stack {
 
     /// `dev_queue_xmit`: frames the packet for `dev` and queues it for the driver, or loops
     /// it back. `dst_ha` is the resolved link-layer destination (Ethernet only).
-    pub(crate) fn dev_queue_xmit(&mut self, mut skb: SkBuff, dev_idx: IfIndex, dst_ha: EthernetAddress, proto: EtherType) {
+    pub(crate) fn dev_queue_xmit(
+        &mut self,
+        mut skb: SkBuff,
+        dev_idx: IfIndex,
+        dst_ha: EthernetAddress,
+        proto: EtherType,
+    ) {
         let qlen = self.txq.len();
         let limit = self.cfg.tx_queue_len;
         let Some(dev) = self.device_mut(dev_idx) else {
@@ -569,7 +644,11 @@ impl Stack {
                 return;
             }
             DeviceKind::Ethernet { mac } => {
-                let repr = ethernet::Repr { src_addr: mac, dst_addr: dst_ha, ethertype: proto };
+                let repr = ethernet::Repr {
+                    src_addr: mac,
+                    dst_addr: dst_ha,
+                    ethertype: proto,
+                };
                 let hdr = skb.push(ethernet::HEADER_LEN);
                 repr.emit(&mut ethernet::Frame::new_unchecked(hdr));
                 skb.reset_mac_header();
@@ -589,5 +668,83 @@ impl Stack {
     /// Name of a device, for messages.
     pub fn device_name(&self, idx: IfIndex) -> String {
         self.device(idx).map(|d| d.name.clone()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod vlan_tests {
+    use alloc::vec;
+
+    use linnet_wire::arp;
+    use linnet_wire::ethernet::{EtherType, EthernetAddress};
+    use linnet_wire::ipv4::Ipv4Cidr;
+
+    use super::*;
+
+    const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
+    const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
+
+    /// A broadcast ARP request for 10.0.0.1 from 10.0.0.2, behind an 802.1Q tag `vid`.
+    fn tagged_arp_request(vid: u16) -> SkBuff {
+        let mut f = vec![0u8; 18 + arp::PACKET_LEN];
+        f[..6].copy_from_slice(&EthernetAddress::BROADCAST.0);
+        f[6..12].copy_from_slice(&PEER_MAC.0);
+        f[12..14].copy_from_slice(&EtherType::VLAN.0.to_be_bytes());
+        f[14..16].copy_from_slice(&vid.to_be_bytes());
+        f[16..18].copy_from_slice(&EtherType::ARP.0.to_be_bytes());
+        arp::Repr {
+            operation: arp::Operation::REQUEST,
+            source_hardware_addr: PEER_MAC,
+            source_protocol_addr: Ipv4Addr::new(10, 0, 0, 2),
+            target_hardware_addr: EthernetAddress::default(),
+            target_protocol_addr: Ipv4Addr::new(10, 0, 0, 1),
+        }
+        .emit(&mut arp::Packet::new_unchecked(&mut f[18..]));
+        SkBuff::from_slice(&f)
+    }
+
+    fn stack() -> (Stack, IfIndex) {
+        let mut s = Stack::new(StackConfig::default(), 1);
+        let cfg = DeviceConfig {
+            name: "eth0".into(),
+            kind: DeviceKind::Ethernet { mac: MAC },
+            mtu: None,
+        };
+        let dev = s.add_device(cfg).unwrap();
+        s.set_up(dev, true).unwrap();
+        s.add_addr(
+            dev,
+            Ipv4Cidr {
+                address: Ipv4Addr::new(10, 0, 0, 1),
+                prefix_len: 24,
+            },
+        )
+        .unwrap();
+        (s, dev)
+    }
+
+    /// `skb_vlan_untag` without a VLAN device: a priority tag (VID 0) is received as
+    /// untagged, so the ARP request is answered.
+    #[test]
+    fn priority_tagged_frame_is_received_as_untagged() {
+        let (mut s, dev) = stack();
+        s.receive(Instant::ZERO, dev, tagged_arp_request(0));
+        let (_, reply) = s.poll_transmit().expect("ARP reply");
+        assert_eq!(&reply.data()[12..14], &EtherType::ARP.0.to_be_bytes());
+        assert_eq!(s.stats().consumed, 1);
+    }
+
+    /// A frame for VLAN 5, with no VLAN device on top, is PACKET_OTHERHOST: not answered,
+    /// dropped and counted.
+    #[test]
+    fn frame_for_another_vlan_is_not_for_us() {
+        let (mut s, dev) = stack();
+        s.receive(Instant::ZERO, dev, tagged_arp_request(5));
+        assert!(s.poll_transmit().is_none());
+        assert_eq!(
+            s.stats().rx_frames,
+            s.stats().consumed + s.stats().total_drops()
+        );
+        assert!(s.arp_table().get(dev, Ipv4Addr::new(10, 0, 0, 2)).is_none());
     }
 }

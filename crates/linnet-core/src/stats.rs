@@ -15,7 +15,7 @@ use core::fmt::Write;
 macro_rules! mib {
     ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident => $linux:literal,)* }) => {
         $(#[$m])*
-        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
         pub struct $name {
             $($(#[$fm])* pub $field: u64,)*
         }

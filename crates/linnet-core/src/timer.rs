@@ -17,7 +17,9 @@ pub struct Timers<K: Ord + Copy> {
 
 impl<K: Ord + Copy> Default for Timers<K> {
     fn default() -> Self {
-        Timers { set: BTreeSet::new() }
+        Timers {
+            set: BTreeSet::new(),
+        }
     }
 }
 

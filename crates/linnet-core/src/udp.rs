@@ -14,7 +14,7 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::net::{Ipv4Addr, SocketAddrV4};
 
-use hashbrown::HashMap;
+use crate::hash::{map_with_seed, HashMap};
 use linnet_wire::ipv4::Protocol;
 use linnet_wire::udp as wire;
 
@@ -73,7 +73,7 @@ struct Slot {
 }
 
 /// The UDP socket table (`udp_table`): sockets in a slab, a hash by local port.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct UdpTable {
     slots: Vec<Slot>,
     free: Vec<u32>,
@@ -82,6 +82,15 @@ pub(crate) struct UdpTable {
 }
 
 impl UdpTable {
+    pub(crate) fn with_seed(seed: u64) -> UdpTable {
+        UdpTable {
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_port: map_with_seed(seed),
+            count: 0,
+        }
+    }
+
     fn get(&self, h: SocketHandle) -> Result<&UdpSock, Errno> {
         match self.slots.get(h.idx as usize) {
             Some(Slot { gen, sock: Some(s) }) if *gen == h.gen => Ok(s),
@@ -97,7 +106,10 @@ impl UdpTable {
     }
 
     fn handle(&self, idx: u32) -> SocketHandle {
-        SocketHandle { idx, gen: self.slots[idx as usize].gen }
+        SocketHandle {
+            idx,
+            gen: self.slots[idx as usize].gen,
+        }
     }
 
     fn port_in_use(&self, port: u16, addr: Ipv4Addr) -> bool {
@@ -117,7 +129,9 @@ impl UdpTable {
         let slot = self.by_port.get(&dport)?;
         let mut best: Option<(u32, u32)> = None;
         for &i in slot {
-            let Some(s) = self.slots[i as usize].sock.as_ref() else { continue };
+            let Some(s) = self.slots[i as usize].sock.as_ref() else {
+                continue;
+            };
             let mut score = 1;
             let la = *s.local.ip();
             if !la.is_unspecified() {
@@ -168,7 +182,10 @@ impl Stack {
                 i
             }
             None => {
-                t.slots.push(Slot { gen: 0, sock: Some(sock) });
+                t.slots.push(Slot {
+                    gen: 0,
+                    sock: Some(sock),
+                });
                 (t.slots.len() - 1) as u32
             }
         };
@@ -209,7 +226,11 @@ impl Stack {
         let s = self.udp.get_mut(h)?;
         s.local = local;
         s.bound = true;
-        self.udp.by_port.entry(local.port()).or_default().push(h.idx);
+        self.udp
+            .by_port
+            .entry(local.port())
+            .or_default()
+            .push(h.idx);
         Ok(())
     }
 
@@ -297,7 +318,9 @@ impl Stack {
     pub fn udp_close(&mut self, h: SocketHandle) -> Result<(), Errno> {
         self.udp.get(h)?;
         let slot = &mut self.udp.slots[h.idx as usize];
-        let Some(mut s) = slot.sock.take() else { return Err(Errno::EBADF) };
+        let Some(mut s) = slot.sock.take() else {
+            return Err(Errno::EBADF);
+        };
         slot.gen = slot.gen.wrapping_add(1);
         self.udp.free.push(h.idx);
         self.udp.count -= 1;
@@ -325,11 +348,10 @@ impl Stack {
         payload: &[u8],
         to: Option<SocketAddrV4>,
     ) -> Result<usize, Errno> {
+        // Checks in udp_sendmsg's order: length, address, route, broadcast, then
+        // ip_append_data's size limit and the pending error (sock_alloc_send_pskb).
         let s = self.udp.get_mut(h)?;
-        if let Some(e) = s.err.take() {
-            return Err(e);
-        }
-        if payload.len() > MAX_PAYLOAD {
+        if payload.len() > 0xffff {
             return Err(Errno::EMSGSIZE);
         }
         let daddr = match to {
@@ -342,11 +364,19 @@ impl Stack {
             None => s.remote.ok_or(Errno::EDESTADDRREQ)?,
         };
         let connected = to.is_none();
-        let saddr = (!s.local.ip().is_unspecified() && !s.local.ip().is_multicast()).then(|| *s.local.ip());
+        let saddr =
+            (!s.local.ip().is_unspecified() && !s.local.ip().is_multicast()).then(|| *s.local.ip());
         let dst = self.route_output(*daddr.ip(), saddr)?;
         let s = self.udp.get(h)?;
         if dst.kind == RouteKind::Broadcast && !s.broadcast {
             return Err(Errno::EACCES);
+        }
+        if payload.len() > MAX_PAYLOAD {
+            return Err(Errno::EMSGSIZE);
+        }
+        let s = self.udp.get_mut(h)?;
+        if let Some(e) = s.err.take() {
+            return Err(e);
         }
         if !s.bound {
             let port = self.ephemeral_port(Ipv4Addr::UNSPECIFIED)?;
@@ -368,7 +398,11 @@ impl Stack {
         skb.put_slice(payload);
         {
             let mut pkt = wire::Packet::new_unchecked(skb.data_mut());
-            wire::Repr { src_port: sport, dst_port: daddr.port() }.emit_header(&mut pkt, payload.len());
+            wire::Repr {
+                src_port: sport,
+                dst_port: daddr.port(),
+            }
+            .emit_header(&mut pkt, payload.len());
             pkt.fill_checksum_v4(dst.src, *daddr.ip());
         }
         self.stats.udp.out_datagrams += 1;
@@ -392,12 +426,19 @@ impl Stack {
         if let Some(e) = s.err.take() {
             return Err(e);
         }
-        let Some((skb, from)) = s.rxq.pop_front() else { return Err(Errno::EAGAIN) };
+        let Some((skb, from)) = s.rxq.pop_front() else {
+            return Err(Errno::EAGAIN);
+        };
         s.rmem = s.rmem.saturating_sub(skb.truesize());
         let data = skb.data();
         let n = data.len().min(buf.len());
         buf[..n].copy_from_slice(&data[..n]);
-        let meta = RecvMeta { len: n, datagram_len: data.len(), from, truncated: n < data.len() };
+        let meta = RecvMeta {
+            len: n,
+            datagram_len: data.len(),
+            from,
+            truncated: n < data.len(),
+        };
         self.stats.udp.in_datagrams += 1;
         self.pool.free(skb);
         Ok(meta)
@@ -435,7 +476,9 @@ impl Stack {
             self.drop_skb(skb, DropReason::UdpCsum);
             return;
         }
-        let is_bcast = bcast || daddr.is_broadcast() || matches!(self.fib.local(daddr), Some(LocalKind::Broadcast(_)));
+        let is_bcast = bcast
+            || daddr.is_broadcast()
+            || matches!(self.fib.local(daddr), Some(LocalKind::Broadcast(_)));
         if is_bcast {
             self.udp_mcast_deliver(skb, saddr, sport, daddr, dport);
             return;
@@ -447,22 +490,39 @@ impl Stack {
             }
             None => {
                 self.stats.udp.no_ports += 1;
-                self.icmp_send(&skb, linnet_wire::icmpv4::Message::DST_UNREACHABLE.0, linnet_wire::icmpv4::unreach::PORT, 0, true);
+                self.icmp_send(
+                    &skb,
+                    linnet_wire::icmpv4::Message::DST_UNREACHABLE.0,
+                    linnet_wire::icmpv4::unreach::PORT,
+                    0,
+                    true,
+                );
                 self.drop_skb(skb, DropReason::NoSocket);
             }
         }
     }
 
     /// `__udp4_lib_mcast_deliver`: a copy to every matching socket; none -> IgnoredMulti.
-    fn udp_mcast_deliver(&mut self, mut skb: SkBuff, saddr: Ipv4Addr, sport: u16, daddr: Ipv4Addr, dport: u16) {
+    fn udp_mcast_deliver(
+        &mut self,
+        mut skb: SkBuff,
+        saddr: Ipv4Addr,
+        sport: u16,
+        daddr: Ipv4Addr,
+        dport: u16,
+    ) {
         let mut targets: [u32; 16] = [0; 16];
         let mut n = 0;
         if let Some(slot) = self.udp.by_port.get(&dport) {
             for &i in slot {
-                let Some(s) = self.udp.slots[i as usize].sock.as_ref() else { continue };
+                let Some(s) = self.udp.slots[i as usize].sock.as_ref() else {
+                    continue;
+                };
                 let la = *s.local.ip();
                 let local_ok = la.is_unspecified() || la == daddr;
-                let remote_ok = s.remote.is_none_or(|r| *r.ip() == saddr && r.port() == sport);
+                let remote_ok = s
+                    .remote
+                    .is_none_or(|r| *r.ip() == saddr && r.port() == sport);
                 if local_ok && remote_ok && n < targets.len() {
                     targets[n] = i;
                     n += 1;
@@ -515,10 +575,22 @@ impl Stack {
     /// `__udp4_lib_err`: an ICMP error about a datagram `saddr:sport -> daddr:dport` that
     /// we sent. Connected sockets get hard errors in `sk_err` (ECONNREFUSED for a port
     /// unreachable). Returns false if no socket matched.
-    pub(crate) fn udp_err(&mut self, saddr: Ipv4Addr, sport: u16, daddr: Ipv4Addr, dport: u16, err: Errno, hard: bool) -> bool {
-        let Some(idx) = self.udp.lookup(daddr, dport, saddr, sport) else { return false };
+    pub(crate) fn udp_err(
+        &mut self,
+        saddr: Ipv4Addr,
+        sport: u16,
+        daddr: Ipv4Addr,
+        dport: u16,
+        err: Errno,
+        hard: bool,
+    ) -> bool {
+        let Some(idx) = self.udp.lookup(daddr, dport, saddr, sport) else {
+            return false;
+        };
         let h = self.udp.handle(idx);
-        let Ok(s) = self.udp.get_mut(h) else { return false };
+        let Ok(s) = self.udp.get_mut(h) else {
+            return false;
+        };
         // Without IP_RECVERR only hard errors on connected sockets are reported.
         if hard && s.remote.is_some() {
             s.err = Some(err);
@@ -527,3 +599,7 @@ impl Stack {
         true
     }
 }
+
+#[cfg(test)]
+#[path = "udp_tests.rs"]
+mod tests;

@@ -52,8 +52,11 @@ impl Stack {
             self.drop_skb(skb, DropReason::ArpInvalid);
             return;
         }
-        let (sip, tip, sha) =
-            (repr.source_protocol_addr, repr.target_protocol_addr, repr.source_hardware_addr);
+        let (sip, tip, sha) = (
+            repr.source_protocol_addr,
+            repr.target_protocol_addr,
+            repr.source_hardware_addr,
+        );
         if tip.is_multicast() || (!self.cfg.route_localnet && tip.is_loopback()) {
             self.drop_skb(skb, DropReason::ArpInvalid);
             return;
@@ -67,7 +70,10 @@ impl Stack {
         let now = self.now;
         // Duplicate-address detection probe (RFC 5227 §2.1.1): sender IP 0.0.0.0.
         if sip.is_unspecified() {
-            if op == Operation::REQUEST && tip_local && !self.arp_ignore(arp_ignore, dev_idx, sip, tip) {
+            if op == Operation::REQUEST
+                && tip_local
+                && !self.arp_ignore(arp_ignore, dev_idx, sip, tip)
+            {
                 self.arp_send(dev_idx, Operation::REPLY, sha, mac, tip, sha, sip);
             }
             self.consume_skb(skb);
@@ -75,14 +81,27 @@ impl Stack {
         }
         if op == Operation::REQUEST && tip_local && self.sip_valid(sip) {
             if skb.pkt_type == PacketType::Host {
-                self.stats.arp.rcv_probes_ucast += 1;
+                self.arp.stats.rcv_probes_ucast += 1;
             } else {
-                self.stats.arp.rcv_probes_mcast += 1;
+                self.arp.stats.rcv_probes_mcast += 1;
             }
+            self.stats.arp = self.arp.stats;
             if !self.arp_ignore(arp_ignore, dev_idx, sip, tip) {
                 // neigh_event_ns: the request teaches us the sender (STALE, override).
-                let flags = UpdateFlags { override_: true, admin: false };
-                self.arp.update(now, &self.cfg.neigh, dev_idx, sip, Some(sha), NudState::Stale, flags, true);
+                let flags = UpdateFlags {
+                    override_: true,
+                    admin: false,
+                };
+                self.arp.update(
+                    now,
+                    &self.cfg.neigh,
+                    dev_idx,
+                    sip,
+                    Some(sha),
+                    NudState::Stale,
+                    flags,
+                    true,
+                );
                 self.arp_send(dev_idx, Operation::REPLY, sha, mac, tip, sha, sip);
                 self.run_neigh_actions();
             }
@@ -107,9 +126,25 @@ impl Stack {
                 NudState::Reachable
             };
             let locktime = self.cfg.neigh.locktime;
-            let override_ = is_garp || self.arp.get(dev_idx, sip).is_none_or(|n| now > n.updated + locktime);
-            let flags = UpdateFlags { override_, admin: false };
-            self.arp.update(now, &self.cfg.neigh, dev_idx, sip, Some(sha), state, flags, create);
+            let override_ = is_garp
+                || self
+                    .arp
+                    .get(dev_idx, sip)
+                    .is_none_or(|n| now > n.updated + locktime);
+            let flags = UpdateFlags {
+                override_,
+                admin: false,
+            };
+            self.arp.update(
+                now,
+                &self.cfg.neigh,
+                dev_idx,
+                sip,
+                Some(sha),
+                state,
+                flags,
+                create,
+            );
             self.run_neigh_actions();
         }
         self.consume_skb(skb);
@@ -117,7 +152,10 @@ impl Stack {
 
     /// A sender address that `ip_route_input` would accept on a request.
     fn sip_valid(&self, sip: Ipv4Addr) -> bool {
-        !(sip.is_multicast() || sip.is_broadcast() || sip.is_loopback() || linnet_wire::ipv4::is_zeronet(sip))
+        !(sip.is_multicast()
+            || sip.is_broadcast()
+            || sip.is_loopback()
+            || linnet_wire::ipv4::is_zeronet(sip))
     }
 
     /// `arp_ignore`: 0 answers for any local address; 1 only for addresses on the receiving
@@ -168,17 +206,27 @@ impl Stack {
     /// address is the source of the packet waiting on the entry when it is ours
     /// (arp_announce 0), else the device's address toward the target.
     fn arp_solicit(&mut self, dev: IfIndex, target: Ipv4Addr, dst_ha: Option<EthernetAddress>) {
-        let Some(mac) = self.device(dev).and_then(|d| d.mac()) else { return };
+        let Some(mac) = self.device(dev).and_then(|d| d.mac()) else {
+            return;
+        };
         let queued_src = self
             .arp
             .get(dev, target)
             .and_then(|n| n.queue_tail())
             .and_then(|skb| skb.network_header())
-            .and_then(|h| linnet_wire::ipv4::Packet::new_checked(h).ok().map(|p| p.src_addr()))
+            .and_then(|h| {
+                linnet_wire::ipv4::Packet::new_checked(h)
+                    .ok()
+                    .map(|p| p.src_addr())
+            })
             .filter(|s| matches!(self.fib.local(*s), Some(LocalKind::Local(_))));
-        let Some(sip) = queued_src.or_else(|| self.select_addr(dev, target)) else { return };
+        let Some(sip) = queued_src.or_else(|| self.select_addr(dev, target)) else {
+            return;
+        };
         let eth_dst = dst_ha.unwrap_or(EthernetAddress::BROADCAST);
-        let tha = dst_ha.unwrap_or_default();
+        // arp_solicit passes target_hw = NULL: arp_create zero-fills the target MAC even for
+        // a unicast probe (only the Ethernet destination is the cached address).
+        let tha = EthernetAddress::default();
         self.arp_send(dev, Operation::REQUEST, eth_dst, mac, sip, tha, target);
     }
 
@@ -189,12 +237,22 @@ impl Stack {
             let mut actions = core::mem::take(&mut self.arp.actions);
             for a in actions.drain(..) {
                 match a {
-                    NeighAction::Solicit { dev, target, dst_ha } => self.arp_solicit(dev, target, dst_ha),
+                    NeighAction::Solicit {
+                        dev,
+                        target,
+                        dst_ha,
+                    } => self.arp_solicit(dev, target, dst_ha),
                     NeighAction::Transmit { dev, ha, skb } => {
                         self.dev_queue_xmit(skb, dev, ha, EtherType::IPV4)
                     }
                     NeighAction::Unreachable { skb } => {
-                        self.icmp_send(&skb, icmpv4::Message::DST_UNREACHABLE.0, icmpv4::unreach::HOST, 0, false);
+                        self.icmp_send(
+                            &skb,
+                            icmpv4::Message::DST_UNREACHABLE.0,
+                            icmpv4::unreach::HOST,
+                            0,
+                            false,
+                        );
                         self.drop_tx(skb, DropReason::NeighFailed);
                     }
                     NeighAction::Drop { skb, reason } => self.drop_tx(skb, reason),
@@ -205,6 +263,9 @@ impl Stack {
                 self.arp.actions = actions;
             }
         }
+        // Every table operation is followed by this call: mirror the table's
+        // /proc/net/stat/arp_cache counters into the stack's Stats.
+        self.stats.arp = self.arp.stats;
     }
 
     /// `ip neigh add|replace ADDR lladdr MAC dev DEV nud STATE`.
@@ -215,16 +276,25 @@ impl Stack {
         lladdr: Option<EthernetAddress>,
         state: NudState,
     ) -> Result<(), crate::stack::ConfigError> {
-        self.device(dev).ok_or(crate::stack::ConfigError::NoSuchDevice)?;
-        let flags = UpdateFlags { override_: true, admin: true };
+        self.device(dev)
+            .ok_or(crate::stack::ConfigError::NoSuchDevice)?;
+        let flags = UpdateFlags {
+            override_: true,
+            admin: true,
+        };
         let now = self.now;
-        self.arp.update(now, &self.cfg.neigh, dev, addr, lladdr, state, flags, true);
+        self.arp
+            .update(now, &self.cfg.neigh, dev, addr, lladdr, state, flags, true);
         self.run_neigh_actions();
         Ok(())
     }
 
     /// `ip neigh del ADDR dev DEV`.
-    pub fn neigh_del(&mut self, dev: IfIndex, addr: Ipv4Addr) -> Result<(), crate::stack::ConfigError> {
+    pub fn neigh_del(
+        &mut self,
+        dev: IfIndex,
+        addr: Ipv4Addr,
+    ) -> Result<(), crate::stack::ConfigError> {
         let found = self.arp.delete(dev, addr);
         self.run_neigh_actions();
         if found {
@@ -234,3 +304,7 @@ impl Stack {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "arp_tests.rs"]
+mod tests;

@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 use core::net::Ipv4Addr;
 use core::time::Duration;
 
-use hashbrown::HashMap;
+use crate::hash::{map_with_seed, HashMap};
 use linnet_wire::icmpv4;
 use linnet_wire::ipv4 as wire;
 
@@ -55,11 +55,21 @@ struct FragQueue {
 }
 
 /// All reassembly queues of a stack (`struct fqdir`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Reasm {
     queues: HashMap<FragKey, FragQueue>,
     pub(crate) timers: Timers<FragKey>,
     mem: usize,
+}
+
+impl Reasm {
+    pub(crate) fn with_seed(seed: u64) -> Reasm {
+        Reasm {
+            queues: map_with_seed(seed),
+            timers: Timers::default(),
+            mem: 0,
+        }
+    }
 }
 
 impl Stack {
@@ -90,7 +100,14 @@ impl Stack {
             let deadline = now + FRAG_TIME;
             self.reasm.queues.insert(
                 key,
-                FragQueue { frags: Vec::new(), len: 0, last_in: false, meat: 0, mem: 0, deadline },
+                FragQueue {
+                    frags: Vec::new(),
+                    len: 0,
+                    last_in: false,
+                    meat: 0,
+                    mem: 0,
+                    deadline,
+                },
             );
             self.reasm.timers.arm(None, deadline, key);
         }
@@ -172,7 +189,7 @@ impl Stack {
     /// `ip_frag_reasm`: glue the fragments behind the first one's header.
     fn ip_frag_reasm(&mut self, key: FragKey) -> Option<SkBuff> {
         let mut q = self.frag_kill(key)?;
-        let Some((_, _, first)) = q.frags.first() else { return None };
+        let (_, _, first) = q.frags.first()?;
         let hl = usize::from(wire::Packet::new_unchecked(first.data()).header_len());
         let mut out = self.pool.alloc(hl + q.len);
         out.dev = first.dev;
@@ -203,7 +220,9 @@ impl Stack {
     /// sender gets ICMP time exceeded, code 1 (RFC 1122 §3.3.2).
     pub(crate) fn frag_timeouts(&mut self, now: Instant) {
         while let Some((_, key)) = self.reasm.timers.pop_due(now) {
-            let Some(mut q) = self.reasm.queues.remove(&key) else { continue };
+            let Some(mut q) = self.reasm.queues.remove(&key) else {
+                continue;
+            };
             self.reasm.mem = self.reasm.mem.saturating_sub(q.mem);
             self.stats.ip.reasm_fails += 1;
             self.stats.ip.reasm_timeout += 1;
@@ -237,11 +256,23 @@ mod tests {
 
     fn stack() -> (Stack, IfIndex) {
         let mut s = Stack::new(StackConfig::default(), 7);
-        let cfg = DeviceConfig { name: "eth0".into(), kind: DeviceKind::Ethernet { mac: MAC }, mtu: None };
+        let cfg = DeviceConfig {
+            name: "eth0".into(),
+            kind: DeviceKind::Ethernet { mac: MAC },
+            mtu: None,
+        };
         let dev = s.add_device(cfg).unwrap();
         s.set_up(dev, true).unwrap();
-        s.add_addr(dev, Ipv4Cidr { address: US, prefix_len: 24 }).unwrap();
-        s.neigh_add(dev, PEER, Some(PEER_MAC), NudState::Permanent).unwrap();
+        s.add_addr(
+            dev,
+            Ipv4Cidr {
+                address: US,
+                prefix_len: 24,
+            },
+        )
+        .unwrap();
+        s.neigh_add(dev, PEER, Some(PEER_MAC), NudState::Permanent)
+            .unwrap();
         (s, dev)
     }
 
@@ -252,7 +283,11 @@ mod tests {
             *x = i as u8;
         }
         let mut p = udp::Packet::new_unchecked(&mut b[..]);
-        udp::Repr { src_port: 1000, dst_port: 2000 }.emit_header(&mut p, len);
+        udp::Repr {
+            src_port: 1000,
+            dst_port: 2000,
+        }
+        .emit_header(&mut p, len);
         p.fill_checksum_v4(PEER, US);
         b
     }
@@ -270,8 +305,12 @@ mod tests {
             dont_frag: false,
         };
         let mut f = vec![0u8; ethernet::HEADER_LEN + wire::HEADER_LEN + len];
-        ethernet::Repr { src_addr: PEER_MAC, dst_addr: MAC, ethertype: EtherType::IPV4 }
-            .emit(&mut ethernet::Frame::new_unchecked(&mut f[..]));
+        ethernet::Repr {
+            src_addr: PEER_MAC,
+            dst_addr: MAC,
+            ethertype: EtherType::IPV4,
+        }
+        .emit(&mut ethernet::Frame::new_unchecked(&mut f[..]));
         {
             let mut p = wire::Packet::new_unchecked(&mut f[ethernet::HEADER_LEN..]);
             repr.emit(&mut p);
@@ -287,7 +326,8 @@ mod tests {
     fn out_of_order_fragments_reassemble_into_one_datagram() {
         let (mut s, dev) = stack();
         let sock = s.udp_socket().unwrap();
-        s.udp_bind(sock, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 2000)).unwrap();
+        s.udp_bind(sock, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 2000))
+            .unwrap();
         let p = udp_payload(3000);
         s.receive(Instant::ZERO, dev, frag(&p, 1480, 1480, true));
         s.receive(Instant::ZERO, dev, frag(&p, 2960, p.len() - 2960, false));
@@ -299,7 +339,10 @@ mod tests {
         assert_eq!(&buf[..3000], &p[udp::HEADER_LEN..]);
         assert_eq!(s.stats().ip.reasm_reqds, 3);
         assert_eq!(s.stats().ip.reasm_oks, 1);
-        assert_eq!(s.stats().rx_frames, s.stats().consumed + s.stats().total_drops());
+        assert_eq!(
+            s.stats().rx_frames,
+            s.stats().consumed + s.stats().total_drops()
+        );
     }
 
     /// Linux (since 4.19) discards an IPv4 datagram whose fragments overlap.
@@ -307,7 +350,8 @@ mod tests {
     fn overlapping_fragment_discards_the_datagram() {
         let (mut s, dev) = stack();
         let sock = s.udp_socket().unwrap();
-        s.udp_bind(sock, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 2000)).unwrap();
+        s.udp_bind(sock, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 2000))
+            .unwrap();
         let p = udp_payload(3000);
         s.receive(Instant::ZERO, dev, frag(&p, 0, 1480, true));
         s.receive(Instant::ZERO, dev, frag(&p, 1000, 1480, true));

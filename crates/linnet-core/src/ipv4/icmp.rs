@@ -11,7 +11,7 @@
 use core::net::Ipv4Addr;
 use core::time::Duration;
 
-use hashbrown::HashMap;
+use crate::hash::{map_with_seed, HashMap};
 use linnet_wire::icmpv4::{self as wire, Message};
 use linnet_wire::ipv4::{self as ipwire, Protocol};
 
@@ -46,8 +46,13 @@ pub(crate) struct IcmpState {
 }
 
 impl IcmpState {
-    pub(crate) fn new(cfg: &StackConfig) -> IcmpState {
-        IcmpState { credit: cfg.icmp_msgs_burst, stamp: None, peers: HashMap::new(), peer_overflow: 0 }
+    pub(crate) fn new(cfg: &StackConfig, seed: u64) -> IcmpState {
+        IcmpState {
+            credit: cfg.icmp_msgs_burst,
+            stamp: None,
+            peers: map_with_seed(seed),
+            peer_overflow: 0,
+        }
     }
 }
 
@@ -89,7 +94,8 @@ impl Stack {
         self.stats.icmp_in(msg.0);
         if bcast {
             let echoish = msg == Message::ECHO_REQUEST || msg == Message::TIMESTAMP;
-            let allowed = echoish || msg == Message::ADDRESS_MASK || msg == Message::ADDRESS_MASK_REPLY;
+            let allowed =
+                echoish || msg == Message::ADDRESS_MASK || msg == Message::ADDRESS_MASK_REPLY;
             if (echoish && self.cfg.icmp_echo_ignore_broadcasts) || !allowed {
                 self.stats.icmp.in_errors += 1;
                 self.drop_skb(skb, DropReason::InvalidProto);
@@ -124,9 +130,10 @@ impl Stack {
                 self.icmp_reply(&skb, Message::TIMESTAMP_REPLY, &times);
                 self.consume_skb(skb);
             }
-            Message::DST_UNREACHABLE | Message::TIME_EXCEEDED | Message::PARAM_PROBLEM | Message::SOURCE_QUENCH => {
-                self.icmp_unreach(skb)
-            }
+            Message::DST_UNREACHABLE
+            | Message::TIME_EXCEEDED
+            | Message::PARAM_PROBLEM
+            | Message::SOURCE_QUENCH => self.icmp_unreach(skb),
             Message::ECHO_REPLY => {
                 let from_ttl = skb.network_header().map(|n| {
                     let ip = ipwire::Packet::new_unchecked(n);
@@ -163,7 +170,10 @@ impl Stack {
             return;
         }
         let inner_dst = inner.dst_addr();
-        if self.cfg.icmp_ignore_bogus_error_responses
+        // icmp_unreach: only with icmp_ignore_bogus_error_responses = 0 is an error about a
+        // datagram to one of our broadcasts warned about ("sent an invalid ICMP type ...
+        // error to a broadcast") and dropped; with the default 1 it is passed on silently.
+        if !self.cfg.icmp_ignore_bogus_error_responses
             && matches!(self.fib.local(inner_dst), Some(LocalKind::Broadcast(_)))
         {
             self.consume_skb(skb);
@@ -186,12 +196,17 @@ impl Stack {
         };
         let (proto, src, dst) = (inner.next_header(), inner.src_addr(), inner.dst_addr());
         let l4 = &quoted[ihl..];
-        let ports = (u16::from_be_bytes([l4[0], l4[1]]), u16::from_be_bytes([l4[2], l4[3]]));
+        let ports = (
+            u16::from_be_bytes([l4[0], l4[1]]),
+            u16::from_be_bytes([l4[2], l4[3]]),
+        );
         if proto == Protocol::UDP && !self.udp_err(src, ports.0, dst, ports.1, err, hard) {
             self.stats.icmp.in_errors += 1;
         }
         if proto == Protocol::ICMP {
-            let from = skb.network_header().map(|n| ipwire::Packet::new_unchecked(n).src_addr());
+            let from = skb
+                .network_header()
+                .map(|n| ipwire::Packet::new_unchecked(n).src_addr());
             if let Some(from) = from {
                 let inner_icmp: [u8; 8] = l4[..8].try_into().unwrap_or([0; 8]);
                 self.ping_err(from, msg.0, code, &inner_icmp);
@@ -203,12 +218,25 @@ impl Stack {
     /// `icmp_reply`: an echo or timestamp reply to the sender of `req` (data at the ICMP
     /// header). Not rate limited (type 0 and 14 are outside icmp_ratemask).
     fn icmp_reply(&mut self, req: &SkBuff, msg: Message, payload_override: &[u8]) {
-        let Some(net) = req.network_header() else { return };
+        let Some(net) = req.network_header() else {
+            return;
+        };
         let ip = ipwire::Packet::new_unchecked(net);
         let (saddr, daddr, tos) = (ip.dst_addr(), ip.src_addr(), ip.tos());
-        let Ok(dst) = self.route_output(daddr, Some(saddr)) else { return };
+        // fib_compute_spec_dst: a request to one of our unicast addresses is answered from
+        // it; one to a broadcast from the preferred source toward the sender.
+        let local =
+            saddr.is_loopback() || matches!(self.fib.local(saddr), Some(LocalKind::Local(_)));
+        let saddr = local.then_some(saddr);
+        let Ok(dst) = self.route_output(daddr, saddr) else {
+            return;
+        };
         let icmp = req.data();
-        let body: &[u8] = if payload_override.is_empty() { &icmp[4..] } else { &icmp[4..8] };
+        let body: &[u8] = if payload_override.is_empty() {
+            &icmp[4..]
+        } else {
+            &icmp[4..8]
+        };
         let len = wire::HEADER_LEN - 4 + body.len() + payload_override.len();
         let mut skb = self.pool.alloc(len);
         {
@@ -234,8 +262,17 @@ impl Stack {
     /// `__icmp_send`: an ICMP error about `orig` (whose network header is set). `local` is
     /// true when `orig` was addressed to us (RTCF_LOCAL), which makes its destination the
     /// error's source.
-    pub(crate) fn icmp_send(&mut self, orig: &SkBuff, msg_type: u8, code: u8, info: u32, local: bool) {
-        let Some(net) = orig.network_header() else { return };
+    pub(crate) fn icmp_send(
+        &mut self,
+        orig: &SkBuff,
+        msg_type: u8,
+        code: u8,
+        info: u32,
+        local: bool,
+    ) {
+        let Some(net) = orig.network_header() else {
+            return;
+        };
         if net.len() < ipwire::HEADER_LEN {
             return;
         }
@@ -262,11 +299,22 @@ impl Stack {
                 _ => return,
             }
         }
-        let Ok(dst) = self.route_output(osrc, None) else { return };
+        let Ok(dst) = self.route_output(osrc, None) else {
+            return;
+        };
+        if dst.kind == RouteKind::Broadcast {
+            // A (subnet) broadcast source names no host; input routing drops such packets
+            // as martians, so only a packet that bypassed it could get here.
+            return;
+        }
         if !self.icmp_rate_allow(msg_type, code, osrc, dst.dev == LOOPBACK_IFINDEX) {
             return;
         }
-        let saddr = if local { odst } else { self.select_addr(orig.dev, osrc).unwrap_or(dst.src) };
+        let saddr = if local {
+            odst
+        } else {
+            self.select_addr(orig.dev, osrc).unwrap_or(dst.src)
+        };
         let dst = crate::route::Dst { src: saddr, ..dst };
         let room = (dst.mtu as usize).min(ERROR_MAX) - ipwire::HEADER_LEN - wire::HEADER_LEN;
         let quote = &net[..net.len().min(room)];
@@ -290,7 +338,6 @@ impl Stack {
             pmtudisc_want: false,
             sock_id: None,
         };
-        debug_assert!(dst.kind != RouteKind::Broadcast);
         self.ip_send(dst, p, skb);
     }
 
@@ -308,9 +355,13 @@ impl Stack {
         let now = self.now;
         // icmp_global_allow: refill at icmp_msgs_per_sec, at most once per millisecond.
         let st = &mut self.icmp;
-        let elapsed = st.stamp.map_or(Duration::from_secs(1), |s| now.saturating_since(s));
+        let elapsed = st
+            .stamp
+            .map_or(Duration::from_secs(1), |s| now.saturating_since(s));
         if elapsed >= Duration::from_millis(1) {
-            let incr = (u64::from(self.cfg.icmp_msgs_per_sec) * elapsed.min(Duration::from_secs(1)).as_millis() as u64 / 1000) as u32;
+            let incr = (u64::from(self.cfg.icmp_msgs_per_sec)
+                * elapsed.min(Duration::from_secs(1)).as_millis() as u64
+                / 1000) as u32;
             if incr > 0 {
                 st.credit = (st.credit + incr).min(self.cfg.icmp_msgs_burst);
                 st.stamp = Some(now);
@@ -323,15 +374,22 @@ impl Stack {
         if !to_lo {
             let limit = self.cfg.icmp_ratelimit;
             let burst = limit * XRLIM_BURST_FACTOR;
-            if self.icmp.peers.len() >= self.cfg.icmp_peer_limit && !self.icmp.peers.contains_key(&daddr) {
+            if self.icmp.peers.len() >= self.cfg.icmp_peer_limit
+                && !self.icmp.peers.contains_key(&daddr)
+            {
                 // inet_peer GC: forget buckets idle long enough to be full again.
-                self.icmp.peers.retain(|_, p| now.saturating_since(p.last) < burst);
+                self.icmp
+                    .peers
+                    .retain(|_, p| now.saturating_since(p.last) < burst);
             }
             let cap = self.cfg.icmp_peer_limit;
             let st = &mut self.icmp;
             let peer = if st.peers.len() < cap || st.peers.contains_key(&daddr) {
                 // A new peer starts with a full bucket (inet_getpeer sets rate_last 60 s ago).
-                Some(st.peers.entry(daddr).or_insert(Peer { tokens: burst, last: now }))
+                Some(st.peers.entry(daddr).or_insert(Peer {
+                    tokens: burst,
+                    last: now,
+                }))
             } else {
                 st.peer_overflow += 1;
                 None
@@ -355,3 +413,7 @@ impl Stack {
         true
     }
 }
+
+#[cfg(test)]
+#[path = "icmp_tests.rs"]
+mod tests;

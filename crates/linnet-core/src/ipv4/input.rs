@@ -15,11 +15,23 @@ use linnet_wire::icmpv4;
 use linnet_wire::ipv4::{self as wire, Protocol};
 use linnet_wire::ipv4_options;
 
-use linnet_wire::ipv4::{is_lbcast, is_zeronet};
 use crate::route::LocalKind;
 use crate::skb::{PacketType, SkBuff};
 use crate::stack::{Stack, LOOPBACK_IFINDEX};
 use crate::stats::DropReason;
+use linnet_wire::ipv4::{is_lbcast, is_zeronet};
+
+/// The input route's verdict (the role of `skb_dst(skb)->input` after
+/// `ip_route_input_noref`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InputVerdict {
+    /// `ip_local_deliver`, as a unicast or a broadcast.
+    Deliver(InputRoute),
+    /// `ip_forward`.
+    Forward,
+    /// `ip_error`: not ours and forwarding is off.
+    Unreachable,
+}
 
 /// What the input route decided (the role of `skb_rtable(skb)->rt_type` on input).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,46 +94,82 @@ impl Stack {
             self.drop_skb(skb, DropReason::IpInhdr);
             return;
         }
-        if hl > wire::HEADER_LEN {
-            if let Err(e) = ipv4_options::Options::parse(pkt.options()) {
-                // ip_rcv_options: a bad option costs InHdrErrors and a Parameter Problem
-                // pointing at it (__ip_options_compile).
-                self.stats.ip.in_hdr_errors += 1;
-                if let linnet_wire::ParseError::BadOption { pointer } = e {
-                    let local = self.fib.local(pkt.dst_addr()).is_some();
-                    let info = u32::from(pointer) << 24;
-                    self.icmp_send(&skb, icmpv4::Message::PARAM_PROBLEM.0, 0, info, local);
-                }
-                self.drop_skb(skb, DropReason::IpInhdr);
-                return;
+        // Parsed now, acted on after the route (ip_rcv_finish_core runs ip_rcv_options only
+        // once ip_route_input_noref has accepted the packet): Some(pointer) for a bad option.
+        let bad_option = if hl > wire::HEADER_LEN {
+            match ipv4_options::Options::parse(pkt.options()) {
+                Ok(_) => None,
+                Err(linnet_wire::ParseError::BadOption { pointer }) => Some(Some(pointer)),
+                Err(_) => Some(None),
             }
-        }
+        } else {
+            None
+        };
         let (src, dst) = (pkt.src_addr(), pkt.dst_addr());
         skb.trim(tot);
         skb.set_transport_after_network(hl);
-        match self.route_input(&skb, src, dst) {
-            Ok(Some(rt)) => self.ip_local_deliver(skb, rt),
-            Ok(None) => self.ip_forward(skb, dst),
-            Err(reason) => self.drop_skb(skb, reason),
+        let verdict = match self.route_input(&skb, src, dst) {
+            Ok(v) => v,
+            Err(reason) => {
+                self.drop_skb(skb, reason);
+                return;
+            }
+        };
+        if let Some(pointer) = bad_option {
+            // ip_rcv_options: a bad option costs InHdrErrors and a Parameter Problem
+            // pointing at it (__ip_options_compile), whatever the route's verdict.
+            self.stats.ip.in_hdr_errors += 1;
+            if let Some(pointer) = pointer {
+                let local = matches!(verdict, InputVerdict::Deliver(_));
+                let info = u32::from(pointer) << 24;
+                self.icmp_send(&skb, icmpv4::Message::PARAM_PROBLEM.0, 0, info, local);
+            }
+            self.drop_skb(skb, DropReason::IpInhdr);
+            return;
+        }
+        match verdict {
+            InputVerdict::Deliver(rt) => self.ip_local_deliver(skb, rt),
+            InputVerdict::Forward => self.ip_forward(skb, dst),
+            InputVerdict::Unreachable => {
+                // ip_error with forwarding off: EHOSTUNREACH -> InAddrErrors, no ICMP.
+                self.stats.ip.in_addr_errors += 1;
+                self.drop_skb(skb, DropReason::IpInaddrerrors);
+            }
         }
     }
 
+    /// `fib_validate_source` (accept_local=0): a packet from outside whose source is one of
+    /// our own addresses or one of our subnet broadcasts finds RTN_LOCAL / RTN_BROADCAST on
+    /// the reverse lookup ("res.type != RTN_UNICAST") and is a martian source.
+    fn source_is_ours_from_outside(&mut self, saddr: Ipv4Addr, from_lo: bool) -> bool {
+        let ours = !from_lo && self.fib.local(saddr).is_some();
+        if ours {
+            self.stats.rt.in_martian_src += 1;
+        }
+        ours
+    }
+
     /// `ip_route_input_slow`: martian checks, local/broadcast classification, and the
-    /// forwarding decision. `Ok(None)` means "forward".
+    /// forwarding decision. `Err` is a failed lookup (martians): the packet is dropped
+    /// before its options are looked at.
     fn route_input(
         &mut self,
         skb: &SkBuff,
         saddr: Ipv4Addr,
         daddr: Ipv4Addr,
-    ) -> Result<Option<InputRoute>, DropReason> {
+    ) -> Result<InputVerdict, DropReason> {
         let from_lo = skb.dev == LOOPBACK_IFINDEX;
         if saddr.is_multicast() || is_lbcast(saddr) {
             self.stats.rt.in_martian_src += 1;
             return Err(DropReason::IpInvalidSource);
         }
         if is_lbcast(daddr) || (saddr.is_unspecified() && daddr.is_unspecified()) {
+            // brd_input: the source is validated unless it is 0.0.0.0 (DHCP).
+            if !is_zeronet(saddr) && self.source_is_ours_from_outside(saddr, from_lo) {
+                return Err(DropReason::IpInvalidSource);
+            }
             self.stats.rt.in_brd += 1;
-            return Ok(Some(InputRoute::Broadcast));
+            return Ok(InputVerdict::Deliver(InputRoute::Broadcast));
         }
         if is_zeronet(saddr) {
             self.stats.rt.in_martian_src += 1;
@@ -149,28 +197,32 @@ impl Stack {
             return Err(DropReason::IpInvalidDest);
         }
         if from_lo && daddr.is_loopback() {
-            return Ok(Some(InputRoute::Local));
+            return Ok(InputVerdict::Deliver(InputRoute::Local));
         }
-        match self.fib.local(daddr) {
-            Some(LocalKind::Local(_)) => return Ok(Some(InputRoute::Local)),
+        let local = self.fib.local(daddr);
+        if local.is_some() && self.source_is_ours_from_outside(saddr, from_lo) {
+            // RTN_LOCAL and RTN_BROADCAST both run fib_validate_source.
+            return Err(DropReason::IpInvalidSource);
+        }
+        match local {
+            Some(LocalKind::Local(_)) => return Ok(InputVerdict::Deliver(InputRoute::Local)),
             Some(LocalKind::Broadcast(_)) => {
                 self.stats.rt.in_brd += 1;
-                return Ok(Some(InputRoute::Broadcast));
+                return Ok(InputVerdict::Deliver(InputRoute::Broadcast));
             }
             None => {}
         }
-        if self.fib.local(saddr).is_some_and(|k| matches!(k, LocalKind::Local(_))) && !from_lo {
-            // A packet from one of our own addresses arriving from outside is a martian
-            // (fib_validate_source finds RTN_LOCAL for the source).
-            self.stats.rt.in_martian_src += 1;
+        if !self.cfg.ip_forward {
+            // no_route with forwarding off: the route's input is ip_error (counted by the
+            // caller once the options have been checked); the source is not validated.
+            self.stats.rt.in_no_route += 1;
+            return Ok(InputVerdict::Unreachable);
+        }
+        // __mkroute_input validates the source before forwarding.
+        if self.source_is_ours_from_outside(saddr, from_lo) {
             return Err(DropReason::IpInvalidSource);
         }
-        if !self.cfg.ip_forward {
-            // ip_error with forwarding off: EHOSTUNREACH -> InAddrErrors, no ICMP.
-            self.stats.ip.in_addr_errors += 1;
-            return Err(DropReason::IpInaddrerrors);
-        }
-        Ok(None)
+        Ok(InputVerdict::Forward)
     }
 
     /// `ip_local_deliver` + `ip_local_deliver_finish`: reassembly, then the protocol demux.
@@ -210,7 +262,13 @@ impl Stack {
             }
             _ => {
                 self.stats.ip.in_unknown_protos += 1;
-                self.icmp_send(&skb, icmpv4::Message::DST_UNREACHABLE.0, icmpv4::unreach::PROTOCOL, 0, !bcast);
+                self.icmp_send(
+                    &skb,
+                    icmpv4::Message::DST_UNREACHABLE.0,
+                    icmpv4::unreach::PROTOCOL,
+                    0,
+                    !bcast,
+                );
                 self.drop_skb(skb, DropReason::IpNoproto);
             }
         }
@@ -230,7 +288,13 @@ impl Stack {
         let (ttl, df, saddr) = (pkt.hop_limit(), pkt.dont_frag(), pkt.src_addr());
         if ttl <= 1 {
             self.stats.ip.in_hdr_errors += 1;
-            self.icmp_send(&skb, icmpv4::Message::TIME_EXCEEDED.0, icmpv4::time_exceeded::TTL, 0, false);
+            self.icmp_send(
+                &skb,
+                icmpv4::Message::TIME_EXCEEDED.0,
+                icmpv4::time_exceeded::TTL,
+                0,
+                false,
+            );
             self.drop_skb(skb, DropReason::IpInhdr);
             return;
         }
@@ -239,7 +303,13 @@ impl Stack {
             None => {
                 self.stats.rt.in_no_route += 1;
                 self.stats.ip_ext.in_no_routes += 1;
-                self.icmp_send(&skb, icmpv4::Message::DST_UNREACHABLE.0, icmpv4::unreach::NET, 0, false);
+                self.icmp_send(
+                    &skb,
+                    icmpv4::Message::DST_UNREACHABLE.0,
+                    icmpv4::unreach::NET,
+                    0,
+                    false,
+                );
                 self.drop_skb(skb, DropReason::IpInnoroutes);
                 return;
             }
@@ -277,3 +347,7 @@ impl Stack {
         self.ip_output(dst, daddr, skb);
     }
 }
+
+#[cfg(test)]
+#[path = "input_tests.rs"]
+mod tests;

@@ -13,7 +13,6 @@ use linnet_wire::ethernet::{EtherType, EthernetAddress};
 use linnet_wire::ipv4::{self as wire, Protocol};
 use rand_core::RngCore;
 
-use linnet_wire::ipv4::is_lbcast;
 use crate::dev::{DeviceKind, IfIndex};
 use crate::errno::Errno;
 use crate::neigh::Resolve;
@@ -21,6 +20,7 @@ use crate::route::{Dst, LocalKind, RouteKind};
 use crate::skb::SkBuff;
 use crate::stack::{Stack, LOOPBACK_IFINDEX};
 use crate::stats::DropReason;
+use linnet_wire::ipv4::is_lbcast;
 
 const IDENTS: usize = 2048;
 
@@ -40,7 +40,14 @@ impl IpIdents {
         IpIdents { key, ids }
     }
 
-    fn select(&mut self, now_ms: u64, daddr: Ipv4Addr, saddr: Ipv4Addr, proto: u8, rand: u32) -> u16 {
+    fn select(
+        &mut self,
+        now_ms: u64,
+        daddr: Ipv4Addr,
+        saddr: Ipv4Addr,
+        proto: u8,
+        rand: u32,
+    ) -> u16 {
         let mut h = (u64::from(u32::from(daddr)) << 32 | u64::from(u32::from(saddr)))
             ^ self.key
             ^ u64::from(proto) << 17;
@@ -86,7 +93,10 @@ impl Stack {
         }
         first.or_else(|| {
             // Any address of the host, scope global (Linux falls back to other devices).
-            self.addrs.iter().find(|a| a.dev != LOOPBACK_IFINDEX).map(|a| a.cidr.address)
+            self.addrs
+                .iter()
+                .find(|a| a.dev != LOOPBACK_IFINDEX)
+                .map(|a| a.cidr.address)
         })
     }
 
@@ -96,17 +106,35 @@ impl Stack {
 
     /// `ip_route_output_key`: the route for a locally generated packet. ENETUNREACH (and
     /// OutNoRoutes) when nothing matches.
-    pub(crate) fn route_output(&mut self, daddr: Ipv4Addr, saddr: Option<Ipv4Addr>) -> Result<Dst, Errno> {
+    pub(crate) fn route_output(
+        &mut self,
+        daddr: Ipv4Addr,
+        saddr: Option<Ipv4Addr>,
+    ) -> Result<Dst, Errno> {
         let lo_mtu = self.device(LOOPBACK_IFINDEX).map_or(65536, |d| d.mtu);
         if daddr.is_loopback() || matches!(self.fib.local(daddr), Some(LocalKind::Local(_))) {
             // RTN_LOCAL without a chosen source: the destination itself is the source.
             let src = saddr.unwrap_or(daddr);
-            return Ok(Dst { dev: LOOPBACK_IFINDEX, gateway: None, kind: RouteKind::Local, src, mtu: lo_mtu });
+            return Ok(Dst {
+                dev: LOOPBACK_IFINDEX,
+                gateway: None,
+                kind: RouteKind::Local,
+                src,
+                mtu: lo_mtu,
+            });
         }
         if let Some(LocalKind::Broadcast(dev)) = self.fib.local(daddr) {
-            let src = saddr.or_else(|| self.select_addr(dev, daddr)).unwrap_or(Ipv4Addr::UNSPECIFIED);
+            let src = saddr
+                .or_else(|| self.select_addr(dev, daddr))
+                .unwrap_or(Ipv4Addr::UNSPECIFIED);
             let mtu = self.device(dev).map_or(1500, |d| d.mtu);
-            return Ok(Dst { dev, gateway: None, kind: RouteKind::Broadcast, src, mtu });
+            return Ok(Dst {
+                dev,
+                gateway: None,
+                kind: RouteKind::Broadcast,
+                src,
+                mtu,
+            });
         }
         let route = self.fib.lookup(daddr, |d| self.dev_usable(d)).copied();
         let Some(r) = route else {
@@ -125,14 +153,26 @@ impl Stack {
             RouteKind::Unicast
         };
         let mtu = self.device(r.dev).map_or(1500, |d| d.mtu);
-        Ok(Dst { dev: r.dev, gateway: r.gateway, kind, src, mtu })
+        Ok(Dst {
+            dev: r.dev,
+            gateway: r.gateway,
+            kind,
+            src,
+            mtu,
+        })
     }
 
     /// The output route for a forwarded packet (no source selection, no OutNoRoutes).
     pub(crate) fn route_output_fwd(&mut self, daddr: Ipv4Addr, saddr: Ipv4Addr) -> Option<Dst> {
         let r = self.fib.lookup(daddr, |d| self.dev_usable(d)).copied()?;
         let mtu = self.device(r.dev).map_or(1500, |d| d.mtu);
-        Some(Dst { dev: r.dev, gateway: r.gateway, kind: RouteKind::Unicast, src: saddr, mtu })
+        Some(Dst {
+            dev: r.dev,
+            gateway: r.gateway,
+            kind: RouteKind::Unicast,
+            src: saddr,
+            mtu,
+        })
     }
 
     /// Pushes the IPv4 header in front of the transport data in `skb` and sends it
@@ -146,7 +186,8 @@ impl Stack {
             (true, None) => 0,
             (false, _) => {
                 let r = self.rand_u32();
-                self.idents.select(self.now.as_millis(), p.daddr, dst.src, p.proto.0, r)
+                self.idents
+                    .select(self.now.as_millis(), p.daddr, dst.src, p.proto.0, r)
             }
         };
         let repr = wire::Repr {
@@ -245,7 +286,9 @@ impl Stack {
                     mac
                 } else {
                     let nexthop = dst.nexthop(daddr);
-                    let r = self.arp.output(self.now, &self.cfg.neigh, dst.dev, nexthop, skb);
+                    let r = self
+                        .arp
+                        .output(self.now, &self.cfg.neigh, dst.dev, nexthop, skb);
                     if let Resolve::Ready(ha, skb) = r {
                         self.dev_queue_xmit(skb, dst.dev, ha, EtherType::IPV4);
                     }
