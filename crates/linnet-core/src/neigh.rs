@@ -215,6 +215,7 @@ pub struct NeighTable<A: Copy + Eq + Hash + Ord> {
     /// Timers of the entries and of the collection.
     pub timers: Timers<NeighTimer<A>>,
     gc_armed: Option<Instant>,
+    permanent: usize,
     last_flush: Instant,
     reachable_time: Duration,
     reachable_time_set: Instant,
@@ -231,6 +232,7 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
             entries: map_with_seed(hash_seed),
             timers: Timers::default(),
             gc_armed: None,
+            permanent: 0,
             last_flush: Instant::ZERO,
             reachable_time: rand_reach_time(parms.base_reachable_time, rand),
             reachable_time_set: Instant::ZERO,
@@ -283,12 +285,14 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
         if self.entries.contains_key(&(dev, addr)) {
             return true;
         }
-        let n = self.entries.len();
+        // Linux compares only collectable entries (its gc_list) with the thresholds:
+        // PERMANENT entries do not count.
+        let n = self.entries.len() - self.permanent;
         if n >= parms.gc_thresh3
             || (n >= parms.gc_thresh2 && now > self.last_flush + Duration::from_secs(5))
         {
             let freed = self.forced_gc(now, parms);
-            if freed == 0 && self.entries.len() >= parms.gc_thresh3 {
+            if freed == 0 && self.entries.len() - self.permanent >= parms.gc_thresh3 {
                 self.stats.table_fulls += 1;
                 return false;
             }
@@ -320,6 +324,9 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
     fn destroy(&mut self, key: (IfIndex, A)) {
         self.set_timer(key, None);
         if let Some(mut n) = self.entries.remove(&key) {
+            if n.state == NudState::Permanent {
+                self.permanent -= 1;
+            }
             for skb in n.queue.drain(..) {
                 self.actions.push(NeighAction::Drop {
                     skb,
@@ -340,7 +347,7 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
         self.stats.forced_gc_runs += 1;
         self.last_flush = now;
         let tref = now - Duration::from_secs(5);
-        let max_clean = self.entries.len().saturating_sub(parms.gc_thresh2);
+        let max_clean = (self.entries.len() - self.permanent).saturating_sub(parms.gc_thresh2);
         // Oldest first, as Linux walks its LRU gc_list.
         let mut victims: Vec<(Instant, (IfIndex, A))> = self
             .entries
@@ -393,7 +400,12 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
             });
             return Resolve::Pending;
         };
-        n.used = now;
+        // `used` is what neigh_event_send records; a connected entry goes out through the
+        // cached header (neigh_hh_output) and is not marked used, so steady traffic without
+        // confirmations still lets a REACHABLE entry age to STALE.
+        if !n.state.is_connected() {
+            n.used = now;
+        }
         // Fast path: connected, DELAY and PROBE states send directly.
         let fast = n.state.is_connected() || matches!(n.state, NudState::Delay | NudState::Probe);
         if fast {
@@ -644,6 +656,7 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
         if !new.is_valid() {
             // Going to NONE/FAILED/INCOMPLETE by command: stop and flush.
             n.state = new;
+            self.permanent = count_permanent(self.permanent, old, new);
             n.updated = now;
             if old.is_valid() && new == NudState::Failed {
                 n.ha = None;
@@ -680,6 +693,7 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
         }
         if new != old {
             n.state = new;
+            self.permanent = count_permanent(self.permanent, old, new);
             if new == NudState::Probe {
                 n.probes = 0;
             }
@@ -734,6 +748,15 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
             self.destroy(k);
         }
         count
+    }
+}
+
+/// The number of PERMANENT entries after a change from `old` to `new`.
+fn count_permanent(count: usize, old: NudState, new: NudState) -> usize {
+    match (old == NudState::Permanent, new == NudState::Permanent) {
+        (true, false) => count - 1,
+        (false, true) => count + 1,
+        _ => count,
     }
 }
 

@@ -216,3 +216,33 @@ fn nud_forced_gc_spares_entries_with_a_running_timer() {
         assert_eq!(h.nud(Ipv4Addr::new(10, 0, 0, i)), Some(NudState::Reachable));
     }
 }
+
+/// Linux compares only collectable entries (its `gc_list`, which PERMANENT entries are not
+/// on) with gc_thresh3: static entries never make the table refuse a new neighbour.
+#[test]
+fn nud_permanent_entries_do_not_count_towards_gc_thresh3() {
+    let mut cfg = StackConfig::default();
+    cfg.neigh.gc_thresh2 = 2;
+    cfg.neigh.gc_thresh3 = 2;
+    let mut h = Harness::with_config(cfg, 1);
+    for i in 10..20u8 {
+        let mac = EthernetAddress([2, 0, 0, 0, 1, i]);
+        h.stack
+            .neigh_add(
+                h.eth0,
+                Ipv4Addr::new(10, 0, 0, i),
+                Some(mac),
+                NudState::Permanent,
+            )
+            .unwrap();
+    }
+    let s = h.stack.udp_socket().unwrap();
+    h.stack.udp_send_to(s, b"hello", to_peer()).unwrap();
+    assert_eq!(
+        arp_packets(&h.drain()).len(),
+        1,
+        "a request for the new neighbour"
+    );
+    assert_eq!(h.nud(PEER_IP), Some(NudState::Incomplete));
+    assert_eq!(h.stack.stats().arp.table_fulls, 0);
+}

@@ -79,6 +79,8 @@ pub(crate) struct UdpTable {
     free: Vec<u32>,
     by_port: HashMap<u16, Vec<u32>>,
     count: usize,
+    /// Reused list of sockets a broadcast goes to.
+    scratch: Vec<u32>,
 }
 
 impl UdpTable {
@@ -88,6 +90,7 @@ impl UdpTable {
             free: Vec::new(),
             by_port: map_with_seed(seed),
             count: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -348,6 +351,12 @@ impl Stack {
         payload: &[u8],
         to: Option<SocketAddrV4>,
     ) -> Result<usize, Errno> {
+        // inet_send_prepare binds an unbound socket to an ephemeral port first, so even a
+        // send that then fails leaves the socket bound, as on Linux.
+        if !self.udp.get(h)?.bound {
+            let port = self.ephemeral_port(Ipv4Addr::UNSPECIFIED)?;
+            self.udp_hash(h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))?;
+        }
         // Checks in udp_sendmsg's order: length, address, route, broadcast, then
         // ip_append_data's size limit and the pending error (sock_alloc_send_pskb).
         let s = self.udp.get_mut(h)?;
@@ -378,11 +387,6 @@ impl Stack {
         if let Some(e) = s.err.take() {
             return Err(e);
         }
-        if !s.bound {
-            let port = self.ephemeral_port(Ipv4Addr::UNSPECIFIED)?;
-            self.udp_hash(h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))?;
-        }
-        let s = self.udp.get_mut(h)?;
         let sport = s.local.port();
         let ttl = s.ttl.unwrap_or(self.cfg.ip_default_ttl);
         let tos = s.tos;
@@ -511,8 +515,10 @@ impl Stack {
         daddr: Ipv4Addr,
         dport: u16,
     ) {
-        let mut targets: [u32; 16] = [0; 16];
-        let mut n = 0;
+        // Every matching socket gets a copy (no cap, as in Linux); the scratch list keeps its
+        // allocation between datagrams.
+        let mut targets = core::mem::take(&mut self.udp.scratch);
+        targets.clear();
         if let Some(slot) = self.udp.by_port.get(&dport) {
             for &i in slot {
                 let Some(s) = self.udp.slots[i as usize].sock.as_ref() else {
@@ -523,26 +529,27 @@ impl Stack {
                 let remote_ok = s
                     .remote
                     .is_none_or(|r| *r.ip() == saddr && r.port() == sport);
-                if local_ok && remote_ok && n < targets.len() {
-                    targets[n] = i;
-                    n += 1;
+                if local_ok && remote_ok {
+                    targets.push(i);
                 }
             }
         }
-        if n == 0 {
+        let Some((&first, rest)) = targets.split_first() else {
             self.stats.udp.ignored_multi += 1;
             self.consume_skb(skb);
+            self.udp.scratch = targets;
             return;
-        }
+        };
         skb.pull(wire::HEADER_LEN);
         let from = SocketAddrV4::new(saddr, sport);
-        for &i in &targets[1..n] {
+        for &i in rest {
             let mut copy = self.pool.alloc(skb.len());
             copy.put_slice(skb.data());
             self.stats.rx_frames += 1;
             self.udp_queue_rcv(i, copy, from);
         }
-        self.udp_queue_rcv(targets[0], skb, from);
+        self.udp_queue_rcv(first, skb, from);
+        self.udp.scratch = targets;
     }
 
     /// `__udp_enqueue_schedule_skb`: charge truesize against the receive buffer, or drop

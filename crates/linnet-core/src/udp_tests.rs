@@ -482,3 +482,15 @@ fn udp_error_about_broadcast_datagram_reaches_socket_unless_bogus_errors_checked
         );
     }
 }
+
+/// `inet_send_prepare` autobinds before `udp_sendmsg` checks its arguments: a `sendto`
+/// refused with EINVAL still leaves the socket bound to an ephemeral port.
+#[test]
+fn udp_failed_sendto_still_autobinds_an_ephemeral_port() {
+    let mut h = Harness::new();
+    let s = h.stack.udp_socket().unwrap();
+    let to = Some(SocketAddrV4::new(PEER_IP, 0));
+    assert_eq!(h.stack.udp_send_to(s, b"x", to), Err(Errno::EINVAL));
+    let port = h.stack.udp_local_addr(s).unwrap().port();
+    assert!((32768..=60999).contains(&port), "port {port}");
+}

@@ -38,8 +38,9 @@ struct Peer {
 /// Rate-limit state: the global token bucket and the per-destination buckets.
 #[derive(Debug)]
 pub(crate) struct IcmpState {
-    credit: u32,
+    credit: i32,
     stamp: Option<Instant>,
+    last_gc: Option<Instant>,
     peers: HashMap<Ipv4Addr, Peer>,
     /// Per-destination buckets not kept because the table was full.
     pub(crate) peer_overflow: u64,
@@ -48,8 +49,9 @@ pub(crate) struct IcmpState {
 impl IcmpState {
     pub(crate) fn new(cfg: &StackConfig, seed: u64) -> IcmpState {
         IcmpState {
-            credit: cfg.icmp_msgs_burst,
+            credit: cfg.icmp_msgs_burst.min(i32::MAX as u32) as i32,
             stamp: None,
+            last_gc: None,
             peers: map_with_seed(seed),
             peer_overflow: 0,
         }
@@ -307,7 +309,13 @@ impl Stack {
             // as martians, so only a packet that bypassed it could get here.
             return;
         }
-        if !self.icmp_rate_allow(msg_type, code, osrc, dst.dev == LOOPBACK_IFINDEX) {
+        if !self.icmp_rate_allow(
+            msg_type,
+            code,
+            osrc,
+            orig.dev == LOOPBACK_IFINDEX,
+            dst.dev == LOOPBACK_IFINDEX,
+        ) {
             return;
         }
         let saddr = if local {
@@ -341,76 +349,91 @@ impl Stack {
         self.ip_send(dst, p, skb);
     }
 
-    /// `icmpv4_global_allow` + `icmpv4_xrlim_allow`: the global bucket (icmp_msgs_per_sec,
-    /// icmp_msgs_burst) and the per-destination bucket (icmp_ratelimit), for types in
-    /// icmp_ratemask. Fragmentation-needed is never limited; nor is traffic to loopback
-    /// by the per-destination bucket.
-    fn icmp_rate_allow(&mut self, msg_type: u8, code: u8, daddr: Ipv4Addr, to_lo: bool) -> bool {
+    /// `icmpv4_global_allow` + `icmpv4_xrlim_allow` + `icmp_global_consume`, for the types
+    /// in icmp_ratemask (fragmentation-needed is never limited). An error about a packet that
+    /// came in on loopback is not limited at all; one that leaves by loopback skips the
+    /// per-destination bucket.
+    fn icmp_rate_allow(
+        &mut self,
+        msg_type: u8,
+        code: u8,
+        daddr: Ipv4Addr,
+        from_lo: bool,
+        to_lo: bool,
+    ) -> bool {
         if msg_type > Message::ADDRESS_MASK_REPLY.0
             || (msg_type == Message::DST_UNREACHABLE.0 && code == wire::unreach::FRAG_NEEDED)
             || (1u32 << msg_type) & self.cfg.icmp_ratemask == 0
+            || from_lo
         {
             return true;
         }
         let now = self.now;
-        // icmp_global_allow: refill at icmp_msgs_per_sec, at most once per millisecond.
+        // icmp_global_allow: while credit remains, allow; else refill at icmp_msgs_per_sec,
+        // but not more often than every 20 ms (HZ / 50).
         let st = &mut self.icmp;
-        let elapsed = st
-            .stamp
-            .map_or(Duration::from_secs(1), |s| now.saturating_since(s));
-        if elapsed >= Duration::from_millis(1) {
-            let incr = (u64::from(self.cfg.icmp_msgs_per_sec)
-                * elapsed.min(Duration::from_secs(1)).as_millis() as u64
-                / 1000) as u32;
-            if incr > 0 {
-                st.credit = (st.credit + incr).min(self.cfg.icmp_msgs_burst);
-                st.stamp = Some(now);
+        if st.credit <= 0 {
+            let delta = st
+                .stamp
+                .map_or(Duration::from_secs(1), |s| now.saturating_since(s))
+                .min(Duration::from_secs(1));
+            let incr = (u64::from(self.cfg.icmp_msgs_per_sec) * delta.as_millis() as u64 / 1000)
+                .min(i32::MAX as u64) as i32;
+            if delta < Duration::from_millis(20) || incr == 0 {
+                self.stats.icmp.out_rate_limit_global += 1;
+                return false;
             }
+            st.stamp = Some(now);
+            st.credit = (st.credit + incr).min(self.cfg.icmp_msgs_burst as i32);
         }
-        if st.credit == 0 {
-            self.stats.icmp.out_rate_limit_global += 1;
+        if !to_lo && !self.icmp_peer_allow(daddr, now) {
+            self.stats.icmp.out_rate_limit_host += 1;
             return false;
         }
-        if !to_lo {
-            let limit = self.cfg.icmp_ratelimit;
-            let burst = limit * XRLIM_BURST_FACTOR;
-            if self.icmp.peers.len() >= self.cfg.icmp_peer_limit
-                && !self.icmp.peers.contains_key(&daddr)
-            {
-                // inet_peer GC: forget buckets idle long enough to be full again.
-                self.icmp
-                    .peers
-                    .retain(|_, p| now.saturating_since(p.last) < burst);
-            }
-            let cap = self.cfg.icmp_peer_limit;
-            let st = &mut self.icmp;
-            let peer = if st.peers.len() < cap || st.peers.contains_key(&daddr) {
-                // A new peer starts with a full bucket (inet_getpeer sets rate_last 60 s ago).
-                Some(st.peers.entry(daddr).or_insert(Peer {
-                    tokens: burst,
-                    last: now,
-                }))
-            } else {
-                st.peer_overflow += 1;
-                None
-            };
-            if let Some(p) = peer {
-                let tokens = (p.tokens + now.saturating_since(p.last)).min(burst);
-                p.last = now;
-                if tokens >= limit {
-                    p.tokens = tokens - limit;
-                } else {
-                    p.tokens = tokens;
-                    self.stats.icmp.out_rate_limit_host += 1;
-                    return false;
-                }
-            }
-        }
-        // icmp_global_consume: one credit on average, randomized (0, 1 or 2) as Linux does
-        // so the bucket cannot be used as a side channel.
-        let take = self.rand_u32() % 3;
-        self.icmp.credit = self.icmp.credit.saturating_sub(take);
+        // icmp_global_consume: 0, 1 or 2 credits (one on average, randomized so the bucket
+        // is no side channel); the credit may go negative.
+        let take = (self.rand_u32() % 3) as i32;
+        self.icmp.credit -= take;
         true
+    }
+
+    /// `inet_peer_xrlim_allow`: a token bucket per destination holding up to
+    /// `XRLIM_BURST_FACTOR` × icmp_ratelimit; each message costs icmp_ratelimit.
+    fn icmp_peer_allow(&mut self, daddr: Ipv4Addr, now: Instant) -> bool {
+        let limit = self.cfg.icmp_ratelimit;
+        let burst = limit * XRLIM_BURST_FACTOR;
+        let cap = self.cfg.icmp_peer_limit;
+        let st = &mut self.icmp;
+        if st.peers.len() >= cap
+            && !st.peers.contains_key(&daddr)
+            && st
+                .last_gc
+                .is_none_or(|t| now.saturating_since(t) >= Duration::from_secs(1))
+        {
+            // inet_peer GC, at most once a second: forget buckets idle long enough to be
+            // full again (they would behave exactly like new ones).
+            st.last_gc = Some(now);
+            st.peers.retain(|_, p| now.saturating_since(p.last) < burst);
+        }
+        if st.peers.len() >= cap && !st.peers.contains_key(&daddr) {
+            // No bucket can be had: Linux allows the message when inet_getpeer fails.
+            st.peer_overflow += 1;
+            return true;
+        }
+        // A new peer starts with a full bucket (inet_getpeer sets rate_last 60 s back).
+        let p = st.peers.entry(daddr).or_insert(Peer {
+            tokens: burst,
+            last: now,
+        });
+        let tokens = (p.tokens + now.saturating_since(p.last)).min(burst);
+        p.last = now;
+        if tokens >= limit {
+            p.tokens = tokens - limit;
+            true
+        } else {
+            p.tokens = tokens;
+            false
+        }
     }
 }
 
