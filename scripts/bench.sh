@@ -178,3 +178,5 @@ try:
 except OSError:
     pass
 PY
+
+bash "$ROOT/scripts/bench-tap.sh"   # linnet on TAP vs Linux over veth (root only; else says why)
