@@ -188,6 +188,9 @@ pub fn ip_route(routes: &[RouteInfo]) -> String {
         let _ = write!(line, " dev {}", r.dev);
         if r.kernel {
             line.push_str(" proto kernel scope link");
+        } else if r.gateway.is_none() {
+            // A static route without a gateway is on-link: rtm_scope RT_SCOPE_LINK.
+            line.push_str(" scope link");
         }
         if let Some(s) = r.prefsrc {
             let _ = write!(line, " src {s}");
@@ -211,6 +214,8 @@ pub fn ip_route_json(routes: &[RouteInfo]) -> String {
             }
             if r.kernel {
                 j["protocol"] = json!("kernel");
+                j["scope"] = json!("link");
+            } else if r.gateway.is_none() {
                 j["scope"] = json!("link");
             }
             if let Some(s) = r.prefsrc {

@@ -12,6 +12,8 @@
 //!   thread).
 //! - [`socket`]: [`UdpSocket`], blocking and std-like, with Linux errno values.
 //! - [`ping`](mod@ping): blocking echo requests.
+//! - [`control`]: the daemon's control socket (netlink's role and the socket system calls for
+//!   other processes): messages, framing, [`control::Server`] and [`control::Client`].
 //!
 //! ```no_run
 //! use linnet::{MemoryDevice, Runtime, UdpSocket};
@@ -40,6 +42,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod control;
 pub mod device;
 pub mod memory;
 pub mod offload;

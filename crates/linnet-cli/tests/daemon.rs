@@ -1,0 +1,207 @@
+//! The `linnet` binary without root: the daemon on `lo` only, its refusals of bad flags and
+//! files, its clean exit on SIGTERM and SIGINT, and the tools (`ip`, `ping`, `nc`, `stat`)
+//! as separate processes against it.
+//!
+//! Linux: iproute2, iputils ping and OpenBSD nc behaviour against a kernel (their output
+//! and exit statuses), a daemon's life under SIGTERM.
+//! RFCs: RFC 768, RFC 792.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{linnet, nc_listener, run, texts, Daemon};
+use nix::sys::signal::Signal;
+
+fn daemon(dir: &tempfile::TempDir, args: &[&str]) -> Daemon {
+    Daemon::start(&[], &dir.path().join("ctl.sock"), args)
+}
+
+#[test]
+fn sigterm_stops_the_daemon_cleanly_and_removes_its_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon(&dir, &[]);
+    let ctl = d.ctl.clone();
+    assert!(ctl.exists());
+    let (status, err) = d.stop(Signal::SIGTERM);
+    assert!(status.success(), "{status}: {err}");
+    assert!(!ctl.exists(), "socket removed");
+    assert!(err.contains("shutting down signal=\"SIGTERM\""), "{err}");
+    // SIGINT too, with a tool connected at the time.
+    let d = daemon(&dir, &["--log", "warn"]);
+    let nc = linnet()
+        .args([
+            "nc",
+            "--ctl",
+            ctl.to_str().unwrap(),
+            "-u",
+            "-l",
+            "-p",
+            "4000",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let (status, err) = d.stop(Signal::SIGINT);
+    assert!(status.success(), "{status}: {err}");
+    assert!(!ctl.exists());
+    // The tool sees the daemon go and fails rather than hanging.
+    let out = nc.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn bad_flags_and_files_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctl = dir.path().join("ctl.sock");
+    let ctl = ctl.to_str().unwrap();
+    let o = run(
+        &[
+            "daemon",
+            "--ctl",
+            ctl,
+            "--tap",
+            "t0",
+            "--addr",
+            "10.0.0.300/24",
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        texts(&o).1,
+        "linnet: --addr: invalid CIDR \"10.0.0.300/24\"\n"
+    );
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "[[device]]\ntap = \"t0\"\naddr = [\"10.0.0.1/24\", \"10.0.0.300/24\"]\n",
+    )
+    .unwrap();
+    let o = run(
+        &["daemon", "--ctl", ctl, "--config", file.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        texts(&o).1,
+        "linnet: config: device[0].addr[1]: invalid CIDR \"10.0.0.300/24\"\n"
+    );
+    // clap's refusals: exit 2, naming the flag.
+    let o = run(&["daemon", "--ctl", ctl, "--seed", "many"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(texts(&o).1.contains("--seed"), "{}", texts(&o).1);
+    // Nothing was left behind.
+    assert!(!dir.path().join("ctl.sock").exists());
+}
+
+#[test]
+fn a_second_daemon_on_the_same_socket_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon(&dir, &[]);
+    let o = run(&["daemon", "--ctl", d.ctl.to_str().unwrap()], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        texts(&o).1.contains("a daemon already listens on"),
+        "{}",
+        texts(&o).1
+    );
+    assert!(d.ctl.exists(), "the first daemon keeps its socket");
+}
+
+#[test]
+fn ip_against_a_daemon_with_only_lo() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon(&dir, &["--addr", "lo=10.7.0.1/32", "--seed", "3"]);
+    let o = d.tool("ip", &["addr"], "");
+    assert!(o.status.success());
+    assert_eq!(
+        texts(&o).0,
+        "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default \
+         qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n    inet \
+         127.0.0.1/8 scope host lo\n       valid_lft forever preferred_lft forever\n    inet \
+         10.7.0.1/32 scope global lo\n       valid_lft forever preferred_lft forever\n"
+    );
+    let o = d.tool("ip", &["route", "add", "10.8.0.0/16", "dev", "lo"], "");
+    assert!(o.status.success(), "{:?}", texts(&o));
+    let o = d.tool("ip", &["-j", "route"], "");
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j[0]["dst"], "10.8.0.0/16");
+    let o = d.tool("ip", &["route", "add", "10.8.0.0/16", "dev", "lo"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(texts(&o).1, "RTNETLINK answers: File exists\n");
+    let o = d.tool("ip", &["link", "set", "eth0", "up"], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(texts(&o).1, "Cannot find device \"eth0\"\n");
+    let o = d.tool("ip", &["addr", "frob"], "");
+    assert_eq!(o.status.code(), Some(255));
+    // LINNET_CTL instead of --ctl.
+    let o = linnet()
+        .args(["ip", "-j", "link"])
+        .env("LINNET_CTL", &d.ctl)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j[0]["ifname"], "lo");
+}
+
+#[test]
+fn ping_nc_and_stat_over_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon(&dir, &[]);
+    let o = d.tool("ping", &["-c", "2", "-i", "0.1", "127.0.0.1"], "");
+    let (out, err) = texts(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(out.starts_with("PING 127.0.0.1 (127.0.0.1) 56(84) bytes of data.\n64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time="), "{out}");
+    assert!(out.contains("\n--- 127.0.0.1 ping statistics ---\n2 packets transmitted, 2 received, 0% packet loss, time "), "{out}");
+    // No route: iputils' message and status 2.
+    let o = d.tool("ping", &["-c", "1", "192.0.2.1"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(texts(&o).1, "ping: connect: Network is unreachable\n");
+
+    // nc -u -l and nc -u, two processes on the daemon's loopback.
+    let ctl = d.ctl.to_str().unwrap().to_string();
+    let listener = nc_listener(
+        &["--ctl", &ctl, "-u", "-l", "127.0.0.1", "4500", "-w", "2"],
+        "pong\n",
+    );
+    let o = d.tool("nc", &["-u", "-w", "1", "127.0.0.1", "4500"], "ping\n");
+    let (out, err) = texts(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(out, "pong\n");
+    let l = listener.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&l.stdout), "ping\n");
+
+    let o = d.tool("stat", &[], "");
+    let (out, _) = texts(&o);
+    assert!(out.contains("    2 packets received\n"), "{out}");
+    let o = d.tool("stat", &["--raw"], "");
+    assert!(texts(&o).0.starts_with("Ip: Forwarding DefaultTTL"));
+}
+
+#[test]
+fn tools_without_a_daemon_say_where_they_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctl = dir.path().join("none.sock");
+    let ctl = ctl.to_str().unwrap();
+    for (tool, code) in [("ip", 1), ("stat", 1), ("ping", 2), ("nc", 1)] {
+        let args: Vec<&str> = match tool {
+            "ip" => vec![tool, "--ctl", ctl, "addr"],
+            "ping" => vec![tool, "--ctl", ctl, "127.0.0.1"],
+            "nc" => vec![tool, "--ctl", ctl, "-u", "127.0.0.1", "9"],
+            _ => vec![tool, "--ctl", ctl],
+        };
+        let o = run(&args, "");
+        assert_eq!(o.status.code(), Some(code), "{tool}");
+        let err = texts(&o).1;
+        assert!(
+            err.contains(&format!("cannot reach the linnet daemon at {ctl}")),
+            "{tool}: {err}"
+        );
+    }
+}

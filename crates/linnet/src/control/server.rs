@@ -1,0 +1,696 @@
+//! The daemon side of the control socket: a Unix listener, one thread per client, and the
+//! sockets each client owns.
+//!
+//! Linux: net/netlink/af_netlink.c (`netlink_rcv_skb`: one request, one answer or
+//! `NLMSG_ERROR`), net/socket.c (the system calls behind the socket requests), fs/file.c
+//! (`alloc_fd`: the lowest free descriptor), net/ipv4/af_inet.c (`inet_release`: a process's
+//! sockets are closed when it exits).
+//! RFCs: none.
+//!
+//! # Threads
+//! [`Server::bind`] starts `linnet-ctl`, which waits on the listener with `mio` (so that
+//! [`Server::shutdown`] can wake it) and starts one `linnet-ctl-N` thread per accepted
+//! client. A client thread reads a request, answers it, and repeats; blocking calls
+//! (`RecvFrom`, `Ping`, `PingRecv`) wait on the stack in slices of [`SLICE`], and between
+//! slices look whether the client hung up (a peek at its socket) or the server is stopping.
+//!
+//! # Ownership
+//! Each connection owns the sockets it created, in a table keyed by [`SockId`]. When the
+//! connection ends (the client closed it, died, sent an oversize frame, or the server is
+//! shutting down), the table is dropped and every socket closed: a client that disconnects
+//! mid-operation leaks nothing. [`Server::stats`] counts the sockets open through the
+//! server.
+//!
+//! # The socket file
+//! `bind` refuses a path that holds anything but a socket, and a socket some daemon still
+//! answers on; a stale socket (nobody listening) is replaced. The file is created with mode
+//! 0660 (owner and group, like a netlink socket needing CAP_NET_ADMIN for changes) and
+//! removed by `shutdown` or drop, if it is still the one this server made.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use linnet_core::{Errno, SocketHandle};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+use nix::sys::socket::MsgFlags;
+
+use super::proto::{
+    read_frame, write_frame, DaemonStats, FrameError, PingAnswer, Request, Response, SockId,
+    SockOpt, SockType, MAX_RECV, PROTOCOL_VERSION,
+};
+use super::strerror;
+use crate::runtime::{Inner, StackHandle, WaitError};
+use crate::UdpSocket;
+
+/// How long a blocking call waits on the stack before it looks at its client again.
+pub const SLICE: Duration = Duration::from_millis(50);
+/// The first socket id of a connection (0, 1 and 2 are stdin, stdout and stderr).
+const FIRST_ID: SockId = 3;
+
+const LISTENER: Token = Token(0);
+const WAKE: Token = Token(1);
+
+struct ClientEntry {
+    stream: UnixStream,
+    thread: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    handle: StackHandle,
+    stop: AtomicBool,
+    sockets: AtomicU64,
+    clients_total: AtomicU64,
+    next_client: AtomicU64,
+    clients: Mutex<HashMap<u64, ClientEntry>>,
+}
+
+impl Shared {
+    fn clients(&self) -> MutexGuard<'_, HashMap<u64, ClientEntry>> {
+        self.clients.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn spawn_client(self: &Arc<Self>, stream: UnixStream) {
+        if let Err(e) = stream.set_nonblocking(false) {
+            tracing::warn!(error = %e, "control client dropped");
+            return;
+        }
+        let Ok(watch) = stream.try_clone() else {
+            tracing::warn!("control client dropped: cannot clone its socket");
+            return;
+        };
+        let id = self.next_client.fetch_add(1, Ordering::Relaxed);
+        let mut clients = self.clients();
+        if self.stop.load(Ordering::Acquire) {
+            return;
+        }
+        let shared = self.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("linnet-ctl-{id}"))
+            .spawn(move || {
+                tracing::debug!(client = id, "control client connected");
+                Conn {
+                    shared: shared.clone(),
+                    stream,
+                    socks: BTreeMap::new(),
+                }
+                .serve();
+                // The connection and its sockets are gone; forget the entry.
+                shared.clients().remove(&id);
+                tracing::debug!(client = id, "control client gone");
+            });
+        match thread {
+            Ok(t) => {
+                self.clients_total.fetch_add(1, Ordering::Relaxed);
+                clients.insert(
+                    id,
+                    ClientEntry {
+                        stream: watch,
+                        thread: Some(t),
+                    },
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "control client dropped: no thread"),
+        }
+    }
+}
+
+/// The control socket server of a daemon (see the module docs).
+pub struct Server {
+    path: PathBuf,
+    inode: Option<(u64, u64)>,
+    shared: Arc<Shared>,
+    waker: Waker,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("path", &self.path)
+            .field("running", &self.thread.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Makes `path` free for a new socket: missing is fine, a stale socket is removed, a live one
+/// (EADDRINUSE) or any other file (EEXIST) is refused.
+fn prepare_path(path: &Path) -> io::Result<()> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !meta.file_type().is_socket() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} exists and is not a socket", path.display()),
+        ));
+    }
+    match UnixStream::connect(path) {
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!("a daemon already listens on {}", path.display()),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            tracing::info!(path = %path.display(), "removing stale control socket");
+            fs::remove_file(path)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn inode(path: &Path) -> Option<(u64, u64)> {
+    fs::symlink_metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+impl Server {
+    /// Listens on `path` (creating its directory if missing) and serves clients on `handle`'s
+    /// stack until [`Server::shutdown`].
+    pub fn bind(path: impl AsRef<Path>, handle: StackHandle) -> io::Result<Server> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() && !dir.exists() {
+                fs::create_dir_all(dir)?;
+            }
+        }
+        prepare_path(&path)?;
+        let listener = UnixListener::bind(&path)?;
+        let inode = inode(&path);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o660))?;
+        listener.set_nonblocking(true)?;
+        let poll = Poll::new()?;
+        poll.registry().register(
+            &mut SourceFd(&listener.as_raw_fd()),
+            LISTENER,
+            Interest::READABLE,
+        )?;
+        let waker = Waker::new(poll.registry(), WAKE)?;
+        let shared = Arc::new(Shared {
+            handle,
+            stop: AtomicBool::new(false),
+            sockets: AtomicU64::new(0),
+            clients_total: AtomicU64::new(0),
+            next_client: AtomicU64::new(1),
+            clients: Mutex::new(HashMap::new()),
+        });
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("linnet-ctl".into())
+            .spawn(move || accept_loop(&s, &listener, poll))?;
+        tracing::info!(path = %path.display(), version = PROTOCOL_VERSION, "control socket listening");
+        Ok(Server {
+            path,
+            inode,
+            shared,
+            waker,
+            thread: Some(thread),
+        })
+    }
+
+    /// The socket's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The server's counters (sockets open through it, clients).
+    pub fn stats(&self) -> DaemonStats {
+        stats(&self.shared)
+    }
+
+    /// Stops listening, ends every connection (closing its sockets), joins the threads and
+    /// removes the socket file.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        self.shared.stop.store(true, Ordering::Release);
+        if let Err(e) = self.waker.wake() {
+            tracing::warn!(error = %e, "cannot wake the control listener");
+        }
+        let _ = thread.join();
+        let clients: Vec<ClientEntry> = self.shared.clients().drain().map(|(_, c)| c).collect();
+        for c in &clients {
+            let _ = c.stream.shutdown(std::net::Shutdown::Both);
+        }
+        for mut c in clients {
+            if let Some(t) = c.thread.take() {
+                let _ = t.join();
+            }
+        }
+        if self.inode.is_some() && inode(&self.path) == self.inode {
+            if let Err(e) = fs::remove_file(&self.path) {
+                tracing::warn!(path = %self.path.display(), error = %e, "cannot remove control socket");
+            }
+        }
+        tracing::info!(path = %self.path.display(), "control socket closed");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn stats(shared: &Shared) -> DaemonStats {
+    DaemonStats {
+        sockets: shared.sockets.load(Ordering::Relaxed),
+        clients: shared.clients().len() as u64,
+        clients_total: shared.clients_total.load(Ordering::Relaxed),
+    }
+}
+
+fn accept_loop(shared: &Arc<Shared>, listener: &UnixListener, mut poll: Poll) {
+    let mut events = Events::with_capacity(8);
+    loop {
+        if let Err(e) = poll.poll(&mut events, None) {
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            tracing::error!(error = %e, "control listener poll failed; no new clients");
+            return;
+        }
+        if shared.stop.load(Ordering::Acquire) {
+            return;
+        }
+        loop {
+            match listener.accept() {
+                Ok((stream, _)) => shared.spawn_client(stream),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "control accept failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// One socket of a connection. Closing happens before the server's count drops, so a count
+/// back at its baseline means the sockets really are gone.
+struct OwnedSock {
+    sock: Option<UdpSocket>,
+    shared: Arc<Shared>,
+}
+
+impl OwnedSock {
+    fn get(&self) -> &UdpSocket {
+        // Invariant: `sock` is only taken in `drop`.
+        self.sock.as_ref().expect("socket present until drop")
+    }
+}
+
+impl Drop for OwnedSock {
+    fn drop(&mut self) {
+        drop(self.sock.take());
+        self.shared.sockets.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Why a blocking call stopped waiting.
+enum WaitEnd {
+    TimedOut,
+    /// The client hung up: drop the connection without answering.
+    Hangup,
+    /// The runtime or the server is stopping.
+    Shutdown,
+}
+
+/// What to do after a request.
+enum Outcome {
+    Reply(Response),
+    Hangup,
+}
+
+fn error(errno: i32, message: impl Into<String>) -> Response {
+    Response::Error {
+        errno,
+        message: message.into(),
+    }
+}
+
+/// An error response from a stack errno, prefixed with the call's name (`bind: Address
+/// already in use`).
+fn errno_response(call: &str, e: Errno) -> Response {
+    error(e.code(), format!("{call}: {}", strerror(e.code())))
+}
+
+fn io_response(call: &str, e: &io::Error) -> Response {
+    let errno = e.raw_os_error().unwrap_or(libc::EIO);
+    error(errno, format!("{call}: {}", strerror(errno)))
+}
+
+struct Conn {
+    shared: Arc<Shared>,
+    stream: UnixStream,
+    socks: BTreeMap<SockId, OwnedSock>,
+}
+
+impl Conn {
+    fn send(&mut self, resp: &Response) -> bool {
+        match write_frame(&mut self.stream, resp) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!(error = %e, "control client write failed");
+                false
+            }
+        }
+    }
+
+    fn serve(mut self) {
+        match read_frame::<Request>(&mut self.stream) {
+            Ok(Request::Hello { version }) if version == PROTOCOL_VERSION => {
+                if !self.send(&Response::Hello {
+                    version: PROTOCOL_VERSION,
+                }) {
+                    return;
+                }
+            }
+            Ok(Request::Hello { version }) => {
+                tracing::info!(
+                    client = version,
+                    daemon = PROTOCOL_VERSION,
+                    "version mismatch"
+                );
+                self.send(&error(
+                    libc::EPROTONOSUPPORT,
+                    format!(
+                        "protocol version mismatch: client speaks {version}, daemon speaks \
+                         {PROTOCOL_VERSION}"
+                    ),
+                ));
+                return;
+            }
+            Ok(_) | Err(FrameError::Decode(_)) => {
+                self.send(&error(libc::EPROTO, "expected Hello as the first message"));
+                return;
+            }
+            Err(e) => {
+                self.frame_error(e);
+                return;
+            }
+        }
+        loop {
+            let req = match read_frame::<Request>(&mut self.stream) {
+                Ok(r) => r,
+                Err(FrameError::Decode(e)) => {
+                    if self.send(&error(libc::EBADMSG, format!("malformed request: {e}"))) {
+                        continue;
+                    }
+                    return;
+                }
+                Err(e) => {
+                    self.frame_error(e);
+                    return;
+                }
+            };
+            match self.handle(req) {
+                Outcome::Reply(r) => {
+                    if !self.send(&r) {
+                        return;
+                    }
+                }
+                Outcome::Hangup => return,
+            }
+        }
+    }
+
+    fn frame_error(&mut self, e: FrameError) {
+        match e {
+            FrameError::TooLarge(_) => {
+                tracing::warn!(error = %e, "control client refused");
+                self.send(&error(libc::EMSGSIZE, e.to_string()));
+            }
+            FrameError::Closed => {}
+            e => tracing::debug!(error = %e, "control client read failed"),
+        }
+    }
+
+    /// True once the client closed its end (or it failed). Data waiting (a client that sent
+    /// its next request early) is not a hangup.
+    fn peer_gone(&self) -> bool {
+        let mut b = [0u8; 1];
+        match nix::sys::socket::recv(
+            self.stream.as_raw_fd(),
+            &mut b,
+            MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT,
+        ) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => false,
+            Err(_) => true,
+        }
+    }
+
+    /// Waits for `f` to return `Some` (re-run on stack events) until `deadline`, looking at
+    /// the client and the server between slices.
+    fn wait<T>(
+        &self,
+        deadline: Option<Instant>,
+        mut f: impl FnMut(&mut Inner) -> Option<T>,
+    ) -> Result<T, WaitEnd> {
+        loop {
+            let now = Instant::now();
+            let end = match deadline {
+                Some(d) if d <= now + SLICE => d,
+                _ => now + SLICE,
+            };
+            match self.shared.handle.wait_inner(Some(end), &mut f) {
+                Ok(v) => return Ok(v),
+                Err(WaitError::Shutdown) => return Err(WaitEnd::Shutdown),
+                Err(WaitError::TimedOut) => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(WaitEnd::TimedOut);
+                    }
+                    if self.peer_gone() {
+                        return Err(WaitEnd::Hangup);
+                    }
+                    if self.shared.stop.load(Ordering::Acquire) {
+                        return Err(WaitEnd::Shutdown);
+                    }
+                }
+            }
+        }
+    }
+
+    fn sock(&self, id: SockId) -> Result<&UdpSocket, Response> {
+        self.socks
+            .get(&id)
+            .map(OwnedSock::get)
+            .ok_or_else(|| error(libc::EBADF, format!("socket {id}: Bad file descriptor")))
+    }
+
+    fn handle(&mut self, req: Request) -> Outcome {
+        match self.handle_inner(req) {
+            Ok(o) => o,
+            Err(r) => Outcome::Reply(r),
+        }
+    }
+
+    fn handle_inner(&mut self, req: Request) -> Result<Outcome, Response> {
+        let handle = self.shared.handle.clone();
+        let reply = match req {
+            Request::Hello { .. } => error(libc::EISCONN, "hello: already greeted"),
+            Request::Ctl(c) => Response::Ctl(handle.with_stack(|s| s.ctl(&c))),
+            Request::Stats => Response::Stats(stats(&self.shared)),
+            Request::Socket { ty: SockType::Tcp } => {
+                error(libc::EPROTONOSUPPORT, "socket: TCP is not implemented yet")
+            }
+            Request::Socket { ty: SockType::Udp } => {
+                let sock = UdpSocket::unbound(&handle).map_err(|e| io_response("socket", &e))?;
+                let id = (FIRST_ID..)
+                    .find(|i| !self.socks.contains_key(i))
+                    .ok_or_else(|| error(libc::EMFILE, "socket: Too many open files"))?;
+                self.shared.sockets.fetch_add(1, Ordering::Relaxed);
+                self.socks.insert(
+                    id,
+                    OwnedSock {
+                        sock: Some(sock),
+                        shared: self.shared.clone(),
+                    },
+                );
+                Response::Socket { id }
+            }
+            Request::Bind { id, addr } => {
+                let h = self.sock(id)?.socket_handle();
+                handle
+                    .with_stack(|s| s.udp_bind(h, addr))
+                    .map_err(|e| errno_response("bind", e))?;
+                Response::Ok
+            }
+            Request::Connect { id, addr } => {
+                self.sock(id)?
+                    .connect(addr)
+                    .map_err(|e| io_response("connect", &e))?;
+                Response::Ok
+            }
+            Request::Listen { id, .. } => {
+                self.sock(id)?;
+                error(libc::EOPNOTSUPP, "listen: Operation not supported")
+            }
+            Request::Accept { id } => {
+                self.sock(id)?;
+                error(libc::EOPNOTSUPP, "accept: Operation not supported")
+            }
+            Request::SendTo { id, data, to } => {
+                let s = self.sock(id)?;
+                let n = match to {
+                    Some(to) => s.send_to(&data, to),
+                    None => s.send(&data),
+                }
+                .map_err(|e| io_response("sendto", &e))?;
+                Response::Sent { len: n as u32 }
+            }
+            Request::RecvFrom {
+                id,
+                max,
+                timeout_ms,
+            } => return self.recv_from(id, max, timeout_ms),
+            Request::GetSockName { id } => {
+                let a = self
+                    .sock(id)?
+                    .local_addr()
+                    .map_err(|e| io_response("getsockname", &e))?;
+                match a {
+                    std::net::SocketAddr::V4(a) => Response::SockName(a),
+                    std::net::SocketAddr::V6(_) => error(libc::EAFNOSUPPORT, "getsockname"),
+                }
+            }
+            Request::SetOpt { id, opt } => {
+                let s = self.sock(id)?;
+                match opt {
+                    SockOpt::Broadcast(on) => s.set_broadcast(on),
+                    SockOpt::Ttl(t) => s.set_ttl(t.into()),
+                    SockOpt::RcvBuf(b) => s.set_recv_buffer_size(b as usize),
+                }
+                .map_err(|e| io_response("setsockopt", &e))?;
+                Response::Ok
+            }
+            Request::Close { id } => {
+                self.sock(id)?;
+                self.socks.remove(&id);
+                Response::Ok
+            }
+            Request::Ping {
+                dst,
+                ident,
+                seq,
+                ttl,
+                payload,
+                timeout_ms,
+            } => {
+                let sent = crate::ping_send(&handle, dst, ident, seq, ttl, &payload)
+                    .map_err(|e| io_response("ping", &e))?;
+                let deadline = Instant::now() + Duration::from_millis(timeout_ms.into());
+                let r = self.wait(Some(deadline), |inner| {
+                    let i = inner.pings.iter().position(|(ev, _)| {
+                        let a = PingAnswer::from(*ev);
+                        (a.ident(), a.seq()) == (ident, seq)
+                    })?;
+                    inner.pings.remove(i)
+                });
+                match r {
+                    Ok((ev, at)) => Response::Ping {
+                        answer: Some(ev.into()),
+                        rtt_ns: at.saturating_since(sent).as_nanos() as u64,
+                    },
+                    Err(WaitEnd::TimedOut) => Response::Ping {
+                        answer: None,
+                        rtt_ns: 0,
+                    },
+                    Err(WaitEnd::Hangup) => return Ok(Outcome::Hangup),
+                    Err(WaitEnd::Shutdown) => error(libc::ENETDOWN, "ping: Network is down"),
+                }
+            }
+            Request::PingSend {
+                dst,
+                ident,
+                seq,
+                ttl,
+                payload,
+            } => {
+                let at = crate::ping_send(&handle, dst, ident, seq, ttl, &payload)
+                    .map_err(|e| io_response("ping", &e))?;
+                Response::PingSent {
+                    at_ns: at.as_nanos(),
+                }
+            }
+            Request::PingRecv { ident, timeout_ms } => {
+                let deadline = Instant::now() + Duration::from_millis(timeout_ms.into());
+                let r = self.wait(Some(deadline), |inner| {
+                    let i = inner
+                        .pings
+                        .iter()
+                        .position(|(ev, _)| PingAnswer::from(*ev).ident() == ident)?;
+                    inner.pings.remove(i)
+                });
+                match r {
+                    Ok((ev, at)) => Response::PingAnswer {
+                        answer: ev.into(),
+                        at_ns: at.as_nanos(),
+                    },
+                    Err(WaitEnd::TimedOut) => error(libc::ETIMEDOUT, "ping: no answer"),
+                    Err(WaitEnd::Hangup) => return Ok(Outcome::Hangup),
+                    Err(WaitEnd::Shutdown) => error(libc::ENETDOWN, "ping: Network is down"),
+                }
+            }
+        };
+        Ok(Outcome::Reply(reply))
+    }
+
+    fn recv_from(
+        &mut self,
+        id: SockId,
+        max: u32,
+        timeout_ms: Option<u32>,
+    ) -> Result<Outcome, Response> {
+        let h: SocketHandle = self.sock(id)?.socket_handle();
+        let mut buf = vec![0u8; max.min(MAX_RECV) as usize];
+        let done = |r: Result<linnet_core::RecvMeta, Errno>, buf: &mut Vec<u8>| match r {
+            Ok(m) => {
+                buf.truncate(m.len);
+                Response::Datagram {
+                    data: std::mem::take(buf),
+                    from: m.from,
+                    datagram_len: m.datagram_len as u32,
+                }
+            }
+            Err(e) => errno_response("recvfrom", e),
+        };
+        if timeout_ms == Some(0) {
+            let r = self
+                .shared
+                .handle
+                .with_stack(|s| s.udp_recv_from(h, &mut buf));
+            return Ok(Outcome::Reply(done(r, &mut buf)));
+        }
+        let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms.into()));
+        let r = self.wait(deadline, |inner| {
+            match inner.stack.udp_recv_from(h, &mut buf) {
+                Err(Errno::EAGAIN) => None,
+                r => Some(r),
+            }
+        });
+        Ok(match r {
+            Ok(r) => Outcome::Reply(done(r, &mut buf)),
+            Err(WaitEnd::TimedOut) => Outcome::Reply(errno_response("recvfrom", Errno::EAGAIN)),
+            Err(WaitEnd::Hangup) => Outcome::Hangup,
+            Err(WaitEnd::Shutdown) => Outcome::Reply(errno_response("recvfrom", Errno::ENETDOWN)),
+        })
+    }
+}
