@@ -383,9 +383,25 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
     ) -> Resolve {
         self.stats.lookups += 1;
         let key = (dev, addr);
-        if self.entries.contains_key(&key) {
+        // One hash lookup on the fast path: an existing entry is examined in place.
+        if let Some(n) = self.entries.get_mut(&key) {
             self.stats.hits += 1;
+            // `used` is what neigh_event_send records; a connected entry goes out through
+            // the cached header (neigh_hh_output) and is not marked used, so steady traffic
+            // without confirmations still lets a REACHABLE entry age to STALE.
+            if !n.state.is_connected() {
+                n.used = now;
+            }
+            // Fast path: connected, DELAY and PROBE states send directly.
+            let fast =
+                n.state.is_connected() || matches!(n.state, NudState::Delay | NudState::Probe);
+            if fast {
+                if let Some(ha) = n.ha {
+                    return Resolve::Ready(ha, skb);
+                }
+            }
         } else if !self.create(now, parms, dev, addr) {
+            // A new entry starts in NUD_NONE with `used` = now: nothing more to record.
             self.actions.push(NeighAction::Drop {
                 skb,
                 reason: DropReason::NeighFailed,
@@ -393,26 +409,13 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
             return Resolve::Pending;
         }
         let Some(n) = self.entries.get_mut(&key) else {
-            // Invariant: created above.
+            // Invariant: present or created above.
             self.actions.push(NeighAction::Drop {
                 skb,
                 reason: DropReason::NeighFailed,
             });
             return Resolve::Pending;
         };
-        // `used` is what neigh_event_send records; a connected entry goes out through the
-        // cached header (neigh_hh_output) and is not marked used, so steady traffic without
-        // confirmations still lets a REACHABLE entry age to STALE.
-        if !n.state.is_connected() {
-            n.used = now;
-        }
-        // Fast path: connected, DELAY and PROBE states send directly.
-        let fast = n.state.is_connected() || matches!(n.state, NudState::Delay | NudState::Probe);
-        if fast {
-            if let Some(ha) = n.ha {
-                return Resolve::Ready(ha, skb);
-            }
-        }
         let mut immediate_probe = false;
         match n.state {
             NudState::None | NudState::Failed => {

@@ -10,6 +10,12 @@
 //! Deviation from Linux: the full FIB (LC-trie, rules, multipath, user tables) is its own
 //! issue; the main table here is a longest-prefix match over one hash map per prefix length
 //! (at most 33 probes per lookup, never a scan over all routes), with metric tie-break.
+//!
+//! Routing results are cached (`RouteCache`, the role of Linux's cached `dst_entry`s) and
+//! checked against the FIB generation ([`Fib::genid`], Linux's `rt_genid`). Invariant callers
+//! rely on: every change that can alter an input or output routing result (these tables,
+//! the address list, a device's state or MTU) bumps the generation, through the `Fib`
+//! mutators or [`Fib::flush_cache`].
 
 use alloc::vec::Vec;
 use core::net::Ipv4Addr;
@@ -54,6 +60,128 @@ impl Dst {
     }
 }
 
+/// Slots of each routing-result cache ([`RouteCache`]); a power of two.
+const RT_CACHE_SLOTS: usize = 16;
+
+/// Slot of an address in a [`RouteCache`]: a cheap mix of its low bytes (peers on one
+/// subnet differ there). A collision only costs a full lookup.
+#[inline(always)]
+fn rt_cache_slot(addr: Ipv4Addr) -> usize {
+    let a = u32::from(addr);
+    ((a ^ (a >> 8)) as usize) & (RT_CACHE_SLOTS - 1)
+}
+
+/// An output route remembered for the key it was computed for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct OutputEntry {
+    genid: u32,
+    daddr: Ipv4Addr,
+    saddr: Option<Ipv4Addr>,
+    dst: Dst,
+}
+
+/// A local-delivery input decision remembered for the key it was computed for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct InputEntry {
+    genid: u32,
+    saddr: Ipv4Addr,
+    daddr: Ipv4Addr,
+    from_lo: bool,
+    route_localnet: bool,
+}
+
+/// Recently computed routing results, each valid only while the FIB generation it was
+/// computed in ([`Fib::genid`]) is current.
+///
+/// Both lookups it saves are pure functions of their key and of state that bumps the
+/// generation when it changes (the local and main tables, the address list, the devices'
+/// state), so a hit returns exactly what the lookup would have. This plays the part of
+/// Linux's cached routes: the `dst_entry` a socket keeps in `sk_dst_cache` (or that early
+/// demux finds in `sk_rx_dst`) and a nexthop's cached input and output routes
+/// (`nh_rth_input`, `nhc_pcpu_rth_output`), checked with `rt_genid`.
+///
+/// Deviation from Linux (implementation only): the caches are two small direct-mapped
+/// tables per stack, keyed by address, rather than per socket and per nexthop; Linux
+/// still walks the FIB on input for unconnected sockets where this answers from the cache.
+/// Results with side effects (errors, which count, and broadcasts, which count InBcast)
+/// are never cached.
+#[derive(Clone, Debug)]
+pub(crate) struct RouteCache {
+    output: [Option<OutputEntry>; RT_CACHE_SLOTS],
+    input: [Option<InputEntry>; RT_CACHE_SLOTS],
+}
+
+impl Default for RouteCache {
+    fn default() -> Self {
+        RouteCache {
+            output: [None; RT_CACHE_SLOTS],
+            input: [None; RT_CACHE_SLOTS],
+        }
+    }
+}
+
+impl RouteCache {
+    /// The output route for `(daddr, saddr)` computed in generation `genid`, if cached.
+    #[inline(always)]
+    pub fn output(&self, genid: u32, daddr: Ipv4Addr, saddr: Option<Ipv4Addr>) -> Option<Dst> {
+        match &self.output[rt_cache_slot(daddr)] {
+            Some(e) if e.genid == genid && e.daddr == daddr && e.saddr == saddr => Some(e.dst),
+            _ => None,
+        }
+    }
+
+    /// Remembers an output route.
+    #[inline]
+    pub fn store_output(&mut self, genid: u32, daddr: Ipv4Addr, saddr: Option<Ipv4Addr>, dst: Dst) {
+        self.output[rt_cache_slot(daddr)] = Some(OutputEntry {
+            genid,
+            daddr,
+            saddr,
+            dst,
+        });
+    }
+
+    /// True if `saddr -> daddr` was found deliverable locally (RTN_LOCAL) in generation
+    /// `genid` with the same `from_lo` and `route_localnet`.
+    #[inline(always)]
+    pub fn input_local(
+        &self,
+        genid: u32,
+        saddr: Ipv4Addr,
+        daddr: Ipv4Addr,
+        from_lo: bool,
+        route_localnet: bool,
+    ) -> bool {
+        let want = InputEntry {
+            genid,
+            saddr,
+            daddr,
+            from_lo,
+            route_localnet,
+        };
+        self.input[rt_cache_slot(saddr)] == Some(want)
+    }
+
+    /// Remembers a local-delivery decision.
+    #[inline]
+    pub fn store_input_local(
+        &mut self,
+        genid: u32,
+        saddr: Ipv4Addr,
+        daddr: Ipv4Addr,
+        from_lo: bool,
+        route_localnet: bool,
+    ) {
+        self.input[rt_cache_slot(saddr)] = Some(InputEntry {
+            genid,
+            saddr,
+            daddr,
+            from_lo,
+            route_localnet,
+        });
+    }
+}
+
 /// One entry of the main table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Route {
@@ -89,13 +217,24 @@ pub enum LocalKind {
     Broadcast(IfIndex),
 }
 
+/// Local-table sizes up to which lookups scan a flat copy instead of hashing.
+const SMALL_LOCAL: usize = 8;
+
 /// The local table (255) and main table (254) of one stack.
 #[derive(Debug)]
 pub struct Fib {
     local: HashMap<Ipv4Addr, LocalKind>,
+    /// A flat copy of `local` while it holds at most [`SMALL_LOCAL`] entries (a host's
+    /// addresses and their broadcasts: typically three to five). Comparing a handful of
+    /// `u32`s costs less than hashing, and the bound keeps the lookup O(1).
+    small_addrs: [u32; SMALL_LOCAL],
+    small_kinds: [LocalKind; SMALL_LOCAL],
+    /// Entries in the flat copy; `None` once `local` outgrows it.
+    small_len: Option<usize>,
     by_len: [HashMap<u32, Vec<Route>>; 33],
     present: u64,
     count: usize,
+    genid: u32,
 }
 
 fn key(addr: Ipv4Addr, len: u8) -> u32 {
@@ -118,29 +257,76 @@ impl Fib {
     pub fn with_seed(seed: u64) -> Fib {
         Fib {
             local: map_with_seed(seed),
+            small_addrs: [0; SMALL_LOCAL],
+            small_kinds: [LocalKind::Local(IfIndex(0)); SMALL_LOCAL],
+            small_len: Some(0),
             by_len: core::array::from_fn(|i| map_with_seed(seed ^ i as u64)),
             present: 0,
             count: 0,
+            genid: 0,
         }
     }
 
+    /// The routing generation (Linux: `net->ipv4.rt_genid`): changes whenever anything a
+    /// routing result depends on may have changed. Every change to these tables bumps it;
+    /// the stack also bumps it for address and device changes ([`Fib::flush_cache`]). A
+    /// cached routing result is valid only while the generation it was computed in is
+    /// current (`dst_check` / `rt_is_expired`).
+    pub fn genid(&self) -> u32 {
+        self.genid
+    }
+
+    /// Invalidates every cached routing result (`rt_cache_flush` / `rt_genid_bump_ipv4`).
+    pub fn flush_cache(&mut self) {
+        self.genid = self.genid.wrapping_add(1);
+    }
+
     /// `inet_addr_type` restricted to the local table: is `addr` ours or our broadcast?
+    #[inline]
     pub fn local(&self, addr: Ipv4Addr) -> Option<LocalKind> {
-        self.local.get(&addr).copied()
+        match self.small_len {
+            Some(n) => {
+                let a = u32::from(addr);
+                let addrs = &self.small_addrs[..n.min(SMALL_LOCAL)];
+                addrs
+                    .iter()
+                    .position(|&x| x == a)
+                    .map(|i| self.small_kinds[i])
+            }
+            None => self.local.get(&addr).copied(),
+        }
     }
 
     /// Adds a local-table entry.
     pub fn add_local(&mut self, addr: Ipv4Addr, kind: LocalKind) {
+        self.flush_cache();
         self.local.insert(addr, kind);
+        self.sync_small_local();
     }
 
     /// Removes a local-table entry.
     pub fn del_local(&mut self, addr: Ipv4Addr) {
+        self.flush_cache();
         self.local.remove(&addr);
+        self.sync_small_local();
+    }
+
+    /// Rebuilds the flat copy of the local table (configuration time only).
+    fn sync_small_local(&mut self) {
+        if self.local.len() > SMALL_LOCAL {
+            self.small_len = None;
+            return;
+        }
+        for (i, (a, k)) in self.local.iter().enumerate() {
+            self.small_addrs[i] = u32::from(*a);
+            self.small_kinds[i] = *k;
+        }
+        self.small_len = Some(self.local.len());
     }
 
     /// Adds a route to the main table (`RTM_NEWROUTE` with `NLM_F_CREATE|NLM_F_EXCL`).
     pub fn add(&mut self, route: Route) -> Result<(), RouteError> {
+        self.flush_cache();
         let len = route.dst.prefix_len;
         let bucket = self.by_len[usize::from(len)]
             .entry(key(route.dst.address, len))
@@ -166,6 +352,7 @@ impl Fib {
 
     /// Removes routes to `dst` matching `pred`; returns how many.
     pub fn del(&mut self, dst: Ipv4Cidr, pred: impl Fn(&Route) -> bool) -> usize {
+        self.flush_cache();
         let len = dst.prefix_len;
         let k = key(dst.address, len);
         let map = &mut self.by_len[usize::from(len)];
@@ -187,6 +374,7 @@ impl Fib {
 
     /// Removes every route through `dev` (`fib_sync_down_dev`).
     pub fn del_dev(&mut self, dev: IfIndex) {
+        self.flush_cache();
         for len in 0..=32u8 {
             let map = &mut self.by_len[usize::from(len)];
             map.retain(|_, b| {
@@ -200,6 +388,7 @@ impl Fib {
         self.local.retain(
             |_, k| !matches!(k, LocalKind::Local(d) | LocalKind::Broadcast(d) if *d == dev),
         );
+        self.sync_small_local();
         self.count = self
             .by_len
             .iter()
@@ -238,6 +427,10 @@ impl Fib {
         self.count == 0
     }
 }
+
+#[cfg(test)]
+#[path = "route_cache_tests.rs"]
+mod cache_tests;
 
 #[cfg(test)]
 mod tests {
@@ -290,6 +483,65 @@ mod tests {
         assert_eq!(fib.del(cidr("0.0.0.0/0"), |r| r.metric == 50), 1);
         assert_eq!(fib.lookup(d, |_| true).unwrap().dev, IfIndex(2));
         assert_eq!(fib.len(), 1);
+    }
+
+    /// The local table answers the same whether it is small enough for the flat copy or
+    /// not, across the threshold both ways.
+    #[test]
+    fn local_table_lookup_is_the_same_past_the_small_threshold() {
+        let mut fib = Fib::default();
+        let addr = |i: u8| Ipv4Addr::new(10, 1, 0, i);
+        let kind = |i: u8| {
+            if i & 1 == 0 {
+                LocalKind::Local(IfIndex(u32::from(i)))
+            } else {
+                LocalKind::Broadcast(IfIndex(u32::from(i)))
+            }
+        };
+        let check = |fib: &Fib, present: core::ops::Range<u8>| {
+            for i in 0..30u8 {
+                let want = present.contains(&i).then(|| kind(i));
+                assert_eq!(fib.local(addr(i)), want, "10.1.0.{i}");
+            }
+        };
+        for i in 0..20u8 {
+            fib.add_local(addr(i), kind(i));
+            check(&fib, 0..i + 1);
+        }
+        for i in 0..20u8 {
+            fib.del_local(addr(i));
+            check(&fib, i + 1..20);
+        }
+        // Replacing an entry's kind in place.
+        fib.add_local(addr(3), LocalKind::Local(IfIndex(9)));
+        fib.add_local(addr(3), LocalKind::Broadcast(IfIndex(9)));
+        assert_eq!(fib.local(addr(3)), Some(LocalKind::Broadcast(IfIndex(9))));
+    }
+
+    /// Every change to the tables moves the generation that cached routes are checked
+    /// against.
+    #[test]
+    fn every_table_change_bumps_the_generation() {
+        let mut fib = Fib::default();
+        let mut last = fib.genid();
+        let mut bumped = |fib: &Fib| {
+            let g = fib.genid();
+            let moved = g != last;
+            last = g;
+            moved
+        };
+        fib.add_local(Ipv4Addr::new(10, 0, 0, 1), LocalKind::Local(IfIndex(2)));
+        assert!(bumped(&fib));
+        fib.add(route("10.0.0.0/24", None, 2, 0)).unwrap();
+        assert!(bumped(&fib));
+        fib.del(cidr("10.0.0.0/24"), |_| true);
+        assert!(bumped(&fib));
+        fib.del_local(Ipv4Addr::new(10, 0, 0, 1));
+        assert!(bumped(&fib));
+        fib.del_dev(IfIndex(2));
+        assert!(bumped(&fib));
+        fib.flush_cache();
+        assert!(bumped(&fib));
     }
 
     #[test]

@@ -8,11 +8,17 @@
 //! when the buffer is allocated so lower layers `push` their headers without copying. Header
 //! offsets are stored relative to head and stay valid across `push`/`pull`.
 //!
+//! The descriptor is boxed (`SkBuff` is one pointer to an [`SkBuffInner`]) so that passing a
+//! packet down the stack by value moves 8 bytes, not the whole descriptor; the pool recycles
+//! box and buffer together.
+//!
 //! Invariants callers rely on: `data <= tail <= buf.len()` always holds; `push` never fails
 //! (it grows the headroom by reallocating if it must, like `skb_cow_head`), `pull` and `trim`
 //! refuse rather than underflow.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::ops::{Deref, DerefMut};
 
 use crate::dev::IfIndex;
 
@@ -71,8 +77,19 @@ pub enum IpSummed {
 }
 
 /// One packet: data, header offsets and metadata (Linux: `struct sk_buff`).
+///
+/// The descriptor lives in a box ([`SkBuffInner`], reached through `Deref`, so `skb.dev` and
+/// `skb.push(..)` read as on the descriptor itself): a packet moves down the stack by value
+/// through about ten calls and queues, and each move is one pointer rather than the whole
+/// descriptor. The pool recycles the box together with its buffer, so steady-state traffic
+/// still allocates nothing.
 #[derive(Debug)]
-pub struct SkBuff {
+pub struct SkBuff(Box<SkBuffInner>);
+
+/// The descriptor of an [`SkBuff`]: buffer, header offsets and metadata. Only reachable
+/// through an `SkBuff`.
+#[derive(Debug)]
+pub struct SkBuffInner {
     buf: Vec<u8>,
     data: usize,
     tail: usize,
@@ -97,6 +114,22 @@ pub struct SkBuff {
     pub ip_summed: IpSummed,
 }
 
+impl Deref for SkBuff {
+    type Target = SkBuffInner;
+
+    #[inline(always)]
+    fn deref(&self) -> &SkBuffInner {
+        &self.0
+    }
+}
+
+impl DerefMut for SkBuff {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut SkBuffInner {
+        &mut self.0
+    }
+}
+
 impl SkBuff {
     /// A fresh buffer of `size` bytes with `headroom` reserved and no data.
     /// Allocates; the data path uses [`SkbPool::alloc`] instead.
@@ -114,7 +147,7 @@ impl SkBuff {
 
     fn from_vec(buf: Vec<u8>, headroom: usize) -> SkBuff {
         let headroom = headroom.min(buf.len());
-        SkBuff {
+        SkBuff(Box::new(SkBuffInner {
             buf,
             data: headroom,
             tail: headroom,
@@ -129,47 +162,57 @@ impl SkBuff {
             gso_size: 0,
             gso_type: GsoType::None,
             ip_summed: IpSummed::None,
-        }
+        }))
     }
+}
 
+impl SkBuffInner {
     /// Bytes of packet data (`skb->len`).
+    #[inline]
     pub fn len(&self) -> usize {
         self.tail - self.data
     }
 
     /// True when the packet has no data.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.tail == self.data
     }
 
     /// Free bytes before `data` (`skb_headroom`).
+    #[inline]
     pub fn headroom(&self) -> usize {
         self.data
     }
 
     /// Free bytes after `tail` (`skb_tailroom`).
+    #[inline]
     pub fn tailroom(&self) -> usize {
         self.buf.len() - self.tail
     }
 
     /// Memory charged to a socket for this packet (`skb->truesize`): the whole allocation
     /// plus the descriptor.
+    #[inline]
     pub fn truesize(&self) -> usize {
-        self.buf.capacity() + core::mem::size_of::<SkBuff>()
+        self.buf.capacity() + core::mem::size_of::<SkBuffInner>()
     }
 
     /// The packet data.
+    #[inline]
     pub fn data(&self) -> &[u8] {
         &self.buf[self.data..self.tail]
     }
 
     /// The packet data, writable.
+    #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
         &mut self.buf[self.data..self.tail]
     }
 
     /// Moves `data` and `tail` forward by `len` on an empty buffer (`skb_reserve`).
     /// Returns false (and does nothing) if the buffer is not empty or too small.
+    #[inline]
     pub fn reserve(&mut self, len: usize) -> bool {
         if !self.is_empty() || self.tail + len > self.buf.len() {
             return false;
@@ -181,6 +224,7 @@ impl SkBuff {
 
     /// Extends the data at the tail by `len` zeroed bytes and returns them (`skb_put`).
     /// Grows the buffer if the tailroom is short.
+    #[inline]
     pub fn put(&mut self, len: usize) -> &mut [u8] {
         if self.tailroom() < len {
             self.buf.resize(self.tail + len, 0);
@@ -193,6 +237,7 @@ impl SkBuff {
     }
 
     /// Appends a copy of `bytes` (`skb_put_data`).
+    #[inline]
     pub fn put_slice(&mut self, bytes: &[u8]) {
         if self.tailroom() < bytes.len() {
             self.buf.resize(self.tail + bytes.len(), 0);
@@ -230,8 +275,37 @@ impl SkBuff {
         area
     }
 
+    /// Like [`push`](Self::push) without zeroing the area first: its bytes are whatever the
+    /// buffer held before (a reused pool buffer's old packet).
+    ///
+    /// Only for callers that write **every** byte of the returned area before the packet
+    /// goes anywhere (a header `emit` that sets each field), so that no stale byte can
+    /// reach the wire. Each call site states why that holds.
+    #[inline]
+    pub fn push_for_overwrite(&mut self, len: usize) -> &mut [u8] {
+        if self.data < len {
+            // The rare regrowth path zeroes anyway.
+            return self.push(len);
+        }
+        self.data -= len;
+        &mut self.buf[self.data..self.data + len]
+    }
+
+    /// Like [`put`](Self::put) without zeroing the area first; the same rule as
+    /// [`push_for_overwrite`](Self::push_for_overwrite): the caller writes every byte.
+    #[inline]
+    pub fn put_for_overwrite(&mut self, len: usize) -> &mut [u8] {
+        if self.tailroom() < len {
+            return self.put(len);
+        }
+        let start = self.tail;
+        self.tail += len;
+        &mut self.buf[start..self.tail]
+    }
+
     /// Removes `len` bytes from the head (`skb_pull`). Returns false, changing nothing, if
     /// the packet is shorter than `len`.
+    #[inline]
     pub fn pull(&mut self, len: usize) -> bool {
         if self.len() < len {
             return false;
@@ -241,6 +315,7 @@ impl SkBuff {
     }
 
     /// Cuts the data to `len` bytes (`skb_trim`); no effect if already shorter.
+    #[inline]
     pub fn trim(&mut self, len: usize) {
         if len < self.len() {
             self.tail = self.data + len;
@@ -252,22 +327,26 @@ impl SkBuff {
     }
 
     /// Marks the current `data` as the start of the link-layer header.
+    #[inline]
     pub fn reset_mac_header(&mut self) {
         self.mac_header = self.offset();
     }
 
     /// Marks the current `data` as the start of the network header.
+    #[inline]
     pub fn reset_network_header(&mut self) {
         self.network_header = self.offset();
     }
 
     /// Marks the current `data` as the start of the transport header.
+    #[inline]
     pub fn reset_transport_header(&mut self) {
         self.transport_header = self.offset();
     }
 
     /// Sets the transport header `off` bytes after the network header (the IHL rule of the
     /// lab: L4 = network header + ihl * 4).
+    #[inline]
     pub fn set_transport_after_network(&mut self, off: usize) {
         if self.network_header != UNSET {
             let t = usize::from(self.network_header) + off;
@@ -283,24 +362,46 @@ impl SkBuff {
     }
 
     /// Bytes from the link-layer header to the tail (`skb_mac_header`).
+    #[inline]
     pub fn mac_header(&self) -> Option<&[u8]> {
         self.bytes_from(self.mac_header)
     }
 
     /// Bytes from the network header to the tail (`skb_network_header`).
+    #[inline]
     pub fn network_header(&self) -> Option<&[u8]> {
         self.bytes_from(self.network_header)
     }
 
     /// Bytes from the transport header to the tail (`skb_transport_header`).
+    #[inline]
     pub fn transport_header(&self) -> Option<&[u8]> {
         self.bytes_from(self.transport_header)
     }
 
     /// Offset of the network header from `data` (negative when already pulled past it).
+    #[inline]
     pub fn network_offset(&self) -> Option<isize> {
         (self.network_header != UNSET)
             .then(|| usize::from(self.network_header) as isize - self.data as isize)
+    }
+
+    /// Resets the header offsets and the metadata to those of a freshly allocated buffer,
+    /// keeping the data: for a received packet whose buffer is turned into a reply in
+    /// place (Linux would allocate a new skb, whose fields start out like this).
+    #[inline]
+    pub(crate) fn reset_for_reuse(&mut self) {
+        self.mac_header = UNSET;
+        self.network_header = UNSET;
+        self.transport_header = UNSET;
+        self.dev = IfIndex(0);
+        self.protocol = 0;
+        self.pkt_type = PacketType::Host;
+        self.mark = 0;
+        self.priority = 0;
+        self.gso_size = 0;
+        self.gso_type = GsoType::None;
+        self.ip_summed = IpSummed::None;
     }
 
     /// Resets data, offsets and metadata so the storage can be reused.
@@ -347,6 +448,7 @@ pub struct SkbPool {
 
 impl SkbPool {
     /// A pool of buffers of `buf_size` bytes (headroom included), keeping at most `limit`.
+    #[inline]
     pub fn new(buf_size: usize, limit: usize) -> SkbPool {
         SkbPool {
             free: Vec::new(),
@@ -357,6 +459,7 @@ impl SkbPool {
     }
 
     /// Size of each pooled buffer, headroom included.
+    #[inline]
     pub fn buf_size(&self) -> usize {
         self.buf_size
     }
@@ -381,6 +484,7 @@ impl SkbPool {
     }
 
     /// Returns a buffer's storage to the pool (`kfree_skb` / `consume_skb`).
+    #[inline]
     pub fn free(&mut self, skb: SkBuff) {
         if self.free.len() < self.limit && skb.buf.capacity() <= 4 * self.buf_size {
             self.stats.recycled += 1;
@@ -391,6 +495,7 @@ impl SkbPool {
     }
 
     /// Pre-fills the pool with `n` buffers (so a benchmark's first packets do not allocate).
+    #[inline]
     pub fn prefill(&mut self, n: usize) {
         while self.free.len() < n.min(self.limit) {
             self.free
@@ -399,6 +504,7 @@ impl SkbPool {
     }
 
     /// The pool's counters.
+    #[inline]
     pub fn stats(&self) -> PoolStats {
         self.stats
     }
@@ -451,6 +557,64 @@ mod tests {
         assert_eq!(skb.put(10), &[0; 10]);
         assert_eq!(pool.stats().fresh, 1);
         assert_eq!(pool.stats().allocs, 2);
+    }
+
+    /// The descriptor moves as one pointer; `truesize` still charges the whole descriptor.
+    #[test]
+    fn skbuff_is_one_pointer_and_truesize_counts_the_descriptor() {
+        assert_eq!(
+            core::mem::size_of::<SkBuff>(),
+            core::mem::size_of::<usize>()
+        );
+        let skb = SkBuff::with_capacity(HEADROOM, 100);
+        assert_eq!(
+            skb.truesize(),
+            HEADROOM + 100 + core::mem::size_of::<SkBuffInner>()
+        );
+    }
+
+    /// `push_for_overwrite` / `put_for_overwrite` hand out the same areas as `push` / `put`,
+    /// leaving the old bytes for the caller to overwrite; past the head- or tailroom they
+    /// fall back to the zeroing, growing versions.
+    #[test]
+    fn for_overwrite_variants_keep_the_layout_and_grow_with_zeroes() {
+        let mut pool = SkbPool::new(256, 4);
+        let mut skb = pool.alloc(10);
+        skb.put_slice(&[0xee; 40]);
+        skb.push(20).fill(0xdd);
+        pool.free(skb);
+        let mut skb = pool.alloc(10);
+        let t = skb.put_for_overwrite(8);
+        assert_eq!(t, &[0xee; 8], "old bytes, not zeroes");
+        t.copy_from_slice(&[1; 8]);
+        let h = skb.push_for_overwrite(4);
+        assert_eq!(h, &[0xdd; 4]);
+        h.copy_from_slice(&[2; 4]);
+        assert_eq!(skb.data(), &[2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1]);
+
+        let mut small = SkBuff::with_capacity(2, 4);
+        small.put_slice(&[9; 2]);
+        assert_eq!(small.push_for_overwrite(6), &[0; 6], "regrown, zeroed");
+        assert_eq!(small.put_for_overwrite(10), &[0; 10], "regrown, zeroed");
+        assert_eq!(small.len(), 18);
+    }
+
+    /// `reset_for_reuse` returns the metadata and header offsets to a fresh buffer's, and
+    /// keeps the data.
+    #[test]
+    fn reset_for_reuse_keeps_data_and_clears_metadata() {
+        let mut skb = SkBuff::from_slice(&[1, 2, 3, 4]);
+        skb.reset_network_header();
+        skb.reset_mac_header();
+        skb.dev = IfIndex(3);
+        skb.mark = 7;
+        skb.protocol = 0x0800;
+        skb.pkt_type = PacketType::Broadcast;
+        skb.reset_for_reuse();
+        assert_eq!(skb.data(), &[1, 2, 3, 4]);
+        assert!(skb.network_header().is_none() && skb.mac_header().is_none());
+        assert_eq!((skb.dev, skb.mark, skb.protocol), (IfIndex(0), 0, 0));
+        assert_eq!(skb.pkt_type, PacketType::Host);
     }
 
     #[test]

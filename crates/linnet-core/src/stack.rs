@@ -120,6 +120,8 @@ pub struct Stack {
     pub(crate) idents: IpIdents,
     pub(crate) reasm: crate::ipv4::fragment::Reasm,
     pub(crate) now: Instant,
+    /// Recently computed input and output routes (see `RouteCache`).
+    pub(crate) rt_cache: crate::route::RouteCache,
 }
 
 impl Stack {
@@ -147,6 +149,7 @@ impl Stack {
             events_dropped: 0,
             idents,
             now: Instant::ZERO,
+            rt_cache: crate::route::RouteCache::default(),
         };
         let lo = stack.add_device(DeviceConfig {
             name: "lo".into(),
@@ -226,6 +229,7 @@ impl Stack {
         }
         let idx = IfIndex(self.devs.len() as u32);
         self.devs.push(Some(NetDevice::new(idx, cfg)));
+        self.fib.flush_cache();
         Ok(idx)
     }
 
@@ -255,6 +259,8 @@ impl Stack {
         dev.flags.set(DevFlags::UP, up);
         dev.flags.set(DevFlags::RUNNING, up);
         dev.flags.set(DevFlags::LOWER_UP, up);
+        // NETDEV_UP / NETDEV_DOWN: routes through the device start or stop matching.
+        self.fib.flush_cache();
         if !up {
             self.arp.flush_dev(idx);
             self.run_neigh_actions();
@@ -268,6 +274,8 @@ impl Stack {
             return Err(ConfigError::BadMtu);
         }
         self.device_mut(idx).ok_or(ConfigError::NoSuchDevice)?.mtu = mtu;
+        // NETDEV_CHANGEMTU: a cached route carries the path MTU.
+        self.fib.flush_cache();
         Ok(())
     }
 
@@ -277,6 +285,7 @@ impl Stack {
             .ok_or(ConfigError::NoSuchDevice)?
             .flags
             .set(DevFlags::NOARP, noarp);
+        self.fib.flush_cache();
         Ok(())
     }
 
@@ -303,6 +312,8 @@ impl Stack {
             return Err(ConfigError::Exists);
         }
         let broadcast = if loopback { None } else { cidr.broadcast() };
+        // Source selection (inet_select_addr) reads the address list.
+        self.fib.flush_cache();
         self.addrs.push(IfAddr {
             dev: idx,
             cidr,
@@ -333,6 +344,7 @@ impl Stack {
             .position(|a| a.dev == idx && a.cidr == cidr)
             .ok_or(ConfigError::NotFound)?;
         let a = self.addrs.remove(pos);
+        self.fib.flush_cache();
         self.fib.del_local(a.cidr.address);
         if let Some(b) = a.broadcast {
             if !self.addrs.iter().any(|o| o.broadcast == Some(b)) {
@@ -431,6 +443,10 @@ impl Stack {
         skb.dev = dev;
         self.netif_receive(skb);
         self.process_backlog();
+        // The ARP counters are mirrored into `stats` in part on the neighbour fast path
+        // (ip_finish_output2) and in full after every other table operation: between API
+        // calls the two always agree.
+        debug_assert_eq!(self.stats.arp, self.arp.stats);
     }
 
     /// Sets the stack's notion of the current time without running timers. Socket and
@@ -454,6 +470,7 @@ impl Stack {
         self.run_neigh_actions();
         self.frag_timeouts(now);
         self.process_backlog();
+        debug_assert_eq!(self.stats.arp, self.arp.stats);
     }
 
     /// The next frame for the driver: `(device, frame)`. Loopback traffic never appears
@@ -594,7 +611,17 @@ impl Stack {
     }
 
     /// Delivers what the loopback device sent (the per-CPU backlog of `netif_rx`).
+    #[inline]
     pub(crate) fn process_backlog(&mut self) {
+        if !self.backlog.is_empty() {
+            self.process_backlog_slow();
+        }
+    }
+
+    /// The loop behind [`Stack::process_backlog`], out of line: most calls find the
+    /// backlog empty.
+    #[inline(never)]
+    fn process_backlog_slow(&mut self) {
         // Bounded: each packet is processed once; replies generated on the way are looped
         // at most a few times (ICMP never answers ICMP errors).
         let mut budget = 64 + self.backlog.len() * 4;
@@ -649,7 +676,9 @@ impl Stack {
                     dst_addr: dst_ha,
                     ethertype: proto,
                 };
-                let hdr = skb.push(ethernet::HEADER_LEN);
+                // `Repr::emit` writes all 14 bytes (both addresses and the EtherType), so
+                // the area need not be zeroed first.
+                let hdr = skb.push_for_overwrite(ethernet::HEADER_LEN);
                 repr.emit(&mut ethernet::Frame::new_unchecked(hdr));
                 skb.reset_mac_header();
             }

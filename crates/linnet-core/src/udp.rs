@@ -128,6 +128,8 @@ impl UdpTable {
 
     /// `__udp4_lib_lookup`: the best socket in the port's slot for a datagram
     /// `saddr:sport -> daddr:dport`.
+    // Inlined into udp_rcv, the receive fast path (udp_err is the other, rare caller).
+    #[inline(always)]
     fn lookup(&self, saddr: Ipv4Addr, sport: u16, daddr: Ipv4Addr, dport: u16) -> Option<u32> {
         let slot = self.by_port.get(&dport)?;
         let mut best: Option<(u32, u32)> = None;
@@ -376,14 +378,15 @@ impl Stack {
         let saddr =
             (!s.local.ip().is_unspecified() && !s.local.ip().is_multicast()).then(|| *s.local.ip());
         let dst = self.route_output(*daddr.ip(), saddr)?;
-        let s = self.udp.get(h)?;
+        // One more look at the socket (route_output needed the whole stack): broadcast
+        // permission, then the pending error and the ID counter.
+        let s = self.udp.get_mut(h)?;
         if dst.kind == RouteKind::Broadcast && !s.broadcast {
             return Err(Errno::EACCES);
         }
         if payload.len() > MAX_PAYLOAD {
             return Err(Errno::EMSGSIZE);
         }
-        let s = self.udp.get_mut(h)?;
         if let Some(e) = s.err.take() {
             return Err(e);
         }
@@ -397,11 +400,14 @@ impl Stack {
         } else {
             None
         };
-        let mut skb = self.pool.alloc(wire::HEADER_LEN + payload.len());
-        skb.put(wire::HEADER_LEN);
-        skb.put_slice(payload);
+        let len = wire::HEADER_LEN + payload.len();
+        let mut skb = self.pool.alloc(len);
         {
-            let mut pkt = wire::Packet::new_unchecked(skb.data_mut());
+            // Every byte of the area is written below: the payload by the copy, the 8 header
+            // bytes (ports, length, checksum) by `emit_header`. So it need not be zeroed.
+            let area = skb.put_for_overwrite(len);
+            area[wire::HEADER_LEN..].copy_from_slice(payload);
+            let mut pkt = wire::Packet::new_unchecked(area);
             wire::Repr {
                 src_port: sport,
                 dst_port: daddr.port(),
@@ -480,9 +486,14 @@ impl Stack {
             self.drop_skb(skb, DropReason::UdpCsum);
             return;
         }
+        // route_input already classified the destination (`bcast`): 255.255.255.255 and
+        // every local-table broadcast entry come here as broadcasts. The one case it did not
+        // look up is a loopback destination arriving on `lo` (its shortcut to local
+        // delivery), which the local table may still list as some device's broadcast.
         let is_bcast = bcast
             || daddr.is_broadcast()
-            || matches!(self.fib.local(daddr), Some(LocalKind::Broadcast(_)));
+            || (daddr.is_loopback()
+                && matches!(self.fib.local(daddr), Some(LocalKind::Broadcast(_))));
         if is_bcast {
             self.udp_mcast_deliver(skb, saddr, sport, daddr, dport);
             return;
@@ -555,11 +566,12 @@ impl Stack {
     /// `__udp_enqueue_schedule_skb`: charge truesize against the receive buffer, or drop
     /// with RcvbufErrors + InErrors.
     fn udp_queue_rcv(&mut self, idx: u32, skb: SkBuff, from: SocketAddrV4) {
-        let h = self.udp.handle(idx);
-        let Ok(s) = self.udp.get_mut(h) else {
+        // `idx` comes from the port hash, so the slot is live: no handle to re-validate.
+        let Some(Slot { gen, sock: Some(s) }) = self.udp.slots.get_mut(idx as usize) else {
             self.drop_skb(skb, DropReason::NoSocket);
             return;
         };
+        let h = SocketHandle { idx, gen: *gen };
         let size = skb.truesize();
         // Linux admits a datagram while the charge so far is within sk_rcvbuf, so the queue
         // may overshoot by one datagram.

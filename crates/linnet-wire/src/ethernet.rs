@@ -34,6 +34,7 @@ impl EthernetAddress {
     /// # Panics
     ///
     /// Panics if `data.len() != 6`.
+    #[inline]
     pub fn from_bytes(data: &[u8]) -> EthernetAddress {
         let mut a = [0u8; 6];
         a.copy_from_slice(data);
@@ -41,26 +42,31 @@ impl EthernetAddress {
     }
 
     /// The six address bytes.
+    #[inline]
     pub const fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
     /// ff:ff:ff:ff:ff:ff?
+    #[inline]
     pub fn is_broadcast(&self) -> bool {
         *self == Self::BROADCAST
     }
 
     /// Group (I/G) bit set? Includes broadcast (`is_multicast_ether_addr`).
+    #[inline]
     pub const fn is_multicast(&self) -> bool {
         self.0[0] & 0x01 != 0
     }
 
     /// Not a group address.
+    #[inline]
     pub const fn is_unicast(&self) -> bool {
         !self.is_multicast()
     }
 
     /// Locally administered (U/L) bit set?
+    #[inline]
     pub const fn is_local(&self) -> bool {
         self.0[0] & 0x02 != 0
     }
@@ -153,11 +159,13 @@ pub struct Frame<T: AsRef<[u8]>> {
 impl<T: AsRef<[u8]>> Frame<T> {
     /// Wrap a buffer without checking its length; getters may panic if it is shorter than
     /// [`HEADER_LEN`].
+    #[inline]
     pub const fn new_unchecked(buffer: T) -> Frame<T> {
         Frame { buffer }
     }
 
     /// Wrap a buffer, checking that it holds at least the 14-byte header.
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Frame<T>> {
         let frame = Self::new_unchecked(buffer);
         frame.check_len()?;
@@ -165,6 +173,7 @@ impl<T: AsRef<[u8]>> Frame<T> {
     }
 
     /// `Err(Truncated)` if the buffer is shorter than [`HEADER_LEN`].
+    #[inline]
     pub fn check_len(&self) -> Result<()> {
         if self.buffer.as_ref().len() < HEADER_LEN {
             Err(ParseError::Truncated)
@@ -174,26 +183,31 @@ impl<T: AsRef<[u8]>> Frame<T> {
     }
 
     /// Give back the underlying buffer.
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
     /// Destination MAC address.
+    #[inline]
     pub fn dst_addr(&self) -> EthernetAddress {
         EthernetAddress::from_bytes(&self.buffer.as_ref()[field::DST])
     }
 
     /// Source MAC address.
+    #[inline]
     pub fn src_addr(&self) -> EthernetAddress {
         EthernetAddress::from_bytes(&self.buffer.as_ref()[field::SRC])
     }
 
     /// The (outer) EtherType.
+    #[inline]
     pub fn ethertype(&self) -> EtherType {
         EtherType(be::get_u16(self.buffer.as_ref(), field::ETHERTYPE))
     }
 
     /// 14, or 18 when the outer EtherType is 802.1Q.
+    #[inline]
     pub fn header_len(&self) -> usize {
         if self.ethertype() == EtherType::VLAN {
             HEADER_LEN + VLAN_TAG_LEN
@@ -203,6 +217,7 @@ impl<T: AsRef<[u8]>> Frame<T> {
     }
 
     /// The 802.1Q tag, if the EtherType is 0x8100 and the buffer holds the whole tag.
+    #[inline]
     pub fn vlan_tag(&self) -> Option<VlanTag> {
         let buf = self.buffer.as_ref();
         if buf.len() < HEADER_LEN + VLAN_TAG_LEN || self.ethertype() != EtherType::VLAN {
@@ -218,6 +233,7 @@ impl<T: AsRef<[u8]>> Frame<T> {
     }
 
     /// Everything after the 14-byte header (an 802.1Q tag is not skipped).
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[HEADER_LEN..]
     }
@@ -225,21 +241,25 @@ impl<T: AsRef<[u8]>> Frame<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
     /// Set the destination address.
+    #[inline]
     pub fn set_dst_addr(&mut self, addr: EthernetAddress) {
         self.buffer.as_mut()[field::DST].copy_from_slice(&addr.0);
     }
 
     /// Set the source address.
+    #[inline]
     pub fn set_src_addr(&mut self, addr: EthernetAddress) {
         self.buffer.as_mut()[field::SRC].copy_from_slice(&addr.0);
     }
 
     /// Set the (outer) EtherType.
+    #[inline]
     pub fn set_ethertype(&mut self, ethertype: EtherType) {
         be::set_u16(self.buffer.as_mut(), field::ETHERTYPE, ethertype.0);
     }
 
     /// Mutable access to everything after the 14-byte header.
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         &mut self.buffer.as_mut()[HEADER_LEN..]
     }
@@ -264,6 +284,7 @@ pub struct Repr {
 
 impl Repr {
     /// Read the header out of a frame (`Truncated` if shorter than 14 bytes).
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(frame: &Frame<&T>) -> Result<Repr> {
         frame.check_len()?;
         Ok(Repr {
@@ -274,6 +295,7 @@ impl Repr {
     }
 
     /// Always [`HEADER_LEN`].
+    #[inline]
     pub const fn header_len(&self) -> usize {
         HEADER_LEN
     }
@@ -283,6 +305,7 @@ impl Repr {
     /// # Panics
     ///
     /// Panics if the frame's buffer is shorter than [`HEADER_LEN`].
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, frame: &mut Frame<T>) {
         frame.set_src_addr(self.src_addr);
         frame.set_dst_addr(self.dst_addr);
@@ -305,6 +328,22 @@ mod tests {
         0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x9a, 0xb9, 0xa1, 0x7d, 0xcc, 0xf9, 0x0a, 0x4d,
         0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x4d, 0x00, 0x02,
     ];
+
+    /// `emit` writes all 14 header bytes (the transmit path does not zero them first).
+    #[test]
+    fn emit_writes_every_header_byte() {
+        let repr = Repr {
+            src_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
+            dst_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
+            ethertype: EtherType::IPV4,
+        };
+        let mut zero = [0u8; HEADER_LEN];
+        let mut junk = [0xffu8; HEADER_LEN];
+        repr.emit(&mut Frame::new_unchecked(&mut zero[..]));
+        repr.emit(&mut Frame::new_unchecked(&mut junk[..]));
+        assert_eq!(zero, junk);
+        assert_eq!(Repr::parse(&Frame::new_unchecked(&zero[..])), Ok(repr));
+    }
 
     #[test]
     fn parse_captured_frame() {

@@ -58,6 +58,7 @@ impl Message {
 
     /// Whether this is an error message (`icmp_pointers[type].error` in Linux): destination
     /// unreachable, source quench, redirect, time exceeded, parameter problem.
+    #[inline]
     pub fn is_error(self) -> bool {
         matches!(self.0, 3 | 4 | 5 | 11 | 12)
     }
@@ -137,11 +138,13 @@ pub struct Packet<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> Packet<T> {
     /// Wrap a buffer without checking it; getters panic if it is shorter than 8 bytes.
+    #[inline]
     pub const fn new_unchecked(buffer: T) -> Packet<T> {
         Packet { buffer }
     }
 
     /// Wrap a buffer, checking it holds the 8-byte header.
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Packet<T>> {
         let p = Self::new_unchecked(buffer);
         p.check_len()?;
@@ -149,6 +152,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// `Err(Truncated)` if shorter than [`HEADER_LEN`].
+    #[inline]
     pub fn check_len(&self) -> Result<()> {
         if self.buffer.as_ref().len() < HEADER_LEN {
             Err(ParseError::Truncated)
@@ -158,61 +162,73 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Give back the underlying buffer.
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
     /// Message type.
+    #[inline]
     pub fn msg_type(&self) -> Message {
         Message(self.buffer.as_ref()[0])
     }
 
     /// Message code.
+    #[inline]
     pub fn msg_code(&self) -> u8 {
         self.buffer.as_ref()[1]
     }
 
     /// Checksum field.
+    #[inline]
     pub fn checksum(&self) -> u16 {
         be::get_u16(self.buffer.as_ref(), 2)
     }
 
     /// Echo identifier (bytes 4..6).
+    #[inline]
     pub fn echo_ident(&self) -> u16 {
         be::get_u16(self.buffer.as_ref(), 4)
     }
 
     /// Echo sequence number (bytes 6..8).
+    #[inline]
     pub fn echo_seq_no(&self) -> u16 {
         be::get_u16(self.buffer.as_ref(), 6)
     }
 
     /// Next-hop MTU of a Fragmentation Needed message (bytes 6..8, RFC 1191).
+    #[inline]
     pub fn next_hop_mtu(&self) -> u16 {
         be::get_u16(self.buffer.as_ref(), 6)
     }
 
     /// Parameter Problem pointer (byte 4).
+    #[inline]
     pub fn pointer(&self) -> u8 {
         self.buffer.as_ref()[4]
     }
 
     /// Redirect gateway address (bytes 4..8).
+    #[inline]
     pub fn gateway(&self) -> Ipv4Addr {
         Ipv4Addr::from(self.rest_of_header())
     }
 
     /// Bytes 4..8 as one big-endian word.
+    #[inline]
     pub fn rest_of_header(&self) -> u32 {
         be::get_u32(self.buffer.as_ref(), 4)
     }
 
     /// Everything after the 8-byte header.
+    #[inline]
     pub fn data(&self) -> &[u8] {
         &self.buffer.as_ref()[HEADER_LEN..]
     }
 
     /// Whether the checksum over the whole buffer is valid.
+    #[inline]
     pub fn verify_checksum(&self) -> bool {
         checksum::checksum(self.buffer.as_ref()) == 0
     }
@@ -220,56 +236,67 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Set the message type.
+    #[inline]
     pub fn set_msg_type(&mut self, value: Message) {
         self.buffer.as_mut()[0] = value.0;
     }
 
     /// Set the code.
+    #[inline]
     pub fn set_msg_code(&mut self, value: u8) {
         self.buffer.as_mut()[1] = value;
     }
 
     /// Set the checksum field.
+    #[inline]
     pub fn set_checksum(&mut self, value: u16) {
         be::set_u16(self.buffer.as_mut(), 2, value);
     }
 
     /// Set the echo identifier.
+    #[inline]
     pub fn set_echo_ident(&mut self, value: u16) {
         be::set_u16(self.buffer.as_mut(), 4, value);
     }
 
     /// Set the echo sequence number.
+    #[inline]
     pub fn set_echo_seq_no(&mut self, value: u16) {
         be::set_u16(self.buffer.as_mut(), 6, value);
     }
 
     /// Set the next-hop MTU (bytes 6..8; bytes 4..6 are left alone).
+    #[inline]
     pub fn set_next_hop_mtu(&mut self, value: u16) {
         be::set_u16(self.buffer.as_mut(), 6, value);
     }
 
     /// Set the Parameter Problem pointer (byte 4; bytes 5..8 are left alone).
+    #[inline]
     pub fn set_pointer(&mut self, value: u8) {
         self.buffer.as_mut()[4] = value;
     }
 
     /// Set the redirect gateway.
+    #[inline]
     pub fn set_gateway(&mut self, value: Ipv4Addr) {
         self.set_rest_of_header(value.into());
     }
 
     /// Set bytes 4..8.
+    #[inline]
     pub fn set_rest_of_header(&mut self, value: u32) {
         be::set_u32(self.buffer.as_mut(), 4, value);
     }
 
     /// Mutable access to everything after the header.
+    #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
         &mut self.buffer.as_mut()[HEADER_LEN..]
     }
 
     /// Zero the checksum field and recompute it over the whole buffer.
+    #[inline]
     pub fn fill_checksum(&mut self) {
         self.set_checksum(0);
         let c = checksum::checksum(self.buffer.as_ref());
@@ -413,6 +440,7 @@ impl<'a> Repr<'a> {
     }
 
     /// Header plus data length.
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         HEADER_LEN + self.data().len()
     }

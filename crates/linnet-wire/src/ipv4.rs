@@ -99,6 +99,7 @@ pub struct Ipv4Cidr {
 
 impl Ipv4Cidr {
     /// `BadValue` if `prefix_len > 32`.
+    #[inline]
     pub fn new(address: Ipv4Addr, prefix_len: u8) -> Result<Ipv4Cidr> {
         if prefix_len > 32 {
             return Err(ParseError::BadValue);
@@ -118,11 +119,13 @@ impl Ipv4Cidr {
     }
 
     /// The netmask, e.g. 255.255.255.0 for /24.
+    #[inline]
     pub fn netmask(&self) -> Ipv4Addr {
         Ipv4Addr::from(self.mask_bits())
     }
 
     /// The prefix with host bits cleared.
+    #[inline]
     pub fn network(&self) -> Ipv4Cidr {
         Ipv4Cidr {
             address: Ipv4Addr::from(u32::from(self.address) & self.mask_bits()),
@@ -131,6 +134,7 @@ impl Ipv4Cidr {
     }
 
     /// The directed broadcast address; `None` for /31 and /32, which have none.
+    #[inline]
     pub fn broadcast(&self) -> Option<Ipv4Addr> {
         if self.prefix_len >= 31 {
             return None;
@@ -139,6 +143,7 @@ impl Ipv4Cidr {
     }
 
     /// Whether `addr` lies inside the prefix.
+    #[inline]
     pub fn contains_addr(&self, addr: &Ipv4Addr) -> bool {
         let m = self.mask_bits();
         u32::from(*addr) & m == u32::from(self.address) & m
@@ -192,11 +197,13 @@ pub struct Packet<T: AsRef<[u8]>> {
 impl<T: AsRef<[u8]>> Packet<T> {
     /// Wrap a buffer without checking it. Fixed-header getters panic if the buffer is shorter
     /// than [`HEADER_LEN`]; with at least 20 bytes every getter is safe whatever the contents.
+    #[inline]
     pub const fn new_unchecked(buffer: T) -> Packet<T> {
         Packet { buffer }
     }
 
     /// Wrap a buffer and run [`Packet::check_len`].
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Packet<T>> {
         let p = Self::new_unchecked(buffer);
         p.check_len()?;
@@ -230,41 +237,49 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Give back the underlying buffer.
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
     /// Version field (4 for IPv4).
+    #[inline]
     pub fn version(&self) -> u8 {
         self.buffer.as_ref()[field::VER_IHL] >> 4
     }
 
     /// Header length in bytes (IHL × 4).
+    #[inline]
     pub fn header_len(&self) -> u8 {
         (self.buffer.as_ref()[field::VER_IHL] & 0x0f) * 4
     }
 
     /// Differentiated services code point (upper six bits of the TOS byte).
+    #[inline]
     pub fn dscp(&self) -> u8 {
         self.tos() >> 2
     }
 
     /// ECN codepoint (lower two bits of the TOS byte).
+    #[inline]
     pub fn ecn(&self) -> u8 {
         self.tos() & 0x03
     }
 
     /// The whole TOS / DS byte.
+    #[inline]
     pub fn tos(&self) -> u8 {
         self.buffer.as_ref()[field::TOS]
     }
 
     /// Total length field.
+    #[inline]
     pub fn total_len(&self) -> u16 {
         be::get_u16(self.buffer.as_ref(), field::TOTAL_LEN)
     }
 
     /// Identification field.
+    #[inline]
     pub fn ident(&self) -> u16 {
         be::get_u16(self.buffer.as_ref(), field::IDENT)
     }
@@ -274,46 +289,55 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Don't Fragment flag.
+    #[inline]
     pub fn dont_frag(&self) -> bool {
         self.flags_frag() & FLAG_DF != 0
     }
 
     /// More Fragments flag.
+    #[inline]
     pub fn more_frags(&self) -> bool {
         self.flags_frag() & FLAG_MF != 0
     }
 
     /// The reserved (evil) bit, `IP_CE` in Linux.
+    #[inline]
     pub fn reserved_flag(&self) -> bool {
         self.flags_frag() & 0x8000 != 0
     }
 
     /// Fragment offset in bytes (field × 8).
+    #[inline]
     pub fn frag_offset(&self) -> u16 {
         (self.flags_frag() & OFFSET_MASK) << 3
     }
 
     /// Time to live.
+    #[inline]
     pub fn hop_limit(&self) -> u8 {
         self.buffer.as_ref()[field::TTL]
     }
 
     /// Protocol field.
+    #[inline]
     pub fn next_header(&self) -> Protocol {
         Protocol(self.buffer.as_ref()[field::PROTOCOL])
     }
 
     /// Header checksum field.
+    #[inline]
     pub fn checksum(&self) -> u16 {
         be::get_u16(self.buffer.as_ref(), field::CHECKSUM)
     }
 
     /// Source address.
+    #[inline]
     pub fn src_addr(&self) -> Ipv4Addr {
         Ipv4Addr::from(be::get_u32(self.buffer.as_ref(), field::SRC))
     }
 
     /// Destination address.
+    #[inline]
     pub fn dst_addr(&self) -> Ipv4Addr {
         Ipv4Addr::from(be::get_u32(self.buffer.as_ref(), field::DST))
     }
@@ -322,7 +346,14 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// is shorter than the header.
     pub fn verify_checksum(&self) -> bool {
         let buf = self.buffer.as_ref();
-        match buf.get(..usize::from(self.header_len())) {
+        let hl = usize::from(self.header_len());
+        if hl == HEADER_LEN {
+            // The common header without options: a fixed 20-byte sum.
+            if let Some(hdr) = buf.first_chunk::<HEADER_LEN>() {
+                return checksum::fold(checksum::sum_array(hdr)) == 0xffff;
+            }
+        }
+        match buf.get(..hl) {
             Some(hdr) => checksum::checksum(hdr) == 0,
             None => false,
         }
@@ -341,11 +372,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Bytes 20..header_len (clamped to the buffer).
+    #[inline]
     pub fn options(&self) -> &[u8] {
         &self.buffer.as_ref()[self.options_range()]
     }
 
     /// Bytes header_len..total_len (clamped to the buffer; link-layer padding is excluded).
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[self.payload_range()]
     }
@@ -353,34 +386,40 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Set the version nibble, keeping the IHL.
+    #[inline]
     pub fn set_version(&mut self, version: u8) {
         let b = &mut self.buffer.as_mut()[field::VER_IHL];
         *b = (*b & 0x0f) | (version << 4);
     }
 
     /// Set the header length in bytes (stored as bytes / 4), keeping the version.
+    #[inline]
     pub fn set_header_len(&mut self, len: u8) {
         let b = &mut self.buffer.as_mut()[field::VER_IHL];
         *b = (*b & 0xf0) | ((len / 4) & 0x0f);
     }
 
     /// Set the TOS / DS byte.
+    #[inline]
     pub fn set_tos(&mut self, tos: u8) {
         self.buffer.as_mut()[field::TOS] = tos;
     }
 
     /// Set the total length field.
+    #[inline]
     pub fn set_total_len(&mut self, len: u16) {
         be::set_u16(self.buffer.as_mut(), field::TOTAL_LEN, len);
     }
 
     /// Set the identification field.
+    #[inline]
     pub fn set_ident(&mut self, ident: u16) {
         be::set_u16(self.buffer.as_mut(), field::IDENT, ident);
     }
 
     /// Set DF, MF and the fragment offset (in bytes; the low three bits are dropped). The
     /// reserved flag is cleared.
+    #[inline]
     pub fn set_flags_and_frag_offset(&mut self, dont_frag: bool, more_frags: bool, offset: u16) {
         let mut v = (offset >> 3) & OFFSET_MASK;
         if dont_frag {
@@ -393,45 +432,58 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 
     /// Set the TTL.
+    #[inline]
     pub fn set_hop_limit(&mut self, ttl: u8) {
         self.buffer.as_mut()[field::TTL] = ttl;
     }
 
     /// Set the protocol field.
+    #[inline]
     pub fn set_next_header(&mut self, proto: Protocol) {
         self.buffer.as_mut()[field::PROTOCOL] = proto.0;
     }
 
     /// Set the checksum field.
+    #[inline]
     pub fn set_checksum(&mut self, value: u16) {
         be::set_u16(self.buffer.as_mut(), field::CHECKSUM, value);
     }
 
     /// Set the source address.
+    #[inline]
     pub fn set_src_addr(&mut self, addr: Ipv4Addr) {
         be::set_u32(self.buffer.as_mut(), field::SRC, addr.into());
     }
 
     /// Set the destination address.
+    #[inline]
     pub fn set_dst_addr(&mut self, addr: Ipv4Addr) {
         be::set_u32(self.buffer.as_mut(), field::DST, addr.into());
     }
 
     /// Zero the checksum field and recompute it over the header (clamped to the buffer).
+    #[inline]
     pub fn fill_checksum(&mut self) {
         self.set_checksum(0);
-        let end = usize::from(self.header_len()).min(self.buffer.as_ref().len());
-        let c = checksum::checksum(&self.buffer.as_ref()[..end]);
+        let buf = self.buffer.as_ref();
+        let hl = usize::from(self.header_len());
+        let c = match buf.first_chunk::<HEADER_LEN>() {
+            // The common header without options: a fixed 20-byte sum.
+            Some(hdr) if hl == HEADER_LEN => !checksum::fold(checksum::sum_array(hdr)),
+            _ => checksum::checksum(&buf[..hl.min(buf.len())]),
+        };
         self.set_checksum(c);
     }
 
     /// Mutable bytes 20..header_len (clamped to the buffer).
+    #[inline]
     pub fn options_mut(&mut self) -> &mut [u8] {
         let r = self.options_range();
         &mut self.buffer.as_mut()[r]
     }
 
     /// Mutable bytes header_len..total_len (clamped to the buffer).
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let r = self.payload_range();
         &mut self.buffer.as_mut()[r]
@@ -490,33 +542,43 @@ impl Repr {
     }
 
     /// Always [`HEADER_LEN`]: no options are emitted.
+    #[inline]
     pub const fn header_len(&self) -> usize {
         HEADER_LEN
     }
 
     /// Header plus payload length.
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         HEADER_LEN + self.payload_len
     }
 
     /// Write a 20-byte header (version 4, IHL 5, MF 0, offset 0) including its checksum.
-    /// The payload bytes are left untouched. `total_len` wraps if `payload_len > 65515`.
+    /// Every one of the 20 bytes is written, whatever the buffer held. The payload bytes are
+    /// left untouched. `total_len` wraps if `payload_len > 65515`.
     ///
     /// # Panics
     ///
     /// Panics if the buffer is shorter than [`HEADER_LEN`].
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) {
-        packet.set_version(4);
-        packet.set_header_len(HEADER_LEN as u8);
-        packet.set_tos(self.tos);
-        packet.set_total_len(self.buffer_len() as u16);
-        packet.set_ident(self.ident);
-        packet.set_flags_and_frag_offset(self.dont_frag, false, 0);
-        packet.set_hop_limit(self.hop_limit);
-        packet.set_next_header(self.next_header);
-        packet.set_src_addr(self.src_addr);
-        packet.set_dst_addr(self.dst_addr);
-        packet.fill_checksum();
+        // Built in a local array (every byte set, so `emit` may be given a buffer holding
+        // anything), checksummed with the fixed 20-byte sum, then stored with one copy.
+        let mut h = [0u8; HEADER_LEN];
+        h[field::VER_IHL] = 0x40 | (HEADER_LEN as u8 / 4);
+        h[field::TOS] = self.tos;
+        h[field::TOTAL_LEN..field::TOTAL_LEN + 2]
+            .copy_from_slice(&(self.buffer_len() as u16).to_be_bytes());
+        h[field::IDENT..field::IDENT + 2].copy_from_slice(&self.ident.to_be_bytes());
+        let flags = if self.dont_frag { FLAG_DF } else { 0 };
+        h[field::FLAGS_FRAG..field::FLAGS_FRAG + 2].copy_from_slice(&flags.to_be_bytes());
+        h[field::TTL] = self.hop_limit;
+        h[field::PROTOCOL] = self.next_header.0;
+        h[field::SRC..field::SRC + 4].copy_from_slice(&self.src_addr.octets());
+        h[field::DST..field::DST + 4].copy_from_slice(&self.dst_addr.octets());
+        let c = !checksum::fold(checksum::sum_array(&h));
+        h[field::CHECKSUM..field::CHECKSUM + 2].copy_from_slice(&c.to_be_bytes());
+        packet.buffer.as_mut()[..HEADER_LEN].copy_from_slice(&h);
     }
 }
 
@@ -530,6 +592,69 @@ mod tests {
 
     fn ip_of(frame: &[u8]) -> &[u8] {
         &frame[14..]
+    }
+
+    /// `emit` writes all 20 header bytes: the same header whatever the buffer held
+    /// before (the output path emits into reused pool bytes without zeroing them).
+    #[test]
+    fn emit_writes_every_header_byte() {
+        let repr = Repr {
+            src_addr: Ipv4Addr::new(10, 0, 0, 1),
+            dst_addr: Ipv4Addr::new(10, 0, 0, 2),
+            next_header: Protocol::UDP,
+            payload_len: 72,
+            hop_limit: 64,
+            tos: 0xb8,
+            ident: 0x1234,
+            dont_frag: true,
+        };
+        let mut zero = [0u8; HEADER_LEN];
+        let mut junk = [0xffu8; HEADER_LEN];
+        repr.emit(&mut Packet::new_unchecked(&mut zero[..]));
+        repr.emit(&mut Packet::new_unchecked(&mut junk[..]));
+        assert_eq!(zero, junk);
+        let mut packet = [0u8; 92];
+        packet[..HEADER_LEN].copy_from_slice(&zero);
+        let p = Packet::new_checked(&packet[..]).expect("a well-formed header");
+        assert!(p.verify_checksum());
+        assert_eq!((p.version(), p.header_len(), p.total_len()), (4, 20, 92));
+        assert!(p.dont_frag() && !p.more_frags() && p.frag_offset() == 0);
+        assert_eq!(Repr::parse(&p, true), Ok(repr));
+    }
+
+    /// The fixed 20-byte checksum path and the general one agree, for headers with and
+    /// without options.
+    #[test]
+    fn checksum_fast_path_agrees_with_options_path() {
+        let mut h = [0u8; 24];
+        h[0] = 0x45;
+        h[2..4].copy_from_slice(&24u16.to_be_bytes());
+        h[8] = 64;
+        h[9] = 17;
+        h[12..16].copy_from_slice(&[192, 0, 2, 1]);
+        h[16..20].copy_from_slice(&[198, 51, 100, 7]);
+        let mut p = Packet::new_unchecked(&mut h[..]);
+        p.fill_checksum();
+        let fast = p.checksum();
+        assert!(p.verify_checksum());
+        assert_eq!(
+            fast,
+            checksum::checksum(&{
+                let mut c = [0u8; 20];
+                c.copy_from_slice(&h[..20]);
+                c[10] = 0;
+                c[11] = 0;
+                c
+            })
+        );
+        // The same header with 4 bytes of options (IHL 6) goes through the general sum.
+        h[0] = 0x46;
+        h[20..24].copy_from_slice(&[1, 1, 1, 0]);
+        let mut p = Packet::new_unchecked(&mut h[..]);
+        p.fill_checksum();
+        assert!(p.verify_checksum());
+        h[21] ^= 0x10;
+        assert!(!Packet::new_unchecked(&h[..]).verify_checksum());
     }
 
     #[test]

@@ -27,11 +27,13 @@ pub struct Packet<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> Packet<T> {
     /// Wrap a buffer without checking it; getters panic if it is shorter than 8 bytes.
+    #[inline]
     pub const fn new_unchecked(buffer: T) -> Packet<T> {
         Packet { buffer }
     }
 
     /// Wrap a buffer, checking the header and length field.
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Packet<T>> {
         let p = Self::new_unchecked(buffer);
         p.check_len()?;
@@ -40,6 +42,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// `Truncated` if shorter than 8 bytes; `BadLength` if the length field is below 8 or
     /// exceeds the buffer.
+    #[inline]
     pub fn check_len(&self) -> Result<()> {
         let len = self.buffer.as_ref().len();
         if len < HEADER_LEN {
@@ -53,27 +56,32 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Give back the underlying buffer.
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
     /// Source port.
+    #[inline]
     pub fn src_port(&self) -> u16 {
         be::get_u16(self.buffer.as_ref(), 0)
     }
 
     /// Destination port.
+    #[inline]
     pub fn dst_port(&self) -> u16 {
         be::get_u16(self.buffer.as_ref(), 2)
     }
 
     /// Length field (header + payload).
     #[allow(clippy::len_without_is_empty)]
+    #[inline]
     pub fn len(&self) -> u16 {
         be::get_u16(self.buffer.as_ref(), 4)
     }
 
     /// Checksum field.
+    #[inline]
     pub fn checksum(&self) -> u16 {
         be::get_u16(self.buffer.as_ref(), 6)
     }
@@ -83,6 +91,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Bytes 8..length field (clamped to the buffer).
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         let end = self.datagram_end();
         &self.buffer.as_ref()[HEADER_LEN.min(end)..end]
@@ -90,6 +99,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// Checksum over the length-field bytes with the IPv4 pseudo-header; a zero checksum
     /// field means "none" and is valid.
+    #[inline]
     pub fn verify_checksum_v4(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
         if self.checksum() == 0 {
             return true;
@@ -102,32 +112,38 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Set the source port.
+    #[inline]
     pub fn set_src_port(&mut self, value: u16) {
         be::set_u16(self.buffer.as_mut(), 0, value);
     }
 
     /// Set the destination port.
+    #[inline]
     pub fn set_dst_port(&mut self, value: u16) {
         be::set_u16(self.buffer.as_mut(), 2, value);
     }
 
     /// Set the length field.
+    #[inline]
     pub fn set_len(&mut self, value: u16) {
         be::set_u16(self.buffer.as_mut(), 4, value);
     }
 
     /// Set the checksum field.
+    #[inline]
     pub fn set_checksum(&mut self, value: u16) {
         be::set_u16(self.buffer.as_mut(), 6, value);
     }
 
     /// Mutable bytes 8..length field (clamped to the buffer).
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let end = self.datagram_end();
         &mut self.buffer.as_mut()[HEADER_LEN.min(end)..end]
     }
 
     /// Compute and store the checksum over the length-field bytes; zero is sent as 0xffff.
+    #[inline]
     pub fn fill_checksum_v4(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
         self.set_checksum(0);
         let data = &self.buffer.as_ref()[..self.datagram_end()];
@@ -172,6 +188,7 @@ impl Repr {
     }
 
     /// Always [`HEADER_LEN`].
+    #[inline]
     pub const fn header_len(&self) -> usize {
         HEADER_LEN
     }
@@ -182,6 +199,7 @@ impl Repr {
     /// # Panics
     ///
     /// Panics if the buffer is shorter than [`HEADER_LEN`].
+    #[inline]
     pub fn emit_header<T: AsRef<[u8]> + AsMut<[u8]>>(
         &self,
         packet: &mut Packet<T>,
@@ -208,6 +226,21 @@ mod tests {
     fn udp_of(frame: &[u8]) -> &[u8] {
         let ip = ipv4::Packet::new_checked(&frame[14..]).unwrap();
         &frame[14 + usize::from(ip.header_len())..14 + usize::from(ip.total_len())]
+    }
+
+    /// `emit_header` writes all 8 header bytes (the send path does not zero them first).
+    #[test]
+    fn emit_header_writes_every_header_byte() {
+        let repr = Repr {
+            src_port: 7777,
+            dst_port: 40000,
+        };
+        let mut zero = [0u8; HEADER_LEN];
+        let mut junk = [0xffu8; HEADER_LEN];
+        repr.emit_header(&mut Packet::new_unchecked(&mut zero[..]), 64);
+        repr.emit_header(&mut Packet::new_unchecked(&mut junk[..]), 64);
+        assert_eq!(zero, junk);
+        assert_eq!(zero, [0x1e, 0x61, 0x9c, 0x40, 0, 72, 0, 0]);
     }
 
     #[test]

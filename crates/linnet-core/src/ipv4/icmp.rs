@@ -6,7 +6,11 @@
 //! `__icmp_send`, `icmp_global_allow`, `icmpv4_xrlim_allow`, `icmp_err_convert`),
 //! net/ipv4/inetpeer.c (`inet_peer_xrlim_allow`).
 //! RFCs: RFC 792, RFC 1122 §3.2.2 (when not to send an error), RFC 1812 §4.3.2.8 (rate
-//! limiting), RFC 4443 §2.4 (the same rule of errors about errors).
+//! limiting), RFC 4443 §2.4 (the same rule of errors about errors), RFC 1624 (the echo
+//! reply's incremental checksum).
+//!
+//! Deviation from Linux (implementation only): the echo reply is built in the request's
+//! buffer rather than in a new one (see `icmp_echo`); the bytes on the wire are the same.
 
 use core::net::Ipv4Addr;
 use core::time::Duration;
@@ -111,10 +115,11 @@ impl Stack {
         }
         match msg {
             Message::ECHO_REQUEST => {
-                if !self.cfg.icmp_echo_ignore_all {
-                    self.icmp_reply(&skb, Message::ECHO_REPLY, &[]);
+                if self.cfg.icmp_echo_ignore_all {
+                    self.consume_skb(skb);
+                } else {
+                    self.icmp_echo(skb, bcast);
                 }
-                self.consume_skb(skb);
             }
             Message::TIMESTAMP => {
                 if data.len() < wire::HEADER_LEN + 4 {
@@ -129,7 +134,7 @@ impl Stack {
                 times[..4].copy_from_slice(&data[8..12]);
                 times[4..8].copy_from_slice(&ms.to_be_bytes());
                 times[8..12].copy_from_slice(&ms.to_be_bytes());
-                self.icmp_reply(&skb, Message::TIMESTAMP_REPLY, &times);
+                self.icmp_reply(&skb, bcast, Message::TIMESTAMP_REPLY, &times);
                 self.consume_skb(skb);
             }
             Message::DST_UNREACHABLE
@@ -217,20 +222,82 @@ impl Stack {
         self.consume_skb(skb);
     }
 
-    /// `icmp_reply`: an echo or timestamp reply to the sender of `req` (data at the ICMP
-    /// header). Not rate limited (type 0 and 14 are outside icmp_ratemask).
-    fn icmp_reply(&mut self, req: &SkBuff, msg: Message, payload_override: &[u8]) {
-        let Some(net) = req.network_header() else {
-            return;
-        };
+    /// The reply's addresses and route for a request whose network header is set:
+    /// `(dst, daddr, tos)`, or `None` when there is no route back (no reply, as Linux).
+    /// `bcast` is the input route's verdict for the request.
+    // Inlined into its two callers (echo and timestamp replies).
+    #[inline(always)]
+    fn icmp_reply_route(
+        &mut self,
+        req: &SkBuff,
+        bcast: bool,
+    ) -> Option<(crate::route::Dst, Ipv4Addr, u8)> {
+        let net = req.network_header()?;
         let ip = ipwire::Packet::new_unchecked(net);
         let (saddr, daddr, tos) = (ip.dst_addr(), ip.src_addr(), ip.tos());
         // fib_compute_spec_dst: a request to one of our unicast addresses is answered from
-        // it; one to a broadcast from the preferred source toward the sender.
-        let local =
-            saddr.is_loopback() || matches!(self.fib.local(saddr), Some(LocalKind::Local(_)));
+        // it; one to a broadcast from the preferred source toward the sender. A request
+        // that the input route delivered as unicast (`!bcast`) was addressed to a loopback
+        // address or to a local-table RTN_LOCAL entry, so the test holds without looking
+        // the address up again.
+        let local = !bcast
+            || saddr.is_loopback()
+            || matches!(self.fib.local(saddr), Some(LocalKind::Local(_)));
         let saddr = local.then_some(saddr);
-        let Ok(dst) = self.route_output(daddr, saddr) else {
+        let dst = self.route_output(daddr, saddr).ok()?;
+        Some((dst, daddr, tos))
+    }
+
+    /// `icmp_echo` + `icmp_reply` for an echo request (`skb.data()` at the ICMP header,
+    /// at least 8 bytes, checksum verified). Not rate limited (type 0 is outside
+    /// icmp_ratemask).
+    ///
+    /// Deviation from Linux (implementation only, identical bytes on the wire): Linux builds
+    /// the reply in a new skb and copies the data into it; here the request's own buffer
+    /// becomes the reply. Type and code are set to 0 (RFC 792), the checksum is updated
+    /// incrementally (RFC 1624 eqn. 3) and a fresh 20-byte IPv4 header is pushed into the
+    /// headroom where the request's link and IP headers were.
+    // One caller (icmp_rcv): inlined so the echo path makes one call fewer.
+    #[inline(always)]
+    fn icmp_echo(&mut self, mut skb: SkBuff, bcast: bool) {
+        let Some((dst, daddr, tos)) = self.icmp_reply_route(&skb, bcast) else {
+            self.consume_skb(skb);
+            return;
+        };
+        // The request is consumed (consume_skb's count); its storage carries on as the reply.
+        self.stats.consumed += 1;
+        skb.reset_for_reuse();
+        let msg = skb.data_mut();
+        let old = u16::from_be_bytes([msg[0], msg[1]]);
+        let check = u16::from_be_bytes([msg[2], msg[3]]);
+        msg[0] = Message::ECHO_REPLY.0;
+        msg[1] = 0;
+        let mut c = linnet_wire::checksum::update_u16(check, old, 0);
+        if c == 0 {
+            // Eqn. 3 gives 0x0000 where a full computation gives 0xffff only for an all-zero
+            // message (one's complement has two zeros): recompute so the bytes are exactly
+            // those of a freshly built reply.
+            msg[2] = 0;
+            msg[3] = 0;
+            c = linnet_wire::checksum::checksum(msg);
+        }
+        msg[2..4].copy_from_slice(&c.to_be_bytes());
+        self.stats.icmp_out(Message::ECHO_REPLY.0);
+        let p = IpParams {
+            daddr,
+            proto: Protocol::ICMP,
+            ttl: self.cfg.ip_default_ttl,
+            tos,
+            pmtudisc_want: false,
+            sock_id: None,
+        };
+        self.ip_send(dst, p, skb);
+    }
+
+    /// `icmp_reply`: a timestamp reply to the sender of `req` (data at the ICMP header), in
+    /// a new buffer. Not rate limited (type 14 is outside icmp_ratemask).
+    fn icmp_reply(&mut self, req: &SkBuff, bcast: bool, msg: Message, payload_override: &[u8]) {
+        let Some((dst, daddr, tos)) = self.icmp_reply_route(req, bcast) else {
             return;
         };
         let icmp = req.data();

@@ -4,6 +4,7 @@
 extern crate std;
 
 use core::net::Ipv4Addr;
+use std::vec;
 use std::vec::Vec;
 
 use crate::testutil::*;
@@ -343,4 +344,65 @@ fn icmp_echo_replies_are_not_rate_limited() {
         (st.icmp.out_rate_limit_host, st.icmp.out_rate_limit_global),
         (0, 0)
     );
+}
+
+/// The echo reply is built in the request's own buffer (RFC 1624 incremental checksum):
+/// its ICMP bytes are exactly those of a reply built from scratch - type and code 0, the
+/// request's identifier, sequence and data, the checksum a full computation gives - for
+/// odd and even lengths, a nonzero request code, and the all-zero message whose checksum
+/// is the one case where the incremental update would give the other zero (0x0000 for
+/// 0xffff).
+#[test]
+fn icmp_echo_reply_bytes_equal_a_reply_built_from_scratch() {
+    let mut h = harness();
+    let cases: [(u8, u16, u16, Vec<u8>); 6] = [
+        (0, 0, 0, Vec::new()),
+        (0, 0, 0, vec![0; 3]),
+        (0, 1, 2, vec![0xff; 57]),
+        (5, 0x1234, 9, (0..56u8).collect()),
+        (0xff, 0xffff, 0xffff, vec![0xff; 1]),
+        (0, 0xf7ff, 0, Vec::new()),
+    ];
+    for (code, ident, seq, data) in cases {
+        let mut icmp = icmp_echo(true, ident, seq, &data);
+        icmp[1] = code;
+        icmp[2] = 0;
+        icmp[3] = 0;
+        let c = crate::wire::checksum::checksum(&icmp);
+        icmp[2..4].copy_from_slice(&c.to_be_bytes());
+        let out = h.exchange(&ip_frame(&ipv4_packet(
+            PEER_IP,
+            OUR_IP,
+            Protocol::ICMP,
+            64,
+            &icmp,
+        )));
+        assert_eq!(out.len(), 1, "one reply for code {code} id {ident:#x}");
+        let reply = parse_icmp(&out[0]).expect("a valid ICMP message");
+        let mut want = icmp.clone();
+        want[0] = 0;
+        want[1] = 0;
+        want[2] = 0;
+        want[3] = 0;
+        let c = crate::wire::checksum::checksum(&want);
+        want[2..4].copy_from_slice(&c.to_be_bytes());
+        assert_eq!(reply.ip.payload(), &want[..], "code {code} id {ident:#x}");
+    }
+}
+
+/// A request carrying IP options and a TOS is answered with a plain 20-byte header, the
+/// request's TOS, and a valid checksum, although its header was longer than the reply's
+/// (the new header is pushed where the old one ended).
+#[test]
+fn icmp_echo_reply_to_request_with_options_has_plain_header() {
+    let mut h = harness();
+    let icmp = icmp_echo(true, 3, 4, &[9; 33]);
+    let mut ip = ipv4_packet_with_options(PEER_IP, OUR_IP, Protocol::ICMP, &[1, 1, 1, 0], &icmp);
+    ip[1] = 0xb8;
+    refill_ipv4_checksum(&mut ip);
+    let out = h.exchange(&ip_frame(&ip));
+    assert_eq!(out.len(), 1);
+    let r = parse_icmp(&out[0]).expect("a valid reply");
+    assert_eq!((r.ip.hl, r.ip.ip.tos), (20, 0xb8));
+    assert_eq!((r.msg_type, r.rest, r.data.len()), (0, 0x0003_0004, 33));
 }

@@ -152,6 +152,8 @@ impl Stack {
     /// `ip_route_input_slow`: martian checks, local/broadcast classification, and the
     /// forwarding decision. `Err` is a failed lookup (martians): the packet is dropped
     /// before its options are looked at.
+    // One caller (ip_rcv): inlined so the packet path makes one call fewer.
+    #[inline(always)]
     fn route_input(
         &mut self,
         skb: &SkBuff,
@@ -159,6 +161,17 @@ impl Stack {
         daddr: Ipv4Addr,
     ) -> Result<InputVerdict, DropReason> {
         let from_lo = skb.dev == LOOPBACK_IFINDEX;
+        // A local-delivery decision depends only on the addresses, `from_lo`,
+        // route_localnet and the local table (the FIB generation), and counts nothing: a
+        // remembered one is what the checks below would decide again (see RouteCache).
+        let genid = self.fib.genid();
+        let localnet = self.cfg.route_localnet;
+        if self
+            .rt_cache
+            .input_local(genid, saddr, daddr, from_lo, localnet)
+        {
+            return Ok(InputVerdict::Deliver(InputRoute::Local));
+        }
         if saddr.is_multicast() || is_lbcast(saddr) {
             self.stats.rt.in_martian_src += 1;
             return Err(DropReason::IpInvalidSource);
@@ -197,6 +210,8 @@ impl Stack {
             return Err(DropReason::IpInvalidDest);
         }
         if from_lo && daddr.is_loopback() {
+            self.rt_cache
+                .store_input_local(genid, saddr, daddr, from_lo, localnet);
             return Ok(InputVerdict::Deliver(InputRoute::Local));
         }
         let local = self.fib.local(daddr);
@@ -205,7 +220,11 @@ impl Stack {
             return Err(DropReason::IpInvalidSource);
         }
         match local {
-            Some(LocalKind::Local(_)) => return Ok(InputVerdict::Deliver(InputRoute::Local)),
+            Some(LocalKind::Local(_)) => {
+                self.rt_cache
+                    .store_input_local(genid, saddr, daddr, from_lo, localnet);
+                return Ok(InputVerdict::Deliver(InputRoute::Local));
+            }
             Some(LocalKind::Broadcast(_)) => {
                 self.stats.rt.in_brd += 1;
                 return Ok(InputVerdict::Deliver(InputRoute::Broadcast));
@@ -226,6 +245,8 @@ impl Stack {
     }
 
     /// `ip_local_deliver` + `ip_local_deliver_finish`: reassembly, then the protocol demux.
+    // One caller (ip_rcv): inlined so the packet path makes one call fewer.
+    #[inline(always)]
     fn ip_local_deliver(&mut self, mut skb: SkBuff, rt: InputRoute) {
         let Some(net) = skb.network_header() else {
             self.drop_skb(skb, DropReason::NotSpecified);

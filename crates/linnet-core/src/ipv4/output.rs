@@ -106,13 +106,43 @@ impl Stack {
 
     /// `ip_route_output_key`: the route for a locally generated packet. ENETUNREACH (and
     /// OutNoRoutes) when nothing matches.
+    ///
+    /// The result is a function of the local and main tables, the address list and the
+    /// devices' state only, so it is remembered in the stack's `RouteCache` with the FIB
+    /// generation ([`crate::route::Fib::genid`]), which every change to any of those bumps:
+    /// a steady flow (a socket's datagrams, echo replies to one peer) pays for one lookup.
+    /// Failures are not remembered (each one counts OutNoRoutes).
+    #[inline(always)]
     pub(crate) fn route_output(
         &mut self,
         daddr: Ipv4Addr,
         saddr: Option<Ipv4Addr>,
     ) -> Result<Dst, Errno> {
+        let genid = self.fib.genid();
+        if let Some(dst) = self.rt_cache.output(genid, daddr, saddr) {
+            return Ok(dst);
+        }
+        let dst = self.route_output_slow(daddr, saddr)?;
+        self.rt_cache.store_output(genid, daddr, saddr, dst);
+        Ok(dst)
+    }
+
+    /// The lookup behind [`Stack::route_output`] (kept out of line so the cached path
+    /// stays small).
+    #[inline(never)]
+    fn route_output_slow(
+        &mut self,
+        daddr: Ipv4Addr,
+        saddr: Option<Ipv4Addr>,
+    ) -> Result<Dst, Errno> {
         let lo_mtu = self.device(LOOPBACK_IFINDEX).map_or(65536, |d| d.mtu);
-        if daddr.is_loopback() || matches!(self.fib.local(daddr), Some(LocalKind::Local(_))) {
+        // One local-table lookup serves both the RTN_LOCAL and the RTN_BROADCAST test.
+        let local = if daddr.is_loopback() {
+            None
+        } else {
+            self.fib.local(daddr)
+        };
+        if daddr.is_loopback() || matches!(local, Some(LocalKind::Local(_))) {
             // RTN_LOCAL without a chosen source: the destination itself is the source.
             let src = saddr.unwrap_or(daddr);
             return Ok(Dst {
@@ -123,7 +153,7 @@ impl Stack {
                 mtu: lo_mtu,
             });
         }
-        if let Some(LocalKind::Broadcast(dev)) = self.fib.local(daddr) {
+        if let Some(LocalKind::Broadcast(dev)) = local {
             let src = saddr
                 .or_else(|| self.select_addr(dev, daddr))
                 .unwrap_or(Ipv4Addr::UNSPECIFIED);
@@ -201,7 +231,8 @@ impl Stack {
             dont_frag: df,
         };
         skb.reset_transport_header();
-        let hdr = skb.push(wire::HEADER_LEN);
+        // `Repr::emit` writes all 20 header bytes, so the area need not be zeroed first.
+        let hdr = skb.push_for_overwrite(wire::HEADER_LEN);
         repr.emit(&mut wire::Packet::new_unchecked(hdr));
         skb.reset_network_header();
         self.stats.ip.out_requests += 1;
@@ -262,6 +293,7 @@ impl Stack {
 
     /// `ip_finish_output2`: the link-layer destination (neighbour, broadcast, multicast or
     /// NOARP), then `dev_queue_xmit`.
+    #[inline]
     fn ip_finish_output2(&mut self, dst: Dst, daddr: Ipv4Addr, skb: SkBuff) {
         self.stats.ip.out_transmits += 1;
         self.stats.ip_ext.out_octets += skb.len() as u64;
@@ -289,10 +321,26 @@ impl Stack {
                     let r = self
                         .arp
                         .output(self.now, &self.cfg.neigh, dst.dev, nexthop, skb);
-                    if let Resolve::Ready(ha, skb) = r {
-                        self.dev_queue_xmit(skb, dst.dev, ha, EtherType::IPV4);
+                    match r {
+                        Resolve::Ready(ha, skb) if self.arp.actions.is_empty() => {
+                            // The neighbour fast path: a Ready answer changes no counter
+                            // but `lookups` and `hits` and leaves no work, so mirror just
+                            // those two rather than all of them (run_neigh_actions). Every
+                            // other change is mirrored by the run_neigh_actions that follows
+                            // the table operation that made it; when this send happens
+                            // inside that call (an error about a packet whose resolution
+                            // failed), it mirrors them once its loop ends.
+                            self.stats.arp.lookups = self.arp.stats.lookups;
+                            self.stats.arp.hits = self.arp.stats.hits;
+                            self.dev_queue_xmit(skb, dst.dev, ha, EtherType::IPV4);
+                        }
+                        r => {
+                            if let Resolve::Ready(ha, skb) = r {
+                                self.dev_queue_xmit(skb, dst.dev, ha, EtherType::IPV4);
+                            }
+                            self.run_neigh_actions();
+                        }
                     }
-                    self.run_neigh_actions();
                     return;
                 }
             }
