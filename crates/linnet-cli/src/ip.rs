@@ -337,6 +337,8 @@ enum Cmd {
         addr: Ipv4Addr,
         lladdr: Option<[u8; 6]>,
         state: NudState,
+        /// `replace`/`change` rather than `add` (NLM_F_EXCL).
+        replace: bool,
     },
     NeighDel {
         dev: String,
@@ -717,6 +719,7 @@ fn parse_neigh(args: &[String]) -> R<Cmd> {
                 addr,
                 lladdr,
                 state,
+                replace: !matches(c, "add"),
             }
         });
     }
@@ -1000,9 +1003,13 @@ impl Ip<'_> {
                     .into_iter()
                     .filter(|r| dev.as_ref().is_none_or(|d| &r.dev == d))
                 {
+                    let dev = Some(r.dev.clone());
+                    let metric = Some(r.metric);
                     self.ctl(CtlRequest::RouteDel {
                         dst: r.dst,
                         via: r.gateway,
+                        dev,
+                        metric,
                     })?;
                 }
                 Ok(())
@@ -1026,6 +1033,9 @@ impl Ip<'_> {
                 self.ctl(CtlRequest::RouteDel {
                     dst: spec.dst,
                     via: spec.via,
+                    dev: spec.dev.clone(),
+                    // fib_table_delete: metric 0 matches any.
+                    metric: (spec.metric != 0).then_some(spec.metric),
                 })
                 .map(drop)
             }
@@ -1075,6 +1085,7 @@ impl Ip<'_> {
                 addr,
                 lladdr,
                 state,
+                replace,
             } => {
                 self.need_dev(&dev)?;
                 self.ctl(CtlRequest::NeighAdd {
@@ -1082,20 +1093,13 @@ impl Ip<'_> {
                     addr,
                     lladdr,
                     state,
+                    replace,
                 })
                 .map(drop)
             }
             Cmd::NeighDel { dev, addr } => {
                 self.need_dev(&dev)?;
-                match self.client.ctl(CtlRequest::NeighDel { dev, addr }) {
-                    Ok(_) => Ok(()),
-                    // Deviation from Linux: the core answers EADDRNOTAVAIL for a missing entry;
-                    // Linux's neigh_delete answers ENOENT, which is what iproute2 prints.
-                    Err(ClientError::Remote { errno, .. }) if errno == libc::EADDRNOTAVAIL => {
-                        Err(rtnl(libc::ENOENT))
-                    }
-                    Err(e) => Err(transport(e)),
-                }
+                self.ctl(CtlRequest::NeighDel { dev, addr }).map(drop)
             }
         }
     }
@@ -1220,7 +1224,8 @@ mod tests {
                 dev: "eth0".into(),
                 addr: [10, 0, 0, 2].into(),
                 lladdr: Some([2, 0, 0, 0, 0, 2]),
-                state: NudState::Permanent
+                state: NudState::Permanent,
+                replace: false,
             }
         );
         assert_eq!(
@@ -1229,7 +1234,8 @@ mod tests {
                 dev: "eth0".into(),
                 addr: [10, 0, 0, 2].into(),
                 lladdr: Some([2, 0, 0, 0, 0, 2]),
-                state: NudState::Stale
+                state: NudState::Stale,
+                replace: true,
             }
         );
         assert_eq!(

@@ -189,12 +189,17 @@ pub enum CtlRequest {
         /// Metric.
         metric: u32,
     },
-    /// `ip route del PREFIX [via GW]`.
+    /// `ip route del PREFIX [via GW] [dev DEV] [metric N]`: every route to PREFIX that
+    /// matches the selectors given.
     RouteDel {
         /// Destination.
         dst: Prefix,
         /// Gateway.
         via: Option<Ipv4Addr>,
+        /// Device name.
+        dev: Option<String>,
+        /// Metric.
+        metric: Option<u32>,
     },
     /// `ip neigh show`.
     NeighList,
@@ -208,6 +213,9 @@ pub enum CtlRequest {
         lladdr: Option<[u8; 6]>,
         /// State (PERMANENT, REACHABLE, STALE, NOARP, ...).
         state: NudState,
+        /// `replace` (NLM_F_REPLACE): update an existing entry; without it an existing
+        /// entry is refused with EEXIST (`add`, NLM_F_EXCL).
+        replace: bool,
     },
     /// `ip neigh del ADDR dev DEV`.
     NeighDel {
@@ -345,13 +353,28 @@ impl Stack {
                     .map_err(|e| cfg_err(e, "route"))?;
                 CtlResponse::Ok
             }
-            CtlRequest::RouteDel { dst, via } => {
+            CtlRequest::RouteDel {
+                dst,
+                via,
+                dev,
+                metric,
+            } => {
                 let c = dst
                     .cidr()
                     .map_err(|e| err(e, "prefix length above 32"))?
                     .network();
-                self.del_route(c, *via)
-                    .map_err(|_| err(Errno::ESRCH, "No such process"))?;
+                let idx = match dev {
+                    Some(d) => Some(self.dev_index(d)?),
+                    None => None,
+                };
+                let n = self.del_routes(c, |r| {
+                    via.is_none_or(|g| r.gateway == Some(g))
+                        && idx.is_none_or(|d| r.dev == d)
+                        && metric.is_none_or(|m| r.metric == m)
+                });
+                if n == 0 {
+                    return Err(err(Errno::ESRCH, "No such process"));
+                }
                 CtlResponse::Ok
             }
             CtlRequest::NeighList => CtlResponse::Neighs(self.neigh_infos()),
@@ -360,8 +383,12 @@ impl Stack {
                 addr,
                 lladdr,
                 state,
+                replace,
             } => {
                 let idx = self.dev_index(dev)?;
+                if !replace && self.arp.get(idx, *addr).is_some() {
+                    return Err(err(Errno::EEXIST, "File exists"));
+                }
                 if state.is_valid() && lladdr.is_none() && *state != NudState::Noarp {
                     return Err(err(Errno::EINVAL, "a valid state needs lladdr"));
                 }
@@ -371,8 +398,9 @@ impl Stack {
             }
             CtlRequest::NeighDel { dev, addr } => {
                 let idx = self.dev_index(dev)?;
+                // neigh_delete: a missing entry is ENOENT.
                 self.neigh_del(idx, *addr)
-                    .map_err(|e| cfg_err(e, "neighbour"))?;
+                    .map_err(|_| err(Errno::ENOENT, "No such file or directory"))?;
                 CtlResponse::Ok
             }
             CtlRequest::NeighFlush { dev } => {
@@ -591,6 +619,8 @@ mod tests {
         let del = CtlRequest::RouteDel {
             dst: p([10, 9, 0, 0], 16),
             via: None,
+            dev: None,
+            metric: None,
         };
         assert!(matches!(s.ctl(&del), CtlResponse::Error { errno: 3, .. }));
     }
@@ -609,8 +639,13 @@ mod tests {
             addr: [10, 0, 0, 2].into(),
             lladdr: Some([2, 0, 0, 0, 0, 2]),
             state: NudState::Permanent,
+            replace: false,
         };
         assert_eq!(s.ctl(&add), CtlResponse::Ok);
+        assert!(
+            matches!(s.ctl(&add), CtlResponse::Error { errno: 17, .. }),
+            "add is NLM_F_EXCL"
+        );
         assert_eq!(
             s.ctl(&CtlRequest::NeighFlush { dev: "eth0".into() }),
             CtlResponse::Flushed(0)
@@ -625,5 +660,9 @@ mod tests {
             addr: [10, 0, 0, 2].into(),
         };
         assert_eq!(s.ctl(&del), CtlResponse::Ok);
+        assert!(
+            matches!(s.ctl(&del), CtlResponse::Error { errno: 2, .. }),
+            "neigh_delete of a missing entry is ENOENT"
+        );
     }
 }

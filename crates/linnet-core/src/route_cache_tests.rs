@@ -243,3 +243,38 @@ fn cached_input_route_keys_on_the_source() {
     assert_eq!(h.stack.udp_rx_queued(s), Ok(39));
     assert_eq!(h.stack.stats().rt.in_martian_src, martians + 1);
 }
+
+/// With promote_secondaries (systemd's default), deleting the address that is the connected
+/// route's source promotes the next address of the subnet: the route keeps working and
+/// traffic leaves from an address that still exists.
+#[test]
+fn deleting_the_primary_address_promotes_the_next_as_route_source() {
+    let mut h = Harness::new();
+    let second = Ipv4Addr::new(10, 0, 0, 7);
+    h.stack
+        .add_addr(
+            h.eth0,
+            Ipv4Cidr {
+                address: second,
+                prefix_len: 24,
+            },
+        )
+        .unwrap();
+    h.stack
+        .del_addr(
+            h.eth0,
+            Ipv4Cidr {
+                address: OUR_IP,
+                prefix_len: 24,
+            },
+        )
+        .unwrap();
+    let r = h
+        .stack
+        .fib()
+        .lookup(PEER_IP, |_| true)
+        .copied()
+        .expect("connected route kept");
+    assert_eq!(r.prefsrc, Some(second));
+    assert_eq!(h.stack.fib().len(), 1);
+}

@@ -352,12 +352,35 @@ impl Stack {
             }
         }
         let net = a.cidr.network();
-        if !self
+        let successor = self
             .addrs
             .iter()
-            .any(|o| o.dev == idx && o.cidr.network() == net)
-        {
-            self.fib.del(net, |r| r.kernel && r.dev == idx);
+            .find(|o| o.dev == idx && o.cidr.network() == net)
+            .map(|o| o.cidr.address);
+        let gone = a.cidr.address;
+        match successor {
+            None => {
+                self.fib.del(net, |r| r.kernel && r.dev == idx);
+            }
+            Some(next) => {
+                // Deviation from Linux's default (promote_secondaries=0 deletes the secondary
+                // addresses with the primary): linnet promotes the next address of the subnet,
+                // as Linux does with promote_secondaries=1 (systemd's default), and the
+                // connected route takes it as its source.
+                let removed = self
+                    .fib
+                    .del(net, |r| r.kernel && r.dev == idx && r.prefsrc == Some(gone));
+                if removed > 0 {
+                    let _ = self.fib.add(Route {
+                        dst: net,
+                        gateway: None,
+                        dev: idx,
+                        prefsrc: Some(next),
+                        metric: 0,
+                        kernel: true,
+                    });
+                }
+            }
         }
         Ok(())
     }
@@ -421,13 +444,20 @@ impl Stack {
         dst: Ipv4Cidr,
         gateway: Option<Ipv4Addr>,
     ) -> Result<(), ConfigError> {
-        let n = self
-            .fib
-            .del(dst, |r| gateway.is_none() || r.gateway == gateway);
+        let n = self.del_routes(dst, |r| gateway.is_none() || r.gateway == gateway);
         if n == 0 {
             return Err(ConfigError::NotFound);
         }
         Ok(())
+    }
+
+    /// Removes the routes to `dst` that `pred` selects; returns how many.
+    pub fn del_routes(
+        &mut self,
+        dst: Ipv4Cidr,
+        pred: impl Fn(&crate::route::Route) -> bool,
+    ) -> usize {
+        self.fib.del(dst, pred)
     }
 
     /// The main routing table.

@@ -304,6 +304,11 @@ impl Stack {
         Ok(())
     }
 
+    /// Open UDP sockets.
+    pub fn udp_socket_count(&self) -> usize {
+        self.udp.count
+    }
+
     /// `getsockname`.
     pub fn udp_local_addr(&self, h: SocketHandle) -> Result<SocketAddrV4, Errno> {
         Ok(self.udp.get(h)?.local)

@@ -224,6 +224,8 @@ fn every_ctl_request_round_trips() {
     let del = CtlRequest::RouteDel {
         dst: p([0, 0, 0, 0], 0),
         via: None,
+        dev: None,
+        metric: None,
     };
     assert_eq!(c.ctl(del.clone()).unwrap(), CtlResponse::Ok);
     assert_eq!(remote_errno(c.ctl(del)), libc::ESRCH);
@@ -238,6 +240,7 @@ fn every_ctl_request_round_trips() {
         addr: [10, 0, 0, 9].into(),
         lladdr: Some([2, 0, 0, 0, 0, 9]),
         state: NudState::Permanent,
+        replace: false,
     };
     assert_eq!(c.ctl(add).unwrap(), CtlResponse::Ok);
     let CtlResponse::Neighs(n) = c.ctl(CtlRequest::NeighList).unwrap() else {
