@@ -299,6 +299,13 @@ enum Cmd {
         mtu: Option<u32>,
         arp: Option<bool>,
     },
+    LinkAddDummy {
+        name: String,
+        mtu: Option<u32>,
+    },
+    LinkDel {
+        dev: String,
+    },
     AddrShow {
         dev: Option<String>,
         up: bool,
@@ -518,10 +525,50 @@ fn parse_link(args: &[String]) -> R<Cmd> {
         };
         return Ok(Cmd::LinkSet { dev, up, mtu, arp });
     }
-    if matches(c, "add") || matches(c, "delete") {
-        return Err(unsupported(
-            "creating or deleting links (\"ip link add|del\")",
-        ));
+    if matches(c, "add") {
+        // ip link add [name] NAME [mtu N] type dummy
+        let (mut name, mut mtu, mut ty) = (None, None, None);
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "name" => name = Some(next(&mut it, "name")?.to_string()),
+                "mtu" => {
+                    let m = next(&mut it, "mtu")?;
+                    mtu = Some(m.parse().map_err(|_| invarg("Invalid \"mtu\" value", m))?);
+                }
+                "type" => ty = Some(next(&mut it, "type")?.to_string()),
+                d if name.is_none() => name = Some(d.to_string()),
+                d => return Err(garbage("name", d)),
+            }
+        }
+        let Some(name) = name else {
+            return Err(fail(
+                255,
+                "Not enough information: \"dev\" argument is required.",
+            ));
+        };
+        return match ty.as_deref() {
+            Some("dummy") => Ok(Cmd::LinkAddDummy { name, mtu }),
+            Some(t) => Err(unsupported(&format!("link type \"{t}\" (only \"dummy\")"))),
+            None => Err(fail(
+                2,
+                "Not enough information: \"type\" argument is required.",
+            )),
+        };
+    }
+    if matches(c, "delete") {
+        let mut it = args.iter();
+        let dev = match it.next().map(String::as_str) {
+            Some("dev") => next(&mut it, "dev")?.to_string(),
+            Some(d) => d.to_string(),
+            None => {
+                return Err(fail(
+                    255,
+                    "Not enough information: \"dev\" argument is required.",
+                ))
+            }
+        };
+        return Ok(Cmd::LinkDel { dev });
     }
     if matches(c, "help") {
         return Ok(Cmd::Usage);
@@ -917,6 +964,13 @@ impl Ip<'_> {
                     self.print(render::ip_link(&links, self.opts.stats))
                 }
             }
+            Cmd::LinkAddDummy { name, mtu } => {
+                self.ctl(CtlRequest::LinkAddDummy { name, mtu }).map(drop)
+            }
+            Cmd::LinkDel { dev } => {
+                self.need_dev(&dev)?;
+                self.ctl(CtlRequest::LinkDel { dev }).map(drop)
+            }
             Cmd::LinkSet { dev, up, mtu, arp } => {
                 self.need_dev(&dev)?;
                 let r = self.client.ctl(CtlRequest::LinkSet { dev, up, mtu, arp });
@@ -1214,6 +1268,33 @@ mod tests {
                 metric: 5
             }
         );
+    }
+
+    #[test]
+    fn link_add_dummy_and_delete_parse_like_iproute2() {
+        assert_eq!(
+            cmd("link add d0 type dummy").unwrap(),
+            Cmd::LinkAddDummy {
+                name: "d0".into(),
+                mtu: None
+            }
+        );
+        assert_eq!(
+            cmd("link add name d0 mtu 9000 type dummy").unwrap(),
+            Cmd::LinkAddDummy {
+                name: "d0".into(),
+                mtu: Some(9000)
+            }
+        );
+        assert_eq!(
+            cmd("link del dev d0").unwrap(),
+            Cmd::LinkDel { dev: "d0".into() }
+        );
+        assert_eq!(
+            cmd("link delete d0").unwrap(),
+            Cmd::LinkDel { dev: "d0".into() }
+        );
+        assert!(cmd("link add v0 type veth").is_err());
     }
 
     #[test]

@@ -160,6 +160,18 @@ pub enum CtlRequest {
         /// ARP on (true) or off.
         arp: Option<bool>,
     },
+    /// `ip link add NAME [mtu N] type dummy`.
+    LinkAddDummy {
+        /// Device name.
+        name: String,
+        /// MTU.
+        mtu: Option<u32>,
+    },
+    /// `ip link del NAME`.
+    LinkDel {
+        /// Device name.
+        dev: String,
+    },
     /// `ip addr show`.
     AddrList,
     /// `ip addr add PREFIX dev DEV`.
@@ -274,6 +286,7 @@ fn cfg_err(e: ConfigError, what: &str) -> CtlResponse {
         ConfigError::BadMtu => "MTU out of range 68..65535",
         ConfigError::NotFound => "not found",
         ConfigError::GatewayUnreachable => "gateway is not on a connected network",
+        ConfigError::NotSupported => "Operation not supported",
     };
     err(e.errno(), alloc::format!("{what}: {why}"))
 }
@@ -309,6 +322,15 @@ impl Stack {
                 if let Some(u) = up {
                     self.set_up(idx, *u).map_err(|e| cfg_err(e, "link"))?;
                 }
+                CtlResponse::Ok
+            }
+            CtlRequest::LinkAddDummy { name, mtu } => {
+                self.add_dummy(name, *mtu).map_err(|e| cfg_err(e, "link"))?;
+                CtlResponse::Ok
+            }
+            CtlRequest::LinkDel { dev } => {
+                let idx = self.dev_index(dev)?;
+                self.del_device(idx).map_err(|e| cfg_err(e, "link"))?;
                 CtlResponse::Ok
             }
             CtlRequest::AddrList => CtlResponse::Addrs(self.addr_infos()),
@@ -664,5 +686,62 @@ mod tests {
             matches!(s.ctl(&del), CtlResponse::Error { errno: 2, .. }),
             "neigh_delete of a missing entry is ENOENT"
         );
+    }
+
+    /// `ip link add d0 type dummy` then `ip link del d0`: a dummy device takes addresses and
+    /// routes, swallows what is sent to it (counted as transmitted), and its deletion takes
+    /// its addresses, routes and neighbours along; `lo` cannot be deleted.
+    #[test]
+    fn dummy_link_add_and_delete_take_addresses_and_routes_along() {
+        let mut s = stack();
+        let add = CtlRequest::LinkAddDummy {
+            name: "d0".into(),
+            mtu: Some(9000),
+        };
+        assert_eq!(s.ctl(&add), CtlResponse::Ok);
+        assert!(matches!(s.ctl(&add), CtlResponse::Error { errno: 17, .. }));
+        let up = CtlRequest::LinkSet {
+            dev: "d0".into(),
+            up: Some(true),
+            mtu: None,
+            arp: None,
+        };
+        assert_eq!(s.ctl(&up), CtlResponse::Ok);
+        let addr = CtlRequest::AddrAdd {
+            dev: "d0".into(),
+            prefix: p([192, 0, 2, 1], 24),
+        };
+        assert_eq!(s.ctl(&addr), CtlResponse::Ok);
+        let CtlResponse::Links(links) = s.ctl(&CtlRequest::LinkList) else {
+            panic!()
+        };
+        let d0 = links.iter().find(|l| l.name == "d0").unwrap();
+        assert!(flag_names(d0.flags).contains(&"NOARP"));
+        assert_eq!(d0.mtu, 9000);
+        let sock = s.udp_socket().unwrap();
+        let to = core::net::SocketAddrV4::new([192, 0, 2, 9].into(), 9);
+        s.udp_send_to(sock, b"into the void", Some(to)).unwrap();
+        assert!(
+            s.poll_transmit().is_none(),
+            "a dummy hands nothing to a driver"
+        );
+        let idx = s.device_by_name("d0").unwrap().ifindex;
+        assert_eq!(s.device(idx).unwrap().stats.tx_packets, 1);
+        assert_eq!(
+            s.ctl(&CtlRequest::LinkDel { dev: "d0".into() }),
+            CtlResponse::Ok
+        );
+        assert!(s.device(idx).is_none());
+        let CtlResponse::Routes(routes) = s.ctl(&CtlRequest::RouteList) else {
+            panic!()
+        };
+        assert!(routes.iter().all(|r| r.dev != "d0"));
+        let CtlResponse::Addrs(addrs) = s.ctl(&CtlRequest::AddrList) else {
+            panic!()
+        };
+        assert!(addrs.iter().all(|a| a.dev != "d0"));
+        assert_eq!(s.udp_send_to(sock, b"x", Some(to)), Err(Errno::ENETUNREACH));
+        let lo = CtlRequest::LinkDel { dev: "lo".into() };
+        assert!(matches!(s.ctl(&lo), CtlResponse::Error { errno: 95, .. }));
     }
 }

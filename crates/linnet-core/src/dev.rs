@@ -139,6 +139,9 @@ pub struct NetDevice {
     pub stats: DevStats,
     /// Per-device `arp_ignore` (net.ipv4.conf.DEV.arp_ignore).
     pub arp_ignore: u8,
+    /// A `dummy` device (drivers/net/dummy.c): NOARP, and everything sent to it is counted
+    /// and discarded.
+    pub dummy: bool,
 }
 
 /// Largest MTU a device accepts (`ETH_MAX_MTU`).
@@ -164,6 +167,7 @@ impl NetDevice {
             flags: DevFlags(flags),
             stats: DevStats::default(),
             arp_ignore: 0,
+            dummy: false,
         }
     }
 

@@ -738,6 +738,19 @@ impl<A: Copy + Eq + Hash + Ord> NeighTable<A> {
         present
     }
 
+    /// Removes every entry of `dev`, permanent ones too (`neigh_ifdown` on unregister).
+    pub fn ifdown(&mut self, dev: IfIndex) {
+        let keys: Vec<(IfIndex, A)> = self
+            .entries
+            .keys()
+            .filter(|k| k.0 == dev)
+            .copied()
+            .collect();
+        for k in keys {
+            self.destroy(k);
+        }
+    }
+
     /// Removes every non-permanent entry of `dev` (`ip neigh flush dev`); returns how many.
     pub fn flush_dev(&mut self, dev: IfIndex) -> usize {
         let keys: Vec<(IfIndex, A)> = self

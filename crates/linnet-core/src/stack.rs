@@ -76,6 +76,8 @@ pub enum ConfigError {
     NotFound,
     /// Gateway not reachable through a connected route (`ENETUNREACH`).
     GatewayUnreachable,
+    /// Not possible on this device, e.g. deleting `lo` (`EOPNOTSUPP`).
+    NotSupported,
 }
 
 impl ConfigError {
@@ -87,6 +89,7 @@ impl ConfigError {
             ConfigError::BadName | ConfigError::BadMtu => Errno::EINVAL,
             ConfigError::NotFound => Errno::EADDRNOTAVAIL,
             ConfigError::GatewayUnreachable => Errno::ENETUNREACH,
+            ConfigError::NotSupported => Errno::EOPNOTSUPP,
         }
     }
 }
@@ -231,6 +234,51 @@ impl Stack {
         self.devs.push(Some(NetDevice::new(idx, cfg)));
         self.fib.flush_cache();
         Ok(idx)
+    }
+
+    /// `ip link add NAME type dummy`: an Ethernet-like device with a random local MAC and
+    /// NOARP, whose transmissions are discarded (drivers/net/dummy.c), created down.
+    pub fn add_dummy(&mut self, name: &str, mtu: Option<u32>) -> Result<IfIndex, ConfigError> {
+        let mut mac = [0u8; 6];
+        let r = self.rng.next_u64().to_le_bytes();
+        mac.copy_from_slice(&r[..6]);
+        mac[0] = (mac[0] & 0xfe) | 0x02;
+        let kind = DeviceKind::Ethernet {
+            mac: EthernetAddress(mac),
+        };
+        let idx = self.add_device(DeviceConfig {
+            name: name.into(),
+            kind,
+            mtu,
+        })?;
+        if let Some(d) = self.device_mut(idx) {
+            d.dummy = true;
+            d.flags.set(DevFlags::NOARP, true);
+            d.flags.set(DevFlags::MULTICAST, false);
+        }
+        Ok(idx)
+    }
+
+    /// `ip link del NAME` (`unregister_netdevice`): its addresses, routes and neighbours go
+    /// with it. The loopback device cannot be deleted (EOPNOTSUPP). Frames already queued
+    /// for the driver stay queued; a driver sees an index it no longer knows.
+    pub fn del_device(&mut self, idx: IfIndex) -> Result<(), ConfigError> {
+        if idx == LOOPBACK_IFINDEX {
+            return Err(ConfigError::NotSupported);
+        }
+        if self.device(idx).is_none() {
+            return Err(ConfigError::NoSuchDevice);
+        }
+        let _ = self.set_up(idx, false);
+        self.addrs.retain(|a| a.dev != idx);
+        self.fib.del_dev(idx);
+        self.fib.flush_cache();
+        self.arp.ifdown(idx);
+        self.run_neigh_actions();
+        if let Some(slot) = self.devs.get_mut(idx.0 as usize) {
+            *slot = None;
+        }
+        Ok(())
     }
 
     /// The device with index `idx`.
@@ -689,6 +737,13 @@ impl Stack {
             return;
         }
         skb.dev = dev_idx;
+        if dev.dummy {
+            // dummy_xmit: counted as sent, then freed.
+            dev.stats.tx_packets += 1;
+            dev.stats.tx_bytes += skb.len() as u64;
+            self.pool.free(skb);
+            return;
+        }
         match dev.kind {
             DeviceKind::Loopback => {
                 dev.stats.tx_packets += 1;
