@@ -1,6 +1,6 @@
 //! Rendering control-plane answers the way Linux's tools print them: iproute2's `ip link`,
 //! `ip addr`, `ip route`, `ip neigh` (text and `-j` JSON), net-tools' `netstat -s`, and the
-//! `/proc/net/snmp` layout.
+//! `/proc/net/snmp` and `/proc/net/netstat` layouts.
 //!
 //! Linux: iproute2 ip/ipaddress.c (`print_linkinfo`, `print_addrinfo`), ip/iproute.c
 //! (`print_route`), ip/ipneigh.c (`print_neigh`); net-tools statistics.c (`netstat -s`);
@@ -271,7 +271,8 @@ fn group(out: &mut String, prefix: &str, pairs: &[(&str, u64)]) {
     out.push('\n');
 }
 
-/// The `/proc/net/snmp` layout (Ip, Icmp, IcmpMsg, Udp), as `linnet stat --raw` prints it.
+/// The `/proc/net/snmp` layout (Ip, Icmp, IcmpMsg, Tcp, Udp), as `linnet stat --raw` prints
+/// it. MaxConn is printed signed (-1), as `snmp_seq_show_tcp_udp` does.
 pub fn proc_net_snmp(c: &Counters) -> String {
     let mut out = String::new();
     group(&mut out, "Ip", &c.ip.iter().collect::<Vec<_>>());
@@ -280,7 +281,26 @@ pub fn proc_net_snmp(c: &Counters) -> String {
         let pairs: Vec<(&str, u64)> = c.icmp_msg.iter().map(|(n, v)| (n.as_str(), *v)).collect();
         group(&mut out, "IcmpMsg", &pairs);
     }
+    let tcp: Vec<(&str, i128)> = c.tcp.display_iter().collect();
+    out.push_str("Tcp:");
+    for (n, _) in &tcp {
+        let _ = write!(out, " {n}");
+    }
+    out.push_str("\nTcp:");
+    for (_, v) in &tcp {
+        let _ = write!(out, " {v}");
+    }
+    out.push('\n');
     group(&mut out, "Udp", &c.udp.iter().collect::<Vec<_>>());
+    out
+}
+
+/// The `/proc/net/netstat` layout (TcpExt, IpExt), as `linnet stat --raw` prints it after
+/// the snmp groups.
+pub fn proc_net_netstat(c: &Counters) -> String {
+    let mut out = String::new();
+    group(&mut out, "TcpExt", &c.tcp_ext.iter().collect::<Vec<_>>());
+    group(&mut out, "IpExt", &c.ip_ext.iter().collect::<Vec<_>>());
     out
 }
 
@@ -322,6 +342,74 @@ const ICMP_HIST: &[(&str, &str)] = &[
     ("AddrMaskReps", "address mask replies"),
 ];
 
+const TCP: &[Entry] = &[
+    ("ActiveOpens", "{} active connection openings", true),
+    ("PassiveOpens", "{} passive connection openings", true),
+    ("AttemptFails", "{} failed connection attempts", true),
+    ("EstabResets", "{} connection resets received", true),
+    ("CurrEstab", "{} connections established", true),
+    ("InSegs", "{} segments received", true),
+    ("OutSegs", "{} segments sent out", true),
+    ("RetransSegs", "{} segments retransmitted", true),
+    ("InErrs", "{} bad segments received", true),
+    ("OutRsts", "{} resets sent", true),
+];
+
+/// net-tools' TcpExt wording for the counters it knows; the others print as `Name: N`.
+/// TcpExt lines appear only when non-zero.
+const TCP_EXT: &[Entry] = &[
+    (
+        "EmbryonicRsts",
+        "{} resets received for embryonic SYN_RECV sockets",
+        false,
+    ),
+    (
+        "OutOfWindowIcmps",
+        "{} ICMP packets dropped because they were out-of-window",
+        false,
+    ),
+    (
+        "TW",
+        "{} TCP sockets finished time wait in fast timer",
+        false,
+    ),
+    ("DelayedACKs", "{} delayed acks sent", false),
+    (
+        "DelayedACKLost",
+        "Quick ack mode was activated {} times",
+        false,
+    ),
+    (
+        "ListenOverflows",
+        "{} times the listen queue of a socket overflowed",
+        false,
+    ),
+    ("ListenDrops", "{} SYNs to LISTEN sockets dropped", false),
+    (
+        "TCPRenoRecovery",
+        "{} times recovered from packet loss due to fast retransmit",
+        false,
+    ),
+    ("TCPFastRetrans", "{} fast retransmits", false),
+    ("TCPSlowStartRetrans", "{} retransmits in slow start", false),
+    ("TCPTimeouts", "{} other TCP timeouts", false),
+    (
+        "TCPAbortOnData",
+        "{} connections reset due to unexpected data",
+        false,
+    ),
+    (
+        "TCPAbortOnClose",
+        "{} connections reset due to early user close",
+        false,
+    ),
+    (
+        "TCPAbortOnTimeout",
+        "{} connections aborted due to timeout",
+        false,
+    ),
+];
+
 const UDP: &[Entry] = &[
     ("InDatagrams", "{} packets received", true),
     ("NoPorts", "{} packets to unknown port received", true),
@@ -346,7 +434,8 @@ fn entries(out: &mut String, table: &[Entry], pairs: &[(&str, u64)]) {
     }
 }
 
-/// `netstat -s` (the Ip, Icmp, IcmpMsg and Udp sections), in net-tools' wording.
+/// `netstat -s` (the Ip, Icmp, IcmpMsg, Tcp, Udp, TcpExt and IpExt sections), in net-tools'
+/// wording.
 pub fn netstat_s(c: &Counters) -> String {
     let mut out = String::from("Ip:\n");
     let _ = writeln!(out, "    Forwarding: {}", c.ip.forwarding);
@@ -388,8 +477,18 @@ pub fn netstat_s(c: &Counters) -> String {
             let _ = writeln!(out, "        {n}: {v}");
         }
     }
+    out.push_str("Tcp:\n");
+    // RtoAlgorithm, RtoMin, RtoMax and MaxConn are static: net-tools does not print them.
+    let tcp: Vec<(&str, u64)> = c
+        .tcp
+        .iter()
+        .filter(|(n, _)| !matches!(*n, "RtoAlgorithm" | "RtoMin" | "RtoMax" | "MaxConn"))
+        .collect();
+    entries(&mut out, TCP, &tcp);
     out.push_str("Udp:\n");
     entries(&mut out, UDP, &c.udp.iter().collect::<Vec<_>>());
+    out.push_str("TcpExt:\n");
+    entries(&mut out, TCP_EXT, &c.tcp_ext.iter().collect::<Vec<_>>());
     out.push_str("IpExt:\n");
     for (n, v) in c.ip_ext.iter().filter(|(_, v)| *v != 0) {
         let _ = writeln!(out, "    {n}: {v}");
@@ -515,5 +614,43 @@ mod tests {
         );
         let raw = proc_net_snmp(&c);
         assert!(raw.contains("Ip: 2 64 2 0"), "{raw}");
+        assert!(
+            text.contains(
+                "Tcp:\n    0 active connection openings\n    0 passive connection openings\n    \
+                 0 failed connection attempts\n    0 connection resets received\n    \
+                 0 connections established\n    0 segments received\n    0 segments sent out\n    \
+                 0 segments retransmitted\n    0 bad segments received\n    0 resets sent\nUdp:\n"
+            ),
+            "{text}"
+        );
+        assert!(raw.contains("\nTcp: 1 200 120000 -1 0 0"), "{raw}");
+        let pos = |k: &str| raw.find(k).unwrap();
+        assert!(pos("IcmpMsg:") < pos("Tcp:") && pos("Tcp:") < pos("Udp:"));
+    }
+
+    /// A refused connection shows in the Tcp section and as a reset sent.
+    #[test]
+    fn netstat_s_counts_tcp_resets() {
+        let mut s = stack();
+        let l = s.tcp_socket().unwrap();
+        let _ = s.tcp_connect(l, std::net::SocketAddrV4::new([127, 0, 0, 1].into(), 9));
+        let CtlResponse::Counters(c) = s.ctl(&CtlRequest::Counters) else {
+            panic!()
+        };
+        let text = netstat_s(&c);
+        assert!(
+            text.contains("    1 active connection openings\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    1 failed connection attempts\n"),
+            "{text}"
+        );
+        assert!(text.contains("    1 resets sent\n"), "{text}");
+        let netstat = proc_net_netstat(&c);
+        assert!(
+            netstat.starts_with("TcpExt: EmbryonicRsts OutOfWindowIcmps TW"),
+            "{netstat}"
+        );
     }
 }

@@ -253,7 +253,11 @@ impl Sim<'_> {
                 };
                 writeln!(self.out, "  [{who}] From {from} icmp_seq={seq} {what}")?;
             }
-            Event::Readable(_) | Event::Error(_) => {}
+            Event::Readable(_)
+            | Event::Error(_)
+            | Event::Writable(_)
+            | Event::Connected(_)
+            | Event::Acceptable(_) => {}
         }
         Ok(())
     }

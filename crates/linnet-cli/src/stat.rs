@@ -1,8 +1,9 @@
 //! `linnet stat`: the daemon stack's counters as net-tools' `netstat -s` prints them, or with
-//! `--raw` in the layout of `/proc/net/snmp`.
+//! `--raw` in the layout of `/proc/net/snmp` followed by `/proc/net/netstat`.
 //!
-//! Linux: net-tools statistics.c (`netstat -s`), net/ipv4/proc.c (`snmp_seq_show`).
-//! RFCs: RFC 4293 (IP-MIB), RFC 4113 (UDP-MIB) for the counter names.
+//! Linux: net-tools statistics.c (`netstat -s`), net/ipv4/proc.c (`snmp_seq_show`,
+//! `netstat_seq_show`).
+//! RFCs: RFC 4293 (IP-MIB), RFC 4022 (TCP-MIB), RFC 4113 (UDP-MIB) for the counter names.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,7 +19,8 @@ use crate::tool;
 pub struct StatArgs {
     #[arg(long, value_name = "PATH", help = tool::CTL_HELP)]
     pub ctl: Option<PathBuf>,
-    /// Print the /proc/net/snmp layout (name lines and value lines) instead.
+    /// Print the /proc/net/snmp then /proc/net/netstat layouts (name lines and value lines)
+    /// instead.
     #[arg(long)]
     pub raw: bool,
 }
@@ -38,7 +40,7 @@ pub fn run(args: &StatArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         }
     };
     let text = if args.raw {
-        render::proc_net_snmp(&counters)
+        render::proc_net_snmp(&counters) + &render::proc_net_netstat(&counters)
     } else {
         render::netstat_s(&counters)
     };

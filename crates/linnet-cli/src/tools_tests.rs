@@ -330,4 +330,9 @@ fn stat_prints_netstat_and_proc_layouts() {
         "{out}"
     );
     assert!(out.contains("\nUdp: InDatagrams NoPorts"), "{out}");
+    assert!(
+        out.contains("\nTcp: RtoAlgorithm RtoMin RtoMax MaxConn"),
+        "{out}"
+    );
+    assert!(out.contains("\nTcpExt: EmbryonicRsts"), "{out}");
 }

@@ -98,6 +98,46 @@ pub struct StackConfig {
     pub rmem_max: usize,
     /// `net.core.wmem_default`: 212992 bytes.
     pub wmem_default: usize,
+    /// `net.core.wmem_max`: 212992 bytes.
+    pub wmem_max: usize,
+    /// `net.core.somaxconn`: 4096, the cap on a listen backlog.
+    pub somaxconn: u32,
+    /// `net.ipv4.tcp_rmem`: (min 4096, default 131072, max 6291456). The default is each
+    /// socket's receive buffer; the max sets the window scale, as in Linux.
+    pub tcp_rmem: (usize, usize, usize),
+    /// `net.ipv4.tcp_wmem`: (min 4096, default 16384, max 4194304). The default is each
+    /// socket's send buffer.
+    pub tcp_wmem: (usize, usize, usize),
+    /// `net.ipv4.tcp_timestamps`: 1 (RFC 7323 timestamps offered).
+    pub tcp_timestamps: bool,
+    /// `net.ipv4.tcp_window_scaling`: 1.
+    pub tcp_window_scaling: bool,
+    /// `net.ipv4.tcp_sack`: 1 (SACK-permitted offered; SACK blocks generated).
+    pub tcp_sack: bool,
+    /// `net.ipv4.tcp_syn_retries`: 6 (about 127 s before ETIMEDOUT).
+    pub tcp_syn_retries: u8,
+    /// `net.ipv4.tcp_synack_retries`: 5.
+    pub tcp_synack_retries: u8,
+    /// `net.ipv4.tcp_retries2`: 15 (about 924 s of retransmissions before ETIMEDOUT).
+    pub tcp_retries2: u8,
+    /// `net.ipv4.tcp_orphan_retries`: 0 (meaning 8 while the peer seems alive).
+    pub tcp_orphan_retries: u8,
+    /// `net.ipv4.tcp_fin_timeout`: 60 s in FIN-WAIT-2 for a closed socket.
+    pub tcp_fin_timeout: Duration,
+    /// TIME-WAIT length (`TCP_TIMEWAIT_LEN`, 2*MSL): 60 s. A constant in Linux; a knob here.
+    pub tcp_timewait_len: Duration,
+    /// `net.ipv4.tcp_rto_min_us`: 200 ms (`TCP_RTO_MIN`).
+    pub tcp_rto_min: Duration,
+    /// `net.ipv4.tcp_rto_max_ms`: 120 s (`TCP_RTO_MAX`).
+    pub tcp_rto_max: Duration,
+    /// `net.ipv4.tcp_invalid_ratelimit`: 500 ms between out-of-window or challenge ACKs
+    /// on one connection.
+    pub tcp_invalid_ratelimit: Duration,
+    /// `net.ipv4.tcp_challenge_ack_limit`: host-wide challenge ACKs per second;
+    /// 2147483647 (the default since Linux 6.0) turns the host-wide limit off.
+    pub tcp_challenge_ack_limit: u32,
+    /// `net.ipv4.tcp_rfc1337`: 0 (a RST kills a TIME-WAIT socket).
+    pub tcp_rfc1337: bool,
     /// Neighbour parameters for ARP.
     pub neigh: NeighParms,
     /// Most sockets of all kinds (the role of the fd limit).
@@ -131,6 +171,24 @@ impl Default for StackConfig {
             rmem_default: 212_992,
             rmem_max: 212_992,
             wmem_default: 212_992,
+            wmem_max: 212_992,
+            somaxconn: 4096,
+            tcp_rmem: (4096, 131_072, 6_291_456),
+            tcp_wmem: (4096, 16_384, 4_194_304),
+            tcp_timestamps: true,
+            tcp_window_scaling: true,
+            tcp_sack: true,
+            tcp_syn_retries: 6,
+            tcp_synack_retries: 5,
+            tcp_retries2: 15,
+            tcp_orphan_retries: 0,
+            tcp_fin_timeout: Duration::from_secs(60),
+            tcp_timewait_len: Duration::from_secs(60),
+            tcp_rto_min: Duration::from_millis(200),
+            tcp_rto_max: Duration::from_secs(120),
+            tcp_invalid_ratelimit: Duration::from_millis(500),
+            tcp_challenge_ack_limit: i32::MAX as u32,
+            tcp_rfc1337: false,
             neigh: NeighParms::default(),
             max_sockets: 65_536,
             tx_queue_len: 1000,

@@ -24,7 +24,7 @@ use crate::dev::{DevFlags, DevStats, DeviceKind, IfIndex};
 use crate::errno::Errno;
 use crate::neigh::NudState;
 use crate::stack::{ConfigError, Stack};
-use crate::stats::{IcmpMib, IpExtMib, IpMib, NeighStats, UdpMib};
+use crate::stats::{IcmpMib, IpExtMib, IpMib, NeighStats, TcpExtMib, TcpMib, UdpMib};
 
 /// An IPv4 prefix (`10.0.0.0/24`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +136,10 @@ pub struct Counters {
     pub icmp: IcmpMib,
     /// `IcmpMsg:` as (InTypeN / OutTypeN name, value), only the non-zero ones.
     pub icmp_msg: Vec<(String, u64)>,
+    /// `Tcp:` (MaxConn is -1 as its two's complement; see [`TcpMib::display_iter`]).
+    pub tcp: TcpMib,
+    /// `TcpExt:` (the part kept so far).
+    pub tcp_ext: TcpExtMib,
     /// `Udp:`.
     pub udp: UdpMib,
     /// `/proc/net/stat/arp_cache`.
@@ -537,6 +541,8 @@ impl Stack {
             ip_ext: s.ip_ext,
             icmp: s.icmp,
             icmp_msg,
+            tcp: s.tcp,
+            tcp_ext: s.tcp_ext,
             udp: s.udp,
             arp: self.arp.stats,
             drops,

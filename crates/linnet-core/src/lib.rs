@@ -7,7 +7,7 @@
 //! calling order).
 //!
 //! Linux: net/core, net/ethernet, net/ipv4 (module by module, see each module).
-//! RFCs: RFC 791, 792, 768, 826, 1122, 1812 (see each module).
+//! RFCs: RFC 791, 792, 768, 793/9293, 826, 1122, 1812 (see each module).
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -26,6 +26,7 @@ pub mod route;
 pub mod skb;
 pub mod stack;
 pub mod stats;
+pub mod tcp;
 pub mod time;
 pub mod timer;
 pub mod udp;
@@ -42,5 +43,6 @@ pub use ping::PingEvent;
 pub use skb::SkBuff;
 pub use stack::{ConfigError, Event, IfAddr, Stack, LOOPBACK_IFINDEX};
 pub use stats::{DropReason, Stats};
+pub use tcp::{Shutdown, TcpState};
 pub use time::{Duration, Instant};
 pub use udp::{RecvMeta, SocketHandle};

@@ -57,6 +57,12 @@ pub enum Event {
     Readable(SocketHandle),
     /// A socket has a pending error (`sk_err`).
     Error(SocketHandle),
+    /// A TCP socket has send-buffer space again after a send met a full buffer.
+    Writable(SocketHandle),
+    /// A non-blocking TCP connect completed (the socket is ESTABLISHED).
+    Connected(SocketHandle),
+    /// A listening TCP socket has a connection to accept.
+    Acceptable(SocketHandle),
     /// An echo reply, or an error about one of our echo requests.
     Ping(crate::ping::PingEvent),
 }
@@ -119,6 +125,7 @@ pub struct Stack {
     pub(crate) events: VecDeque<Event>,
     pub(crate) events_dropped: u64,
     pub(crate) udp: UdpTable,
+    pub(crate) tcp: crate::tcp::TcpTable,
     pub(crate) icmp: IcmpState,
     pub(crate) idents: IpIdents,
     pub(crate) reasm: crate::ipv4::fragment::Reasm,
@@ -140,6 +147,7 @@ impl Stack {
             icmp: IcmpState::new(&cfg, rng.next_u64()),
             reasm: crate::ipv4::fragment::Reasm::with_seed(rng.next_u64()),
             fib: Fib::with_seed(rng.next_u64()),
+            tcp: crate::tcp::TcpTable::new(&mut rng),
             cfg,
             rng,
             devs: alloc::vec![None],
@@ -547,6 +555,7 @@ impl Stack {
         self.arp.handle_timeout(now, &self.cfg.neigh, &mut self.rng);
         self.run_neigh_actions();
         self.frag_timeouts(now);
+        self.tcp_handle_timeout(now);
         self.process_backlog();
         debug_assert_eq!(self.stats.arp, self.arp.stats);
     }
@@ -565,10 +574,14 @@ impl Stack {
 
     /// When [`Stack::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.arp.timers.next(), self.reasm.timers.next()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.arp.timers.next(),
+            self.reasm.timers.next(),
+            self.tcp.timers.next(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The next application event.

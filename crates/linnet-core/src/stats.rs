@@ -1,10 +1,11 @@
 //! Counters: the SNMP MIBs with Linux's names, per-reason drop counts, and the
 //! `/proc/net/snmp` layout.
 //!
-//! Linux: include/uapi/linux/snmp.h (`IPSTATS_MIB_*`, `ICMP_MIB_*`, `UDP_MIB_*`),
-//! net/ipv4/proc.c (`snmp_seq_show`), include/net/dropreason-core.h (`SKB_DROP_REASON_*`),
-//! net/core/neighbour.c (`struct neigh_statistics`, /proc/net/stat/arp_cache).
-//! RFCs: RFC 4293 (IP-MIB), RFC 4113 (UDP-MIB).
+//! Linux: include/uapi/linux/snmp.h (`IPSTATS_MIB_*`, `ICMP_MIB_*`, `TCP_MIB_*`, `UDP_MIB_*`,
+//! `LINUX_MIB_*`), net/ipv4/proc.c (`snmp_seq_show`, `netstat_seq_show`),
+//! include/net/dropreason-core.h (`SKB_DROP_REASON_*`), net/core/neighbour.c
+//! (`struct neigh_statistics`, /proc/net/stat/arp_cache).
+//! RFCs: RFC 4293 (IP-MIB), RFC 4022 (TCP-MIB), RFC 4113 (UDP-MIB).
 //!
 //! Invariant relied on by the robustness tests: every frame handed to `Stack::receive` ends
 //! in exactly one of `drops[reason] += 1` or `consumed += 1`.
@@ -177,6 +178,127 @@ mib! {
 }
 
 mib! {
+    /// `Tcp:` line (`TCP_MIB_*`). `MaxConn` is -1 (no limit), kept here as its two's
+    /// complement and printed signed, as `snmp_seq_show_tcp_udp` does.
+    TcpMib {
+        /// 1: "other" (RFC 4022; Linux's constant).
+        rto_algorithm => "RtoAlgorithm",
+        /// Smallest RTO, ms (`TCP_RTO_MIN`).
+        rto_min => "RtoMin",
+        /// Largest RTO, ms (`TCP_RTO_MAX`).
+        rto_max => "RtoMax",
+        /// -1: no fixed limit.
+        max_conn => "MaxConn",
+        /// Connections opened with connect (SYN sent).
+        active_opens => "ActiveOpens",
+        /// Connections accepted by a listener (handshake completed).
+        passive_opens => "PassiveOpens",
+        /// SYN-SENT or SYN-RECEIVED connections that failed.
+        attempt_fails => "AttemptFails",
+        /// ESTABLISHED or CLOSE-WAIT connections that went straight to CLOSED.
+        estab_resets => "EstabResets",
+        /// Connections now in ESTABLISHED or CLOSE-WAIT (a gauge).
+        curr_estab => "CurrEstab",
+        /// Segments received, bad ones included.
+        in_segs => "InSegs",
+        /// Segments sent, retransmissions excluded.
+        out_segs => "OutSegs",
+        /// Segments retransmitted.
+        retrans_segs => "RetransSegs",
+        /// Segments received with errors (bad header length, checksum, SYN in window).
+        in_errs => "InErrs",
+        /// Segments sent with RST.
+        out_rsts => "OutRsts",
+        /// Segments received with a bad checksum.
+        in_csum_errors => "InCsumErrors",
+    }
+}
+
+impl TcpMib {
+    /// The constant columns Linux prints.
+    pub fn linux_defaults() -> TcpMib {
+        TcpMib {
+            rto_algorithm: 1,
+            rto_min: 200,
+            rto_max: 120_000,
+            max_conn: u64::MAX,
+            ..TcpMib::default()
+        }
+    }
+
+    /// `(name, value)` pairs as `/proc/net/snmp` prints them: all unsigned except MaxConn.
+    pub fn display_iter(&self) -> impl Iterator<Item = (&'static str, i128)> + '_ {
+        self.iter().map(|(n, v)| {
+            if n == "MaxConn" {
+                (n, i128::from(v as i64))
+            } else {
+                (n, i128::from(v))
+            }
+        })
+    }
+}
+
+mib! {
+    /// The `TcpExt:` counters kept so far (`LINUX_MIB_*`), in `/proc/net/netstat` order.
+    TcpExtMib {
+        /// Resets received for connections still in SYN-RECEIVED.
+        embryonic_rsts => "EmbryonicRsts",
+        /// ICMP errors quoting a sequence number outside SND.UNA..SND.NXT.
+        out_of_window_icmps => "OutOfWindowIcmps",
+        /// Connections that finished TIME-WAIT (or an orphan's FIN-WAIT-2) by the timer.
+        tw => "TW",
+        /// Delayed ACKs sent by the timer.
+        delayed_acks => "DelayedACKs",
+        /// Old data received again (our ACK was probably lost).
+        delayed_ack_lost => "DelayedACKLost",
+        /// Handshakes completed while the accept queue was full.
+        listen_overflows => "ListenOverflows",
+        /// SYNs (and handshake ACKs) a listener dropped.
+        listen_drops => "ListenDrops",
+        /// Fast recoveries entered on duplicate ACKs (no SACK).
+        tcp_reno_recovery => "TCPRenoRecovery",
+        /// Segments retransmitted in fast recovery.
+        tcp_fast_retrans => "TCPFastRetrans",
+        /// Segments retransmitted in slow start after a timeout.
+        tcp_slow_start_retrans => "TCPSlowStartRetrans",
+        /// Retransmission timeouts.
+        tcp_timeouts => "TCPTimeouts",
+        /// Connections reset because data arrived after close.
+        tcp_abort_on_data => "TCPAbortOnData",
+        /// Connections reset because close found unread data.
+        tcp_abort_on_close => "TCPAbortOnClose",
+        /// Connections given up after too many retransmissions.
+        tcp_abort_on_timeout => "TCPAbortOnTimeout",
+        /// SYNs dropped because the SYN queue was full (no SYN cookies).
+        tcp_req_q_full_drop => "TCPReqQFullDrop",
+        /// Segments put in the out-of-order queue.
+        tcp_ofo_queue => "TCPOFOQueue",
+        /// Out-of-order segments dropped for lack of room.
+        tcp_ofo_drop => "TCPOFODrop",
+        /// Out-of-order segments merged with queued data.
+        tcp_ofo_merge => "TCPOFOMerge",
+        /// Challenge ACKs sent (RFC 5961).
+        tcp_challenge_ack => "TCPChallengeACK",
+        /// SYNs received on synchronized connections.
+        tcp_syn_challenge => "TCPSYNChallenge",
+        /// Windows advertised again after a zero window.
+        tcp_from_zero_window_adv => "TCPFromZeroWindowAdv",
+        /// Zero windows advertised.
+        tcp_to_zero_window_adv => "TCPToZeroWindowAdv",
+        /// SYN and SYN-ACK retransmissions.
+        tcp_syn_retrans => "TCPSynRetrans",
+        /// Out-of-window ACKs not sent (rate limit).
+        tcp_ack_skipped_seq => "TCPACKSkippedSeq",
+        /// TIME-WAIT ACKs not sent (rate limit).
+        tcp_ack_skipped_time_wait => "TCPACKSkippedTimeWait",
+        /// Challenge ACKs not sent (rate limit).
+        tcp_ack_skipped_challenge => "TCPACKSkippedChallenge",
+        /// Segments dropped because the receive window was zero.
+        tcp_zero_window_drop => "TCPZeroWindowDrop",
+    }
+}
+
+mib! {
     /// `Udp:` line (`UDP_MIB_*`).
     UdpMib {
         /// Datagrams read by applications (Linux counts at `udp_recvmsg`).
@@ -284,11 +406,27 @@ pub enum DropReason {
     IcmpRatelimit,
     FullRing,
     TxqFull,
+    TcpCsum,
+    TcpFlags,
+    TcpZeroWindow,
+    TcpOldData,
+    TcpOfoDrop,
+    TcpOldSequence,
+    TcpInvalidSequence,
+    TcpInvalidAckSequence,
+    TcpReset,
+    TcpInvalidSyn,
+    TcpClose,
+    TcpAckUnsentData,
+    TcpTooOldAck,
+    TcpListenOverflow,
+    TcpReqQFullDrop,
+    TcpAbortOnData,
 }
 
 impl DropReason {
     /// Every reason, in discriminant order.
-    pub const ALL: [DropReason; 32] = [
+    pub const ALL: [DropReason; 48] = [
         DropReason::NotSpecified,
         DropReason::NoSocket,
         DropReason::PktTooSmall,
@@ -321,6 +459,22 @@ impl DropReason {
         DropReason::IcmpRatelimit,
         DropReason::FullRing,
         DropReason::TxqFull,
+        DropReason::TcpCsum,
+        DropReason::TcpFlags,
+        DropReason::TcpZeroWindow,
+        DropReason::TcpOldData,
+        DropReason::TcpOfoDrop,
+        DropReason::TcpOldSequence,
+        DropReason::TcpInvalidSequence,
+        DropReason::TcpInvalidAckSequence,
+        DropReason::TcpReset,
+        DropReason::TcpInvalidSyn,
+        DropReason::TcpClose,
+        DropReason::TcpAckUnsentData,
+        DropReason::TcpTooOldAck,
+        DropReason::TcpListenOverflow,
+        DropReason::TcpReqQFullDrop,
+        DropReason::TcpAbortOnData,
     ];
 
     /// Linux's name (`SKB_DROP_REASON_` stripped). `ArpInvalid`,
@@ -360,6 +514,22 @@ impl DropReason {
             DropReason::IcmpRatelimit => "ICMP_RATELIMIT",
             DropReason::FullRing => "FULL_RING",
             DropReason::TxqFull => "TXQ_FULL",
+            DropReason::TcpCsum => "TCP_CSUM",
+            DropReason::TcpFlags => "TCP_FLAGS",
+            DropReason::TcpZeroWindow => "TCP_ZEROWINDOW",
+            DropReason::TcpOldData => "TCP_OLD_DATA",
+            DropReason::TcpOfoDrop => "TCP_OFO_DROP",
+            DropReason::TcpOldSequence => "TCP_OLD_SEQUENCE",
+            DropReason::TcpInvalidSequence => "TCP_INVALID_SEQUENCE",
+            DropReason::TcpInvalidAckSequence => "TCP_INVALID_ACK_SEQUENCE",
+            DropReason::TcpReset => "TCP_RESET",
+            DropReason::TcpInvalidSyn => "TCP_INVALID_SYN",
+            DropReason::TcpClose => "TCP_CLOSE",
+            DropReason::TcpAckUnsentData => "TCP_ACK_UNSENT_DATA",
+            DropReason::TcpTooOldAck => "TCP_TOO_OLD_ACK",
+            DropReason::TcpListenOverflow => "TCP_LISTEN_OVERFLOW",
+            DropReason::TcpReqQFullDrop => "TCP_REQQFULLDROP",
+            DropReason::TcpAbortOnData => "TCP_ABORT_ON_DATA",
         }
     }
 }
@@ -377,6 +547,10 @@ pub struct Stats {
     pub icmp_in_type: [u64; 256],
     /// `IcmpMsg:` OutTypeN.
     pub icmp_out_type: [u64; 256],
+    /// `Tcp:`.
+    pub tcp: TcpMib,
+    /// `TcpExt:` (in `/proc/net/netstat`).
+    pub tcp_ext: TcpExtMib,
     /// `Udp:`.
     pub udp: UdpMib,
     /// ARP cache statistics.
@@ -402,6 +576,8 @@ impl Default for Stats {
             icmp: IcmpMib::default(),
             icmp_in_type: [0; 256],
             icmp_out_type: [0; 256],
+            tcp: TcpMib::linux_defaults(),
+            tcp_ext: TcpExtMib::default(),
             udp: UdpMib::default(),
             arp: NeighStats::default(),
             rt: RtStats::default(),
@@ -470,8 +646,8 @@ impl Stats {
         }
     }
 
-    /// The counters laid out as Linux's `/proc/net/snmp` (Ip, Icmp, IcmpMsg, Udp), each
-    /// group a header line of names and a line of values.
+    /// The counters laid out as Linux's `/proc/net/snmp` (Ip, Icmp, IcmpMsg, Tcp, Udp),
+    /// each group a header line of names and a line of values.
     pub fn proc_net_snmp(&self) -> String {
         let mut out = String::new();
         fn group<'a>(
@@ -517,7 +693,44 @@ impl Stats {
             }
             out.push('\n');
         }
+        out.push_str("Tcp:");
+        for (n, _) in self.tcp.display_iter() {
+            let _ = write!(out, " {n}");
+        }
+        out.push_str("\nTcp:");
+        for (_, v) in self.tcp.display_iter() {
+            let _ = write!(out, " {v}");
+        }
+        out.push('\n');
         group(&mut out, "Udp", self.udp.iter());
+        out
+    }
+
+    /// The part of Linux's `/proc/net/netstat` kept so far: `TcpExt:` then `IpExt:`.
+    pub fn proc_net_netstat(&self) -> String {
+        let mut out = String::new();
+        for (prefix, names, values) in [
+            (
+                "TcpExt",
+                TcpExtMib::NAMES,
+                self.tcp_ext.values().collect::<alloc::vec::Vec<_>>(),
+            ),
+            (
+                "IpExt",
+                IpExtMib::NAMES,
+                self.ip_ext.values().collect::<alloc::vec::Vec<_>>(),
+            ),
+        ] {
+            let _ = write!(out, "{prefix}:");
+            for n in names {
+                let _ = write!(out, " {n}");
+            }
+            let _ = write!(out, "\n{prefix}:");
+            for v in values {
+                let _ = write!(out, " {v}");
+            }
+            out.push('\n');
+        }
         out
     }
 }
@@ -540,6 +753,25 @@ mod tests {
         ));
         assert!(text.contains("IcmpMsg: OutType3\nIcmpMsg: 1\n"));
         assert!(text.starts_with("Ip: Forwarding DefaultTTL InReceives InHdrErrors"));
+        // The Tcp line sits between IcmpMsg and Udp, MaxConn printed signed.
+        assert!(text.contains(
+            "IcmpMsg: 1\nTcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens \
+             AttemptFails EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts \
+             InCsumErrors\nTcp: 1 200 120000 -1 0 0 0 0 0 0 0 0 0 0 0\nUdp:"
+        ));
+    }
+
+    #[test]
+    fn proc_net_netstat_has_tcpext_then_ipext() {
+        let mut s = Stats::default();
+        s.tcp_ext.listen_overflows = 3;
+        let text = s.proc_net_netstat();
+        assert!(text.starts_with("TcpExt: EmbryonicRsts OutOfWindowIcmps TW DelayedACKs"));
+        assert!(text.contains("\nIpExt: InMcastPkts"));
+        let names: alloc::vec::Vec<&str> = text.lines().next().unwrap().split(' ').collect();
+        let vals: alloc::vec::Vec<&str> = text.lines().nth(1).unwrap().split(' ').collect();
+        let i = names.iter().position(|n| *n == "ListenOverflows").unwrap();
+        assert_eq!(vals[i], "3");
     }
 
     #[test]

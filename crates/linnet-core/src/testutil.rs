@@ -568,3 +568,169 @@ pub fn icmp_messages(frames: &[Vec<u8>]) -> Vec<IcmpOut> {
 pub fn arp_packets(frames: &[Vec<u8>]) -> Vec<(ethernet::Repr, arpw::Repr)> {
     frames.iter().filter_map(|f| parse_arp(f)).collect()
 }
+
+// ---- TCP ------------------------------------------------------------------------------
+
+/// A TCP segment for the scripted peer to send (fields as on the wire).
+#[derive(Debug, Clone, Default)]
+pub struct TcpSeg {
+    /// Source port.
+    pub sport: u16,
+    /// Destination port.
+    pub dport: u16,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgment number (sets ACK).
+    pub ack: Option<u32>,
+    /// SYN.
+    pub syn: bool,
+    /// FIN.
+    pub fin: bool,
+    /// RST.
+    pub rst: bool,
+    /// PSH.
+    pub psh: bool,
+    /// Raw window field.
+    pub window: u16,
+    /// MSS option.
+    pub mss: Option<u16>,
+    /// Window-scale option.
+    pub wscale: Option<u8>,
+    /// SACK-permitted option.
+    pub sack_perm: bool,
+    /// Timestamps option (TSval, TSecr).
+    pub ts: Option<(u32, u32)>,
+    /// Payload.
+    pub payload: Vec<u8>,
+}
+
+/// A TCP segment (header + payload) with a valid checksum.
+pub fn tcp_segment(src: Ipv4Addr, dst: Ipv4Addr, s: &TcpSeg) -> Vec<u8> {
+    use crate::wire::tcp::{Flags, Packet, Repr, SeqNumber};
+    let repr = Repr {
+        src_port: s.sport,
+        dst_port: s.dport,
+        seq_number: SeqNumber(s.seq),
+        ack_number: s.ack.map(SeqNumber),
+        flags: Flags {
+            syn: s.syn,
+            fin: s.fin,
+            rst: s.rst,
+            psh: s.psh,
+            ack: s.ack.is_some(),
+            ..Flags::default()
+        },
+        window_len: s.window,
+        urgent_pointer: 0,
+        max_seg_size: s.mss,
+        window_scale: s.wscale,
+        sack_permitted: s.sack_perm,
+        sack_ranges: [None; 4],
+        timestamp: s.ts,
+        payload: &s.payload,
+    };
+    let mut b = vec![0u8; repr.buffer_len()];
+    repr.emit(&mut Packet::new_unchecked(&mut b[..]), src, dst);
+    b
+}
+
+/// A TCP frame from `src` (behind the peer's MAC) to `dst`.
+pub fn tcp_frame_from(src: Ipv4Addr, dst: Ipv4Addr, s: &TcpSeg) -> Vec<u8> {
+    let seg = tcp_segment(src, dst, s);
+    ip_frame(&ipv4_packet(src, dst, Protocol::TCP, 64, &seg))
+}
+
+/// A TCP frame from the peer to our address.
+pub fn tcp_frame(s: &TcpSeg) -> Vec<u8> {
+    tcp_frame_from(PEER_IP, OUR_IP, s)
+}
+
+/// A TCP segment the stack sent.
+#[derive(Debug, Clone)]
+pub struct TcpOut {
+    /// The IP layer.
+    pub ip: IpOut,
+    /// Source port.
+    pub sport: u16,
+    /// Destination port.
+    pub dport: u16,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgment number, if ACK is set.
+    pub ack: Option<u32>,
+    /// Flags.
+    pub flags: crate::wire::tcp::Flags,
+    /// Raw window field.
+    pub window: u16,
+    /// MSS option.
+    pub mss: Option<u16>,
+    /// Window-scale option.
+    pub wscale: Option<u8>,
+    /// SACK-permitted option.
+    pub sack_perm: bool,
+    /// SACK blocks.
+    pub sacks: Vec<(u32, u32)>,
+    /// Timestamps option.
+    pub ts: Option<(u32, u32)>,
+    /// The raw options bytes.
+    pub options: Vec<u8>,
+    /// Payload.
+    pub payload: Vec<u8>,
+}
+
+impl TcpOut {
+    /// Sequence space: payload + SYN + FIN.
+    pub fn seq_len(&self) -> u32 {
+        self.payload.len() as u32 + u32::from(self.flags.syn) + u32::from(self.flags.fin)
+    }
+
+    /// Flags as tcpdump prints them: `S`, `S.`, `.`, `P.`, `F.`, `R`, `R.`.
+    pub fn flag_str(&self) -> std::string::String {
+        let f = self.flags;
+        let mut s = std::string::String::new();
+        for (on, c) in [(f.syn, 'S'), (f.fin, 'F'), (f.psh, 'P'), (f.rst, 'R')] {
+            if on {
+                s.push(c);
+            }
+        }
+        if f.ack {
+            s.push('.');
+        }
+        s
+    }
+}
+
+/// The TCP segment in `frame`, if it is one; panics if its checksum is wrong.
+pub fn parse_tcp(frame: &[u8]) -> Option<TcpOut> {
+    use crate::wire::tcp::{Packet, Repr};
+    let ip = parse_ipv4(frame)?;
+    if ip.ip.next_header != Protocol::TCP {
+        return None;
+    }
+    let (src, dst) = (ip.ip.src_addr, ip.ip.dst_addr);
+    let body = ip.payload().to_vec();
+    let p = Packet::new_checked(&body[..]).expect("short TCP segment");
+    assert!(p.verify_checksum_v4(src, dst), "bad TCP checksum");
+    let r = Repr::parse(&p, src, dst, true).expect("bad TCP segment");
+    Some(TcpOut {
+        sport: r.src_port,
+        dport: r.dst_port,
+        seq: r.seq_number.0,
+        ack: r.ack_number.map(|a| a.0),
+        flags: r.flags,
+        window: r.window_len,
+        mss: r.max_seg_size,
+        wscale: r.window_scale,
+        sack_perm: r.sack_permitted,
+        sacks: r.sack_ranges.iter().flatten().copied().collect(),
+        ts: r.timestamp,
+        options: p.options().to_vec(),
+        payload: r.payload.to_vec(),
+        ip,
+    })
+}
+
+/// The TCP segments among `frames`.
+pub fn tcp_segments(frames: &[Vec<u8>]) -> Vec<TcpOut> {
+    frames.iter().filter_map(|f| parse_tcp(f)).collect()
+}

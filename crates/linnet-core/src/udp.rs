@@ -37,6 +37,18 @@ pub struct SocketHandle {
     gen: u32,
 }
 
+impl SocketHandle {
+    /// A handle from its slot index and generation (the socket tables of each protocol).
+    pub(crate) const fn from_parts(idx: u32, gen: u32) -> SocketHandle {
+        SocketHandle { idx, gen }
+    }
+
+    /// The slot index and generation.
+    pub(crate) const fn parts(self) -> (u32, u32) {
+        (self.idx, self.gen)
+    }
+}
+
 /// What `recv_from` returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecvMeta {

@@ -195,6 +195,101 @@ fn corpus(our_udp: &[u8]) -> Vec<Vec<u8>> {
     ]
 }
 
+/// TCP frames for a listener on port 80 with one established connection from the peer
+/// (port 40001, set up here with a real handshake) and a connect in progress to the peer
+/// (port 7777): SYNs with options, in-order, out-of-order and old data, FIN, RST, stray
+/// ACKs and a SYN-ACK for the connect, to be mutated.
+fn tcp_corpus(h: &mut Harness) -> Vec<Vec<u8>> {
+    let l = h.stack.tcp_socket().unwrap();
+    h.stack
+        .tcp_bind(l, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80))
+        .unwrap();
+    h.stack.tcp_listen(l, 64).unwrap();
+    let syn = TcpSeg {
+        sport: 40001,
+        dport: 80,
+        seq: 1000,
+        syn: true,
+        window: 65535,
+        mss: Some(1460),
+        wscale: Some(7),
+        sack_perm: true,
+        ts: Some((1, 0)),
+        ..TcpSeg::default()
+    };
+    let sa = tcp_segments(&h.exchange(&tcp_frame(&syn)))
+        .pop()
+        .expect("SYN-ACK");
+    let iss = sa.seq;
+    let est = TcpSeg {
+        syn: false,
+        seq: 1001,
+        ack: Some(iss + 1),
+        wscale: None,
+        mss: None,
+        sack_perm: false,
+        ts: Some((2, sa.ts.map_or(0, |t| t.0))),
+        window: 512,
+        ..syn.clone()
+    };
+    let _ = h.exchange(&tcp_frame(&est));
+    let _ = h.stack.tcp_accept(l).expect("established");
+    let c = h.stack.tcp_socket().unwrap();
+    let _ = h.stack.tcp_connect(c, SocketAddrV4::new(PEER_IP, 7777));
+    let csyn = tcp_segments(&h.drain()).pop().expect("SYN");
+    let data = |seq: u32, payload: &[u8]| TcpSeg {
+        seq,
+        psh: true,
+        payload: payload.to_vec(),
+        ..est.clone()
+    };
+    let synack = TcpSeg {
+        sport: 7777,
+        dport: csyn.sport,
+        seq: 5000,
+        ack: Some(csyn.seq + 1),
+        syn: true,
+        window: 65535,
+        mss: Some(1400),
+        wscale: Some(14),
+        sack_perm: true,
+        ts: Some((9, csyn.ts.map_or(0, |t| t.0))),
+        ..TcpSeg::default()
+    };
+    [
+        syn.clone(),
+        TcpSeg {
+            sport: 40002,
+            ..syn.clone()
+        },
+        est.clone(),
+        data(1001, b"in order"),
+        data(1001 + 3000, &[0x5a; 1000]),
+        data(900, b"old and new bytes"),
+        TcpSeg {
+            fin: true,
+            ..data(1009, b"bye")
+        },
+        TcpSeg {
+            rst: true,
+            seq: 1500,
+            ..est.clone()
+        },
+        TcpSeg {
+            ack: Some(iss.wrapping_sub(100_000)),
+            ..data(1001, b"blind")
+        },
+        TcpSeg {
+            dport: 81,
+            ..data(1, b"closed port")
+        },
+        synack,
+    ]
+    .iter()
+    .map(tcp_frame)
+    .collect()
+}
+
 /// Offsets worth rewriting, relative to the start of the frame (Ethernet 14 + IP).
 const IP: usize = 14;
 
@@ -202,7 +297,7 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
     let mut f = seed.to_vec();
     let rounds = 1 + rng.below(3);
     for _ in 0..rounds {
-        match rng.below(10) {
+        match rng.below(11) {
             // Bit flips anywhere.
             0 | 1 => {
                 for _ in 0..1 + rng.below(8) {
@@ -275,6 +370,49 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
                         2 => f[l4 + 2..l4 + 4]
                             .copy_from_slice(&rng.pick(&[5000u16, 5555, 0, 53]).to_be_bytes()),
                         _ => f[l4 + 6..l4 + 8].copy_from_slice(&[0, 0]),
+                    }
+                }
+            }
+            // TCP rewrites (checksum fixed afterwards): flags, sequence and ACK numbers,
+            // data offset, window, option bytes.
+            9 if f.len() >= IP + 40 && f[IP + 9] == 6 => {
+                let l4 = IP + usize::from(f[IP] & 0x0f) * 4;
+                if l4 + 20 <= f.len() {
+                    match rng.below(6) {
+                        0 => f[l4 + 13] = rng.byte(),
+                        1 | 2 => {
+                            let at = l4 + if rng.chance(50) { 4 } else { 8 };
+                            let v = u32::from_be_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]]);
+                            let r = rng.next() as u32;
+                            let d = *rng.pick(&[1u32, 2, 1000, 65535, 65536, 1 << 31, r]);
+                            let v = if rng.chance(50) {
+                                v.wrapping_add(d)
+                            } else {
+                                v.wrapping_sub(d)
+                            };
+                            f[at..at + 4].copy_from_slice(&v.to_be_bytes());
+                        }
+                        3 => f[l4 + 12] = (rng.below(16) as u8) << 4,
+                        4 => {
+                            f[l4 + 14..l4 + 16].copy_from_slice(&(rng.next() as u16).to_be_bytes())
+                        }
+                        _ => {
+                            if l4 + 20 < f.len() {
+                                let i = l4 + 20 + rng.below(f.len() - l4 - 20);
+                                let r = rng.byte();
+                                f[i] = *rng.pick(&[0u8, 1, 2, 3, 4, 5, 8, 255, r]);
+                            }
+                        }
+                    }
+                    if rng.chance(85) {
+                        let tot = usize::from(u16::from_be_bytes([f[IP + 2], f[IP + 3]]));
+                        let end = (IP + tot).min(f.len());
+                        if end >= l4 + 20 {
+                            let src = Ipv4Addr::new(f[IP + 12], f[IP + 13], f[IP + 14], f[IP + 15]);
+                            let dst = Ipv4Addr::new(f[IP + 16], f[IP + 17], f[IP + 18], f[IP + 19]);
+                            wire::tcp::Packet::new_unchecked(&mut f[l4..end])
+                                .fill_checksum_v4(src, dst);
+                        }
                     }
                 }
             }
@@ -398,7 +536,8 @@ fn run(seed: u64, frames: usize, forwarding: bool) -> Stack {
     h.stack.udp_send_to(lost, b"void", None).unwrap();
     let _ = h.drain();
 
-    let corpus = corpus(&our_udp);
+    let mut corpus = corpus(&our_udp);
+    corpus.extend(tcp_corpus(&mut h));
     let mut buf = [0u8; 2048];
     for i in 0..frames {
         let frame = if rng.chance(25) {
@@ -413,8 +552,24 @@ fn run(seed: u64, frames: usize, forwarding: bool) -> Stack {
         if i % 64 == 63 {
             let _ = h.drain();
             while let Some(ev) = h.stack.poll_event() {
-                if let Event::Readable(s) | Event::Error(s) = ev {
-                    while h.stack.udp_recv_from(s, &mut buf).is_ok() {}
+                match ev {
+                    Event::Readable(s) | Event::Error(s) => {
+                        while h.stack.udp_recv_from(s, &mut buf).is_ok() {}
+                        while matches!(h.stack.tcp_recv(s, &mut buf), Ok(n) if n > 0) {}
+                        let _ = h.stack.tcp_take_error(s);
+                        if rng.chance(2) {
+                            let _ = h.stack.tcp_close(s);
+                        }
+                    }
+                    Event::Acceptable(l) => {
+                        while let Ok((c, _)) = h.stack.tcp_accept(l) {
+                            let _ = h.stack.tcp_send(c, b"welcome");
+                        }
+                    }
+                    Event::Connected(s) | Event::Writable(s) => {
+                        let _ = h.stack.tcp_send(s, &[7; 3000]);
+                    }
+                    _ => {}
                 }
             }
             assert_accounted(&h.stack, i);
@@ -438,7 +593,8 @@ fn run(seed: u64, frames: usize, forwarding: bool) -> Stack {
     h.stack
 }
 
-/// 120,000 random and mutated frames (forwarding off, then on): no panic, and
+/// 120,000 random and mutated frames (forwarding off, then on; TCP segments to a listener,
+/// an established connection and a connect in progress among them): no panic, and
 /// `rx_frames == consumed + total_drops()` throughout.
 #[test]
 fn random_and_mutated_frames_never_panic_and_are_all_accounted_for() {
@@ -452,6 +608,10 @@ fn random_and_mutated_frames_never_panic_and_are_all_accounted_for() {
         assert!(st.consumed > 1_000 && st.total_drops() > 10_000);
     }
     assert!(b.stats().ip.forw_datagrams > 0, "forwarding path reached");
+    // TCP: listener, connection and connect paths were reached, not just the checksum.
+    let t = a.stats();
+    assert!(t.tcp.in_segs > 1_000 && t.tcp.out_rsts > 100, "{:?}", t.tcp);
+    assert!(t.tcp_ext.tcp_challenge_ack > 0 && t.tcp_ext.tcp_syn_challenge > 0);
 }
 
 /// Same seed, same run: the stack is deterministic.

@@ -215,6 +215,9 @@ impl Inner {
                 }
                 Event::Readable(h) => tracing::trace!(?h, "readable"),
                 Event::Error(h) => tracing::trace!(?h, "socket error"),
+                Event::Writable(h) | Event::Connected(h) | Event::Acceptable(h) => {
+                    tracing::trace!(?h, ?ev, "tcp readiness")
+                }
             }
         }
         any

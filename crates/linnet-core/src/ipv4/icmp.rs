@@ -210,6 +210,13 @@ impl Stack {
         if proto == Protocol::UDP && !self.udp_err(src, ports.0, dst, ports.1, err, hard) {
             self.stats.icmp.in_errors += 1;
         }
+        if proto == Protocol::TCP {
+            let seq = u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]);
+            let frag_needed = msg == Message::DST_UNREACHABLE && code == 4;
+            if !self.tcp_err(src, ports.0, dst, ports.1, seq, err, frag_needed) {
+                self.stats.icmp.in_errors += 1;
+            }
+        }
         if proto == Protocol::ICMP {
             let from = skb
                 .network_header()

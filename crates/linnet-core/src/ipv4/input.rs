@@ -281,6 +281,10 @@ impl Stack {
                 self.stats.ip.in_delivers += 1;
                 self.udp_rcv(skb, bcast);
             }
+            Protocol::TCP => {
+                self.stats.ip.in_delivers += 1;
+                self.tcp_rcv(skb, bcast);
+            }
             _ => {
                 self.stats.ip.in_unknown_protos += 1;
                 self.icmp_send(

@@ -34,7 +34,7 @@ use linnet_core::PingEvent;
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Largest frame payload accepted either way: 1 MiB.
 pub const MAX_FRAME: usize = 1 << 20;

@@ -1,0 +1,1391 @@
+//! TCP: the socket table, the lookups, and the socket calls.
+//!
+//! Linux: net/ipv4/tcp.c (`tcp_sendmsg`, `tcp_recvmsg`, `tcp_shutdown`, `tcp_close`,
+//! `tcp_set_state`, `tcp_done`), net/ipv4/af_inet.c (`inet_bind`, `inet_listen`,
+//! `inet_stream_connect`, `inet_shutdown`, `inet_accept`), net/ipv4/inet_hashtables.c
+//! (`__inet_lookup_established`, `__inet_lookup_listener`, `__inet_hash_connect`),
+//! net/ipv4/inet_connection_sock.c (`inet_csk_get_port`, `inet_csk_bind_conflict`,
+//! `inet_csk_accept`, `inet_csk_listen_stop`), net/ipv4/tcp_ipv4.c (`tcp_v4_connect`).
+//! RFCs: RFC 9293 (TCP), RFC 5961 (blind-attack protections), RFC 6298 (RTO), RFC 5681 and
+//! RFC 6582 (congestion control and NewReno), RFC 6928 (IW10), RFC 7323 (window scale and
+//! timestamps), RFC 2018 (SACK blocks, generated as a receiver), RFC 6528 (ISNs), RFC 1122
+//! §4.2 (delayed ACK, Nagle, SWS).
+//!
+//! # Layout
+//! - [`state`]: the states with Linux's names.
+//! - `input`: segment arrival in RFC 9293 §3.10.7's order (`tcp_v4_rcv`,
+//!   `tcp_rcv_state_process`, `tcp_ack`, `tcp_data_queue`).
+//! - `output`: segment construction, window selection, Nagle, the transmit loop.
+//! - `timer`: RTO estimation and the retransmission, delayed-ACK, SYN-ACK, zero-window-probe,
+//!   FIN-WAIT-2 and TIME-WAIT timers.
+//! - [`cong`]: the congestion-control hooks and NewReno.
+//! - `isn`: RFC 6528 initial sequence numbers and timestamp offsets.
+//!
+//! # Sockets and lookups
+//! Sockets live in a slab and are found by hash, never by a scan: connections (every state
+//! with a peer, TIME-WAIT included) by their 4-tuple, listeners by (local address, port)
+//! and then (any, port) as `__inet_lookup_listener` does, and port owners by port for bind
+//! conflicts. A SYN to a listener makes a small child socket in SYN-RECEIVED (the role of
+//! Linux's request sock) in the listener's SYN queue; the ACK that completes the handshake
+//! moves it to the accept queue. Both are bounded by the backlog as in Linux
+//! (`inet_csk_reqsk_queue_is_full`, `sk_acceptq_is_full`).
+//!
+//! Buffers are allocated when first used: an idle or never-used connection holds no send or
+//! receive buffer. The send buffer is a byte ring of at most `sndbuf` bytes (Linux's
+//! `tcp_wmem[1]` = 16384 by default); the receive side is a byte ring plus a bounded
+//! out-of-order queue, and the advertised window is derived from the free space.
+//!
+//! # Events
+//! `Event::Connected(h)` when a non-blocking connect completes, `Event::Acceptable(h)` when a
+//! listener has a connection to accept, `Event::Readable(h)` when data or the peer's FIN
+//! arrives, `Event::Writable(h)` when send space frees up after a send met a full buffer,
+//! `Event::Error(h)` when a pending error (`SO_ERROR`) is set. Sockets not yet accepted and
+//! sockets the application closed report nothing.
+//!
+//! # Not in this landing (issue 4, what remains)
+//! - SACK scoreboard recovery (RFC 6675) and PRR (RFC 6937): received SACK blocks are
+//!   ignored and loss recovery is NewReno on duplicate ACKs (with RFC 3042 limited
+//!   transmit). DSACK generation. (SACK blocks *are* generated as a receiver, RFC 2018, so
+//!   SACK-permitted is offered honestly.)
+//! - RACK-TLP (RFC 8985), F-RTO / spurious-retransmission undo (RFC 5682, Eifel).
+//! - CUBIC with HyStart (RFC 9438) and `TCP_CONGESTION`; NewReno is the only algorithm
+//!   behind the `cong::CongestionOps` trait.
+//! - ECN negotiation and reaction (RFC 3168).
+//! - PAWS (RFC 7323 §5): timestamps are negotiated, sent, echoed and used for RTT samples
+//!   of retransmitted data, but old timestamps are not rejected.
+//! - SYN cookies: a full SYN queue drops the SYN (as Linux with `tcp_syncookies = 0`).
+//! - Keepalive, `TCP_USER_TIMEOUT`, `TCP_SYNCNT`, `TCP_LINGER2`, `SO_LINGER` (linger 0 →
+//!   RST), `TCP_CORK`, a TCP_INFO snapshot.
+//! - Urgent data (the URG flag and pointer are ignored on input and never sent).
+//! - PMTU discovery (ICMP fragmentation-needed is recognised and ignored) and the MSS
+//!   from a route metric; the MSS comes from the device MTU of the route.
+//! - Receive-buffer autotuning (`tcp_moderate_rcvbuf`) and send-buffer growth
+//!   (`tcp_sndbuf_expand`): both buffers keep their initial size unless set with
+//!   `tcp_set_rcvbuf` / `tcp_set_sndbuf`.
+//! - Congestion-window validation after idle (RFC 7661, `tcp_slow_start_after_idle`).
+//! - TIME-WAIT: no `tcp_max_tw_buckets` bound, no `tcp_tw_reuse` for outgoing
+//!   connections (a new SYN from the peer does reuse the 4-tuple, as Linux allows).
+//! - Sockets in the `linnet` runtime (blocking/async front doors), the daemon's socket
+//!   calls, `linnet nc` TCP, `linnet sim` TCP, `ss`; kernel interop tests over TAP; the
+//!   throughput benchmark and table.
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+use linnet_wire::tcp::SeqNumber;
+use rand_core::RngCore;
+
+use crate::errno::Errno;
+use crate::hash::{map_with_seed, HashMap};
+use crate::route::RouteKind;
+use crate::stack::{Event, Stack};
+use crate::time::{Duration, Instant};
+use crate::timer::Timers;
+use crate::udp::SocketHandle;
+
+pub mod cong;
+mod input;
+mod isn;
+mod output;
+pub mod state;
+mod timer;
+
+pub use state::TcpState;
+
+use cong::{Congestion, Window};
+use isn::IsnKeys;
+use timer::{AckState, RttEstimator};
+
+/// Bit that marks a [`SocketHandle`] as a TCP socket (UDP handles never have it).
+const TCP_HANDLE_TAG: u32 = 0x8000_0000;
+
+/// `RCV_SHUTDOWN`.
+pub(crate) const RCV_SHUTDOWN: u8 = 1;
+/// `SEND_SHUTDOWN`.
+pub(crate) const SEND_SHUTDOWN: u8 = 2;
+
+/// Largest out-of-order blocks kept per connection; past it new out-of-order segments are
+/// dropped (`TCPOFODrop`). Deviation from Linux, which bounds the queue by memory only.
+pub(crate) const MAX_OFO_BLOCKS: usize = 256;
+
+/// Which halves `shutdown` closes (`SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    /// `SHUT_RD`.
+    Read,
+    /// `SHUT_WR`: queue a FIN after the data.
+    Write,
+    /// `SHUT_RDWR`.
+    Both,
+}
+
+/// Congestion-avoidance state (Linux `icsk_ca_state`, `TCP_CA_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CaState {
+    /// `TCP_CA_Open`: nothing suspicious.
+    Open,
+    /// `TCP_CA_Disorder`: duplicate ACKs seen, fewer than the threshold.
+    Disorder,
+    /// `TCP_CA_Recovery`: fast retransmit / fast recovery (RFC 6582).
+    Recovery,
+    /// `TCP_CA_Loss`: after an RTO, retransmitting everything outstanding.
+    Loss,
+}
+
+/// Which of a socket's timers (Linux: `icsk_retransmit_timer` with its `icsk_pending`
+/// kinds, `icsk_delack_timer`, `sk_timer` / the TIME-WAIT timer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub(crate) enum TimerKind {
+    /// Retransmission (RTO, SYN and SYN-ACK retransmissions) or zero-window probe.
+    Rtx = 0,
+    /// Delayed ACK.
+    DelAck = 1,
+    /// FIN-WAIT-2 timeout (orphans) or the end of TIME-WAIT.
+    Wait = 2,
+}
+
+/// What the retransmission timer is armed for (`ICSK_TIME_RETRANS` / `ICSK_TIME_PROBE0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RtxKind {
+    /// Retransmission timeout.
+    Retrans,
+    /// Zero-window probe (persist timer).
+    Probe,
+}
+
+/// A listener's queues (the `icsk_accept_queue` of a listening socket).
+#[derive(Debug, Default)]
+pub(crate) struct ListenQueue {
+    /// `sk_max_ack_backlog`: `min(backlog, somaxconn)`.
+    pub(crate) max_backlog: u32,
+    /// Children in SYN-RECEIVED (the request socks; `inet_csk_reqsk_queue_len`).
+    pub(crate) syn_queue: Vec<u32>,
+    /// Established children waiting for `accept` (`sk_ack_backlog` is its length).
+    pub(crate) accept_queue: VecDeque<u32>,
+}
+
+/// Key of the connection hash: local and remote address and port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct FourTuple {
+    pub(crate) laddr: Ipv4Addr,
+    pub(crate) lport: u16,
+    pub(crate) raddr: Ipv4Addr,
+    pub(crate) rport: u16,
+}
+
+/// One TCP socket (Linux: `struct tcp_sock` with its `inet_connection_sock` and `sock`).
+#[derive(Debug)]
+pub(crate) struct TcpSock {
+    /// Slot index and generation (the handle without its tag).
+    pub(crate) id: (u32, u32),
+    pub(crate) state: TcpState,
+    pub(crate) local: SocketAddrV4,
+    pub(crate) remote: SocketAddrV4,
+    /// Owns an entry in the port table.
+    pub(crate) bound: bool,
+    /// The port came from bind() (`SOCK_BINDPORT_LOCK`): it stays when the connection
+    /// closes; otherwise CLOSE gives it back.
+    pub(crate) user_bound: bool,
+    /// In the connection hash.
+    pub(crate) ehashed: bool,
+    /// In the listener hash.
+    pub(crate) lhashed: bool,
+    /// Closed by the application (`SOCK_DEAD`): its handle is gone, it reports nothing.
+    pub(crate) orphan: bool,
+    /// To be freed once the current operation ends.
+    pub(crate) dead: bool,
+    /// `SO_REUSEADDR`.
+    pub(crate) reuseaddr: bool,
+    /// `TCP_NODELAY`.
+    pub(crate) nodelay: bool,
+    /// `sk_shutdown`: `RCV_SHUTDOWN | SEND_SHUTDOWN`.
+    pub(crate) shutdown: u8,
+    /// `SOCK_DONE`: the peer's FIN was received.
+    pub(crate) done: bool,
+    /// `sk_err`.
+    pub(crate) err: Option<Errno>,
+    /// `sk_err_soft`.
+    pub(crate) err_soft: Option<Errno>,
+    /// The queues of a listener.
+    pub(crate) listen: Option<Box<ListenQueue>>,
+    /// The listener `(idx, gen)` of a passively opened child until it is accepted.
+    pub(crate) parent: Option<(u32, u32)>,
+    /// Established and waiting in the listener's accept queue.
+    pub(crate) accept_pending: bool,
+
+    // ---- send sequence space (RFC 9293 §3.3.1) ----
+    pub(crate) iss: SeqNumber,
+    pub(crate) snd_una: SeqNumber,
+    pub(crate) snd_nxt: SeqNumber,
+    /// Peer's window, bytes (already scaled).
+    pub(crate) snd_wnd: u32,
+    pub(crate) snd_wl1: SeqNumber,
+    pub(crate) snd_wl2: SeqNumber,
+    /// Largest window the peer offered (`max_window`).
+    pub(crate) max_window: u32,
+    /// Peer's window scale (`snd_wscale`).
+    pub(crate) snd_wscale: u8,
+    /// End of the last small segment sent (`snd_sml`, Minshall's Nagle).
+    pub(crate) snd_sml: SeqNumber,
+    /// Bytes not yet acknowledged or not yet sent; `sbuf[0]` has sequence `sbuf_seq`.
+    pub(crate) sbuf: VecDeque<u8>,
+    pub(crate) sbuf_seq: SeqNumber,
+    /// `sk_sndbuf`, bytes of payload.
+    pub(crate) sndbuf: usize,
+    /// A FIN follows the data in `sbuf` (shutdown or close).
+    pub(crate) fin_queued: bool,
+    /// A send met a full buffer: report `Writable` when space frees up.
+    pub(crate) write_blocked: bool,
+    /// Sender MSS without options (`mss_cache` before option space is taken off).
+    pub(crate) mss_clamp: u32,
+    /// Payload bytes per full segment (`mss_cache`: MSS less the timestamp option).
+    pub(crate) mss: u32,
+    /// MSS we advertise (`advmss`).
+    pub(crate) advmss: u32,
+
+    // ---- receive sequence space ----
+    pub(crate) irs: SeqNumber,
+    pub(crate) rcv_nxt: SeqNumber,
+    /// Last advertised window, bytes (`rcv_wnd`).
+    pub(crate) rcv_wnd: u32,
+    /// `rcv_nxt` when the window was last advertised (`rcv_wup`).
+    pub(crate) rcv_wup: SeqNumber,
+    /// Our window scale (`rcv_wscale`).
+    pub(crate) rcv_wscale: u8,
+    /// Largest window we will advertise (`window_clamp`).
+    pub(crate) window_clamp: u32,
+    /// Current cap on the advertised window, grown as data arrives (`rcv_ssthresh`).
+    pub(crate) rcv_ssthresh: u32,
+    /// `sk_rcvbuf`.
+    pub(crate) rcvbuf: usize,
+    /// SO_RCVBUF was set (`SOCK_RCVBUF_LOCK`): the window scale fits this buffer rather
+    /// than `tcp_rmem[2]`.
+    pub(crate) rcvbuf_locked: bool,
+    /// In-order bytes not yet read.
+    pub(crate) rbuf: VecDeque<u8>,
+    /// Out-of-order data: sorted, disjoint, non-adjacent `(start, bytes)` blocks.
+    pub(crate) ooo: Vec<(SeqNumber, Vec<u8>)>,
+    pub(crate) ooo_bytes: usize,
+    /// Sequence number of a FIN that arrived out of order.
+    pub(crate) ooo_fin: Option<SeqNumber>,
+    /// SACK blocks to report, most recent first (`selective_acks`).
+    pub(crate) sacks: [Option<(SeqNumber, SeqNumber)>; 4],
+
+    // ---- options ----
+    pub(crate) ts_ok: bool,
+    pub(crate) ts_recent: u32,
+    pub(crate) ts_offset: u32,
+    pub(crate) sack_ok: bool,
+    pub(crate) wscale_ok: bool,
+
+    // ---- timers ----
+    pub(crate) rtt: RttEstimator,
+    /// Exponential backoff count (`icsk_backoff`).
+    pub(crate) backoff: u32,
+    /// Retransmissions of the current head (`icsk_retransmits`).
+    pub(crate) retransmits: u32,
+    /// Time of the first transmission of what is being retransmitted (`retrans_stamp`).
+    pub(crate) retrans_stamp: Option<Instant>,
+    pub(crate) deadlines: [Option<Instant>; 3],
+    pub(crate) rtx_kind: RtxKind,
+    /// Deadline of this socket's entry in the stack's timer set, if any.
+    pub(crate) armed: Option<Instant>,
+    pub(crate) ack: AckState,
+    /// Last time a segment with data was sent (`lsndtime`).
+    pub(crate) lsndtime: Instant,
+    /// Last out-of-window ACK or challenge ACK sent (`last_oow_ack_time`).
+    pub(crate) last_oow_ack: Option<Instant>,
+    /// One segment being timed for RTT: `(end sequence, send time)`.
+    pub(crate) rtt_sample: Option<(SeqNumber, Instant)>,
+
+    // ---- congestion control ----
+    pub(crate) ca_state: CaState,
+    pub(crate) cc: Congestion,
+    pub(crate) win: Window,
+    pub(crate) dupacks: u32,
+    /// `high_seq`: snd_nxt when recovery or loss started (RFC 6582 "recover").
+    pub(crate) high_seq: SeqNumber,
+    /// Next sequence to retransmit in the Loss state.
+    pub(crate) retx_nxt: SeqNumber,
+    /// Largest flight in the current round (`max_packets_out`).
+    pub(crate) max_flight: u32,
+    /// End of the current round for `max_flight` (`cwnd_usage_seq`).
+    pub(crate) cwnd_usage_seq: SeqNumber,
+    /// The window limited sending in this round (`is_cwnd_limited`).
+    pub(crate) is_cwnd_limited: bool,
+
+    /// IP ID counter for this connection (`inet_id`).
+    pub(crate) inet_id: u16,
+    /// Path MTU toward the peer when the connection was set up.
+    pub(crate) pmtu: u32,
+    /// A child whose handshake-completing ACK met a full accept queue (`inet_rsk(req)->acked`):
+    /// it stops resending its SYN-ACK and waits for the peer's next segment.
+    pub(crate) req_acked: bool,
+}
+
+impl TcpSock {
+    fn new(id: (u32, u32), cfg: &crate::config::StackConfig) -> TcpSock {
+        let z = SeqNumber(0);
+        TcpSock {
+            id,
+            state: TcpState::Close,
+            local: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+            remote: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+            bound: false,
+            user_bound: false,
+            ehashed: false,
+            lhashed: false,
+            orphan: false,
+            dead: false,
+            reuseaddr: false,
+            nodelay: false,
+            shutdown: 0,
+            done: false,
+            err: None,
+            err_soft: None,
+            listen: None,
+            parent: None,
+            accept_pending: false,
+            iss: z,
+            snd_una: z,
+            snd_nxt: z,
+            snd_wnd: 0,
+            snd_wl1: z,
+            snd_wl2: z,
+            max_window: 0,
+            snd_wscale: 0,
+            snd_sml: z,
+            sbuf: VecDeque::new(),
+            sbuf_seq: z,
+            sndbuf: cfg.tcp_wmem.1,
+            fin_queued: false,
+            write_blocked: false,
+            mss_clamp: 536,
+            mss: 536,
+            advmss: 536,
+            irs: z,
+            rcv_nxt: z,
+            rcv_wnd: 0,
+            rcv_wup: z,
+            rcv_wscale: 0,
+            window_clamp: 0,
+            rcv_ssthresh: 0,
+            rcvbuf: cfg.tcp_rmem.1,
+            rcvbuf_locked: false,
+            rbuf: VecDeque::new(),
+            ooo: Vec::new(),
+            ooo_bytes: 0,
+            ooo_fin: None,
+            sacks: [None; 4],
+            ts_ok: false,
+            ts_recent: 0,
+            ts_offset: 0,
+            sack_ok: false,
+            wscale_ok: false,
+            rtt: RttEstimator::new(cfg),
+            backoff: 0,
+            retransmits: 0,
+            retrans_stamp: None,
+            deadlines: [None; 3],
+            rtx_kind: RtxKind::Retrans,
+            armed: None,
+            ack: AckState::default(),
+            lsndtime: Instant::ZERO,
+            last_oow_ack: None,
+            rtt_sample: None,
+            ca_state: CaState::Open,
+            cc: Congestion::default(),
+            win: Window::initial(536),
+            dupacks: 0,
+            high_seq: z,
+            retx_nxt: z,
+            max_flight: 0,
+            cwnd_usage_seq: z,
+            is_cwnd_limited: false,
+            inet_id: 0,
+            pmtu: 576,
+            req_acked: false,
+        }
+    }
+
+    /// The application's handle for this socket.
+    pub(crate) fn handle(&self) -> SocketHandle {
+        SocketHandle::from_parts(self.id.0 | TCP_HANDLE_TAG, self.id.1)
+    }
+
+    /// The connection-hash key.
+    pub(crate) fn tuple(&self) -> FourTuple {
+        FourTuple {
+            laddr: *self.local.ip(),
+            lport: self.local.port(),
+            raddr: *self.remote.ip(),
+            rport: self.remote.port(),
+        }
+    }
+
+    /// Whether the application should hear about this socket.
+    pub(crate) fn reports(&self) -> bool {
+        !self.orphan && self.parent.is_none() && !self.accept_pending
+    }
+
+    /// `tcp_receive_window`: what is left of the window last advertised.
+    pub(crate) fn receive_window(&self) -> u32 {
+        let w = (self.rcv_wup + self.rcv_wnd as usize).diff(self.rcv_nxt);
+        w.max(0) as u32
+    }
+
+    /// Sequence number just past the last queued data byte (where the FIN goes).
+    pub(crate) fn data_end(&self) -> SeqNumber {
+        self.sbuf_seq + self.sbuf.len()
+    }
+
+    /// Bytes the application may still queue.
+    pub(crate) fn send_space(&self) -> usize {
+        self.sndbuf.saturating_sub(self.sbuf.len())
+    }
+
+    /// Bytes held on the receive side (in order and out of order).
+    pub(crate) fn rmem(&self) -> usize {
+        self.rbuf.len() + self.ooo_bytes
+    }
+
+    /// Our FIN has been sent (it is at `data_end` and `snd_nxt` is past it).
+    pub(crate) fn fin_sent(&self) -> bool {
+        self.fin_queued && self.snd_nxt.after(self.data_end())
+    }
+
+    /// Our FIN has been acknowledged.
+    pub(crate) fn fin_acked(&self) -> bool {
+        self.fin_queued && self.snd_una.after(self.data_end())
+    }
+
+    pub(crate) fn set_timer(&mut self, kind: TimerKind, at: Instant) {
+        self.deadlines[kind as usize] = Some(at);
+    }
+
+    pub(crate) fn clear_timer(&mut self, kind: TimerKind) {
+        self.deadlines[kind as usize] = None;
+    }
+
+    pub(crate) fn timer(&self, kind: TimerKind) -> Option<Instant> {
+        self.deadlines[kind as usize]
+    }
+
+    /// Releases the data buffers (after a reset, or on entering TIME-WAIT).
+    pub(crate) fn free_buffers(&mut self, rx_too: bool) {
+        self.sbuf = VecDeque::new();
+        self.sbuf_seq = self.snd_una;
+        if rx_too {
+            self.rbuf = VecDeque::new();
+        }
+        self.ooo = Vec::new();
+        self.ooo_bytes = 0;
+        self.ooo_fin = None;
+        self.sacks = [None; 4];
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    gen: u32,
+    /// `None` when free, or while the socket is taken out for an operation.
+    sock: Option<Box<TcpSock>>,
+    live: bool,
+}
+
+/// The TCP socket table (Linux: `tcp_hashinfo` with its ehash, lhash2 and bhash).
+#[derive(Debug)]
+pub(crate) struct TcpTable {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    count: usize,
+    pub(crate) ehash: HashMap<FourTuple, u32>,
+    pub(crate) lhash: HashMap<(Ipv4Addr, u16), u32>,
+    pub(crate) bhash: HashMap<u16, Vec<u32>>,
+    pub(crate) timers: Timers<(u32, u32)>,
+    pub(crate) keys: IsnKeys,
+    /// Host-wide challenge-ACK budget: `(second, count left)` (`tcp_challenge_timestamp`,
+    /// `tcp_challenge_count`).
+    pub(crate) challenge: (u64, u32),
+}
+
+impl TcpTable {
+    pub(crate) fn new(rng: &mut impl RngCore) -> TcpTable {
+        let seed = rng.next_u64();
+        let keys = IsnKeys::new(
+            (rng.next_u64(), rng.next_u64()),
+            (rng.next_u64(), rng.next_u64()),
+        );
+        TcpTable {
+            slots: Vec::new(),
+            free: Vec::new(),
+            count: 0,
+            ehash: map_with_seed(seed),
+            lhash: map_with_seed(seed ^ 0x9e37_79b9_7f4a_7c15),
+            bhash: map_with_seed(seed ^ 0x6a09_e667_f3bc_c908),
+            timers: Timers::default(),
+            keys,
+            challenge: (u64::MAX, 0),
+        }
+    }
+
+    /// The slot index of a live TCP handle.
+    fn index(&self, h: SocketHandle) -> Result<u32, Errno> {
+        let (idx, gen) = h.parts();
+        if idx & TCP_HANDLE_TAG == 0 {
+            return Err(Errno::EBADF);
+        }
+        let idx = idx & !TCP_HANDLE_TAG;
+        match self.slots.get(idx as usize) {
+            Some(s) if s.gen == gen && s.live => Ok(idx),
+            _ => Err(Errno::EBADF),
+        }
+    }
+
+    /// The socket behind an application handle (not an orphan).
+    fn get(&self, h: SocketHandle) -> Result<&TcpSock, Errno> {
+        let idx = self.index(h)?;
+        match self.slots[idx as usize].sock.as_deref() {
+            Some(s) if !s.orphan => Ok(s),
+            _ => Err(Errno::EBADF),
+        }
+    }
+
+    /// The socket in slot `idx` if its generation is `gen`.
+    pub(crate) fn sock_mut(&mut self, idx: u32, gen: u32) -> Option<&mut TcpSock> {
+        match self.slots.get_mut(idx as usize) {
+            Some(s) if s.gen == gen => s.sock.as_deref_mut(),
+            _ => None,
+        }
+    }
+
+    /// The socket in slot `idx`, whatever its generation.
+    pub(crate) fn sock_at(&mut self, idx: u32) -> Option<&mut TcpSock> {
+        self.slots.get_mut(idx as usize)?.sock.as_deref_mut()
+    }
+
+    /// Takes a socket out of its slot for an operation that needs the whole stack.
+    pub(crate) fn take(&mut self, idx: u32) -> Option<Box<TcpSock>> {
+        self.slots.get_mut(idx as usize)?.sock.take()
+    }
+
+    fn alloc(&mut self, cfg: &crate::config::StackConfig) -> Result<Box<TcpSock>, Errno> {
+        let idx = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot {
+                    gen: 0,
+                    sock: None,
+                    live: false,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.slots[idx as usize];
+        slot.live = true;
+        self.count += 1;
+        Ok(Box::new(TcpSock::new((idx, slot.gen), cfg)))
+    }
+
+    /// Whether a socket bound to `port` conflicts with a bind of `addr`
+    /// (`inet_csk_bind_conflict`): overlapping addresses, unless both sides set SO_REUSEADDR
+    /// and the other is not listening.
+    fn bind_conflict(&self, port: u16, addr: Ipv4Addr, reuse: bool) -> bool {
+        let Some(owners) = self.bhash.get(&port) else {
+            return false;
+        };
+        owners.iter().any(|&i| {
+            let Some(s) = self.slots[i as usize].sock.as_deref() else {
+                return false;
+            };
+            let a = *s.local.ip();
+            let overlap = a.is_unspecified() || addr.is_unspecified() || a == addr;
+            if !overlap {
+                return false;
+            }
+            !reuse || !s.reuseaddr || s.state == TcpState::Listen
+        })
+    }
+
+    fn port_used(&self, port: u16) -> bool {
+        self.bhash.get(&port).is_some_and(|v| !v.is_empty())
+    }
+
+    /// `__inet_lookup_listener`: the listener for `daddr:dport`, exact address first.
+    pub(crate) fn lookup_listener(&self, daddr: Ipv4Addr, dport: u16) -> Option<u32> {
+        self.lhash
+            .get(&(daddr, dport))
+            .or_else(|| self.lhash.get(&(Ipv4Addr::UNSPECIFIED, dport)))
+            .copied()
+    }
+
+    /// Sockets in the table (all states, orphans and children included).
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+}
+
+impl Stack {
+    // ---- table plumbing ------------------------------------------------------------
+
+    /// Runs `f` on the socket behind `h` with the socket taken out of the table, then puts
+    /// it back (or frees it if it died).
+    fn tcp_with<R>(
+        &mut self,
+        h: SocketHandle,
+        f: impl FnOnce(&mut Stack, &mut TcpSock) -> Result<R, Errno>,
+    ) -> Result<R, Errno> {
+        self.tcp.get(h)?;
+        let idx = self.tcp.index(h)?;
+        let Some(mut sk) = self.tcp.take(idx) else {
+            return Err(Errno::EBADF);
+        };
+        let r = f(self, &mut sk);
+        self.tcp_put(sk);
+        r
+    }
+
+    /// Puts a socket back in its slot, arming its timer entry, or frees it if it is dead.
+    pub(crate) fn tcp_put(&mut self, mut sk: Box<TcpSock>) {
+        let (idx, _) = sk.id;
+        if sk.dead {
+            self.tcp_destroy(sk);
+            return;
+        }
+        let next = sk.deadlines.iter().flatten().min().copied();
+        match (sk.armed, next) {
+            (Some(a), Some(n)) if a <= n => {}
+            (Some(a), None) => {
+                self.tcp.timers.cancel(a, sk.id);
+                sk.armed = None;
+            }
+            (a, Some(n)) => {
+                self.tcp.timers.arm(a, n, sk.id);
+                sk.armed = Some(n);
+            }
+            (None, None) => {}
+        }
+        if let Some(slot) = self.tcp.slots.get_mut(idx as usize) {
+            slot.sock = Some(sk);
+        }
+    }
+
+    /// Gives back the socket's port.
+    fn tcp_bhash_del(&mut self, sk: &mut TcpSock) {
+        let port = sk.local.port();
+        let idx = sk.id.0;
+        if let Some(v) = self.tcp.bhash.get_mut(&port) {
+            v.retain(|&i| i != idx);
+            if v.is_empty() {
+                self.tcp.bhash.remove(&port);
+            }
+        }
+        sk.bound = false;
+    }
+
+    /// Frees a socket: out of every hash, its timer cancelled, its slot recycled.
+    fn tcp_destroy(&mut self, mut sk: Box<TcpSock>) {
+        let (idx, _) = sk.id;
+        self.tcp_unhash(&sk);
+        if sk.bound {
+            self.tcp_bhash_del(&mut sk);
+        }
+        if let Some(a) = sk.armed {
+            self.tcp.timers.cancel(a, sk.id);
+        }
+        if let Some(slot) = self.tcp.slots.get_mut(idx as usize) {
+            slot.sock = None;
+            slot.live = false;
+            slot.gen = slot.gen.wrapping_add(1);
+            self.tcp.free.push(idx);
+            self.tcp.count -= 1;
+        }
+    }
+
+    /// Removes a socket from the connection and listener hashes.
+    pub(crate) fn tcp_unhash(&mut self, sk: &TcpSock) {
+        if sk.ehashed {
+            let t = sk.tuple();
+            if self.tcp.ehash.get(&t) == Some(&sk.id.0) {
+                self.tcp.ehash.remove(&t);
+            }
+        }
+        if sk.lhashed {
+            let k = (*sk.local.ip(), sk.local.port());
+            if self.tcp.lhash.get(&k) == Some(&sk.id.0) {
+                self.tcp.lhash.remove(&k);
+            }
+        }
+    }
+
+    /// Records that `sk` owns its local port.
+    fn tcp_bhash_add(&mut self, sk: &mut TcpSock) {
+        self.tcp
+            .bhash
+            .entry(sk.local.port())
+            .or_default()
+            .push(sk.id.0);
+        sk.bound = true;
+    }
+
+    /// `inet_csk_find_open_port` for bind(0): a random start in `ip_local_port_range`, then
+    /// the next port free of conflicts.
+    fn tcp_ephemeral_port(&mut self, addr: Ipv4Addr, reuse: bool) -> Result<u16, Errno> {
+        let (lo, hi) = self.cfg.ip_local_port_range;
+        let span = u32::from(hi.saturating_sub(lo)) + 1;
+        let start = self.rand_u32() % span;
+        for i in 0..span {
+            let port = lo + ((start + i) % span) as u16;
+            if !self.tcp.bind_conflict(port, addr, reuse) {
+                return Ok(port);
+            }
+        }
+        Err(Errno::EADDRINUSE)
+    }
+
+    /// `__inet_hash_connect`: an ephemeral port for `local -> remote` whose 4-tuple is
+    /// free. Deviation from Linux: ports owned by bound or listening sockets are skipped
+    /// altogether (Linux may share a port among connections to different peers).
+    fn tcp_connect_port(&mut self, laddr: Ipv4Addr, remote: SocketAddrV4) -> Result<u16, Errno> {
+        let (lo, hi) = self.cfg.ip_local_port_range;
+        let span = u32::from(hi.saturating_sub(lo)) + 1;
+        let start = self.rand_u32() % span;
+        for i in 0..span {
+            let port = lo + ((start + i) % span) as u16;
+            let t = FourTuple {
+                laddr,
+                lport: port,
+                raddr: *remote.ip(),
+                rport: remote.port(),
+            };
+            if !self.tcp.port_used(port) && !self.tcp.ehash.contains_key(&t) {
+                return Ok(port);
+            }
+        }
+        Err(Errno::EADDRNOTAVAIL)
+    }
+
+    /// Pushes an event for `sk` if the application can see it.
+    pub(crate) fn tcp_event(&mut self, sk: &TcpSock, ev: fn(SocketHandle) -> Event) {
+        if sk.reports() {
+            self.push_event(ev(sk.handle()));
+        }
+    }
+
+    /// `tcp_set_state`: the state change with its MIB accounting (CurrEstab, EstabResets).
+    pub(crate) fn tcp_set_state(&mut self, sk: &mut TcpSock, new: TcpState) {
+        let old = sk.state;
+        if old == new {
+            return;
+        }
+        let t = &mut self.stats.tcp;
+        if new == TcpState::Close && old.counts_as_established() {
+            t.estab_resets += 1;
+        }
+        match (old.counts_as_established(), new.counts_as_established()) {
+            (false, true) => t.curr_estab += 1,
+            (true, false) => t.curr_estab = t.curr_estab.saturating_sub(1),
+            _ => {}
+        }
+        sk.state = new;
+        if new == TcpState::Close {
+            // Out of the lookups; a port that bind() did not choose goes back
+            // (`inet_put_port` unless SOCK_BINDPORT_LOCK).
+            self.tcp_unhash(sk);
+            sk.ehashed = false;
+            sk.lhashed = false;
+            if sk.bound && !sk.user_bound {
+                self.tcp_bhash_del(sk);
+            }
+        }
+    }
+
+    /// `tcp_done`: the connection is over. An orphan is freed; a socket the application
+    /// holds stays in CLOSE for it to read the error and close.
+    pub(crate) fn tcp_done(&mut self, sk: &mut TcpSock) {
+        if matches!(sk.state, TcpState::SynSent | TcpState::SynRecv) {
+            self.stats.tcp.attempt_fails += 1;
+        }
+        self.tcp_set_state(sk, TcpState::Close);
+        sk.shutdown = RCV_SHUTDOWN | SEND_SHUTDOWN;
+        sk.deadlines = [None; 3];
+        sk.free_buffers(false);
+        // An orphan goes, and so does a child still in the SYN queue. A child waiting in the
+        // accept queue stays there in CLOSE, as in Linux: accept() returns it and the
+        // application reads the error.
+        if sk.orphan || (sk.parent.is_some() && !sk.accept_pending) {
+            self.tcp_unlink_child(sk);
+            sk.dead = true;
+        }
+    }
+
+    /// Removes a not-yet-accepted child from its listener's queues.
+    pub(crate) fn tcp_unlink_child(&mut self, sk: &mut TcpSock) {
+        let Some((pidx, pgen)) = sk.parent.take() else {
+            return;
+        };
+        let me = sk.id.0;
+        if let Some(l) = self
+            .tcp
+            .sock_mut(pidx, pgen)
+            .and_then(|p| p.listen.as_deref_mut())
+        {
+            l.syn_queue.retain(|&i| i != me);
+            l.accept_queue.retain(|&i| i != me);
+        }
+    }
+
+    /// `tcp_reset`: a RST was accepted. The application sees ECONNREFUSED in SYN-SENT, EPIPE
+    /// in CLOSE-WAIT and ECONNRESET otherwise.
+    pub(crate) fn tcp_reset(&mut self, sk: &mut TcpSock) {
+        let err = match sk.state {
+            TcpState::SynSent => Errno::ECONNREFUSED,
+            TcpState::CloseWait => Errno::EPIPE,
+            TcpState::Close => return,
+            _ => Errno::ECONNRESET,
+        };
+        sk.err = Some(err);
+        self.tcp_done(sk);
+        self.tcp_event(sk, Event::Error);
+    }
+
+    // ---- socket calls ---------------------------------------------------------------
+
+    /// `socket(AF_INET, SOCK_STREAM, 0)`. EMFILE past `max_sockets`.
+    pub fn tcp_socket(&mut self) -> Result<SocketHandle, Errno> {
+        if self.tcp.len() >= self.cfg.max_sockets {
+            return Err(Errno::EMFILE);
+        }
+        let sk = self.tcp.alloc(&self.cfg)?;
+        let h = sk.handle();
+        self.tcp_put(sk);
+        Ok(h)
+    }
+
+    /// `bind`: EINVAL if already bound or not closed, EADDRNOTAVAIL for an address that is
+    /// not ours, EADDRINUSE for a taken port. Port 0 picks an ephemeral port.
+    pub fn tcp_bind(&mut self, h: SocketHandle, addr: SocketAddrV4) -> Result<(), Errno> {
+        self.tcp_with(h, |st, sk| {
+            if sk.bound || sk.state != TcpState::Close {
+                return Err(Errno::EINVAL);
+            }
+            let ip = *addr.ip();
+            let ok = ip.is_unspecified()
+                || ip.is_loopback()
+                || ip.is_multicast()
+                || ip.is_broadcast()
+                || st.fib.local(ip).is_some();
+            if !ok {
+                return Err(Errno::EADDRNOTAVAIL);
+            }
+            let port = if addr.port() == 0 {
+                st.tcp_ephemeral_port(ip, sk.reuseaddr)?
+            } else if st.tcp.bind_conflict(addr.port(), ip, sk.reuseaddr) {
+                return Err(Errno::EADDRINUSE);
+            } else {
+                addr.port()
+            };
+            sk.local = SocketAddrV4::new(ip, port);
+            st.tcp_bhash_add(sk);
+            sk.user_bound = true;
+            Ok(())
+        })
+    }
+
+    /// `SO_REUSEADDR`: a port held by connections that are not listening (TIME-WAIT
+    /// included) can be bound again.
+    pub fn tcp_set_reuseaddr(&mut self, h: SocketHandle, on: bool) -> Result<(), Errno> {
+        self.tcp_with(h, |_, sk| {
+            sk.reuseaddr = on;
+            Ok(())
+        })
+    }
+
+    /// `listen`: EINVAL unless closed or already listening; an unbound socket gets an
+    /// ephemeral port. The backlog is capped at `somaxconn`.
+    pub fn tcp_listen(&mut self, h: SocketHandle, backlog: u32) -> Result<(), Errno> {
+        self.tcp_with(h, |st, sk| {
+            let max = backlog.min(st.cfg.somaxconn);
+            match sk.state {
+                TcpState::Listen => {
+                    if let Some(l) = sk.listen.as_deref_mut() {
+                        l.max_backlog = max;
+                    }
+                    return Ok(());
+                }
+                TcpState::Close => {}
+                _ => return Err(Errno::EINVAL),
+            }
+            if sk.done || sk.ehashed {
+                return Err(Errno::EINVAL);
+            }
+            if !sk.bound {
+                let port = st.tcp_ephemeral_port(Ipv4Addr::UNSPECIFIED, sk.reuseaddr)?;
+                sk.local = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
+                st.tcp_bhash_add(sk);
+            } else {
+                // inet_csk_listen_start re-checks the port as a listener would bind it.
+                let me = sk.id.0;
+                let conflict = st.tcp.bhash.get(&sk.local.port()).is_some_and(|v| {
+                    v.iter().any(|&i| {
+                        i != me
+                            && st.tcp.slots[i as usize].sock.as_deref().is_some_and(|o| {
+                                let a = *o.local.ip();
+                                let b = *sk.local.ip();
+                                let overlap = a.is_unspecified() || b.is_unspecified() || a == b;
+                                overlap && (o.state == TcpState::Listen || !o.reuseaddr)
+                            })
+                    })
+                });
+                if conflict {
+                    return Err(Errno::EADDRINUSE);
+                }
+            }
+            let key = (*sk.local.ip(), sk.local.port());
+            if st.tcp.lhash.contains_key(&key) {
+                return Err(Errno::EADDRINUSE);
+            }
+            sk.listen = Some(Box::new(ListenQueue {
+                max_backlog: max,
+                ..ListenQueue::default()
+            }));
+            st.tcp_set_state(sk, TcpState::Listen);
+            st.tcp.lhash.insert(key, sk.id.0);
+            sk.lhashed = true;
+            Ok(())
+        })
+    }
+
+    /// `accept4(.., SOCK_NONBLOCK)`: the next established connection and its peer. EINVAL
+    /// on a socket that is not listening, EAGAIN when none is waiting.
+    pub fn tcp_accept(&mut self, h: SocketHandle) -> Result<(SocketHandle, SocketAddrV4), Errno> {
+        let idx = self.tcp.index(h)?;
+        let s = self.tcp.get(h)?;
+        if s.state != TcpState::Listen {
+            return Err(Errno::EINVAL);
+        }
+        loop {
+            let Some(child) = self
+                .tcp
+                .sock_at(idx)
+                .and_then(|s| s.listen.as_deref_mut())
+                .and_then(|l| l.accept_queue.pop_front())
+            else {
+                return Err(Errno::EAGAIN);
+            };
+            let Some(c) = self.tcp.sock_at(child) else {
+                continue;
+            };
+            c.accept_pending = false;
+            c.parent = None;
+            let (ch, peer) = (c.handle(), c.remote);
+            // Edge-triggered readiness: what arrived before accept is announced now.
+            let readable = !c.rbuf.is_empty() || c.done;
+            let error = c.err.is_some();
+            if readable {
+                self.push_event(Event::Readable(ch));
+            }
+            if error {
+                self.push_event(Event::Error(ch));
+            }
+            return Ok((ch, peer));
+        }
+    }
+
+    /// `connect` on a non-blocking socket: sends the SYN and returns EINPROGRESS; completion
+    /// is `Event::Connected` (or `Event::Error`, then [`Stack::tcp_take_error`]). EISCONN
+    /// when connected, EALREADY while connecting, ENETUNREACH without a route (or to a
+    /// broadcast or multicast address), EADDRNOTAVAIL when no ephemeral port is left.
+    pub fn tcp_connect(&mut self, h: SocketHandle, peer: SocketAddrV4) -> Result<(), Errno> {
+        self.tcp_with(h, |st, sk| {
+            match sk.state {
+                TcpState::SynSent | TcpState::SynRecv => return Err(Errno::EALREADY),
+                TcpState::Close => {}
+                _ => return Err(Errno::EISCONN),
+            }
+            let saddr = (!sk.local.ip().is_unspecified()).then(|| *sk.local.ip());
+            let dst = st.route_output(*peer.ip(), saddr)?;
+            if matches!(dst.kind, RouteKind::Broadcast | RouteKind::Multicast) {
+                return Err(Errno::ENETUNREACH);
+            }
+            let laddr = saddr.unwrap_or(dst.src);
+            let port = if sk.bound {
+                let t = FourTuple {
+                    laddr,
+                    lport: sk.local.port(),
+                    raddr: *peer.ip(),
+                    rport: peer.port(),
+                };
+                if st.tcp.ehash.contains_key(&t) {
+                    return Err(Errno::EADDRNOTAVAIL);
+                }
+                sk.local.port()
+            } else {
+                st.tcp_connect_port(laddr, peer)?
+            };
+            // A fresh start (the socket may have failed an earlier attempt).
+            let (id, reuse, nodelay, sndbuf, rcvbuf, locked) = (
+                sk.id,
+                sk.reuseaddr,
+                sk.nodelay,
+                sk.sndbuf,
+                sk.rcvbuf,
+                sk.rcvbuf_locked,
+            );
+            let (bound, user_bound) = (sk.bound, sk.user_bound);
+            *sk = TcpSock::new(id, &st.cfg);
+            sk.reuseaddr = reuse;
+            sk.nodelay = nodelay;
+            sk.sndbuf = sndbuf;
+            sk.rcvbuf = rcvbuf;
+            sk.rcvbuf_locked = locked;
+            sk.bound = bound;
+            sk.user_bound = user_bound;
+            sk.local = SocketAddrV4::new(laddr, port);
+            sk.remote = peer;
+            if !sk.bound {
+                st.tcp_bhash_add(sk);
+            }
+            st.tcp.ehash.insert(sk.tuple(), sk.id.0);
+            sk.ehashed = true;
+            st.tcp_connect_init(sk, dst.mtu);
+            st.tcp_set_state(sk, TcpState::SynSent);
+            st.stats.tcp.active_opens += 1;
+            st.tcp_send_syn(sk, false);
+            Err(Errno::EINPROGRESS)
+        })
+        .inspect_err(|e| {
+            if *e == Errno::EINPROGRESS {
+                self.process_backlog();
+            }
+        })
+    }
+
+    /// `send` with `MSG_DONTWAIT`: queues what fits in the send buffer and returns how much
+    /// (partial writes). EAGAIN when the buffer is full (or while still connecting); EPIPE
+    /// after `shutdown(SHUT_WR)`, on a socket that is not connected, or after the
+    /// connection ended; a pending error (ECONNRESET after a RST) is reported once first.
+    pub fn tcp_send(&mut self, h: SocketHandle, data: &[u8]) -> Result<usize, Errno> {
+        let r = self.tcp_with(h, |st, sk| {
+            if !matches!(sk.state, TcpState::Established | TcpState::CloseWait) {
+                // sk_stream_wait_connect.
+                if let Some(e) = sk.err.take() {
+                    return Err(e);
+                }
+                if !matches!(sk.state, TcpState::SynSent | TcpState::SynRecv) {
+                    return Err(Errno::EPIPE);
+                }
+                return Err(Errno::EAGAIN);
+            }
+            if sk.err.is_some() || sk.shutdown & SEND_SHUTDOWN != 0 {
+                return Err(sk.err.take().unwrap_or(Errno::EPIPE));
+            }
+            if data.is_empty() {
+                return Ok(0);
+            }
+            let n = data.len().min(sk.send_space());
+            if n == 0 {
+                sk.write_blocked = true;
+                return Err(Errno::EAGAIN);
+            }
+            if sk.sbuf.is_empty() {
+                sk.sbuf_seq = sk.snd_nxt.max_seq(sk.snd_una);
+            }
+            sk.sbuf.extend(&data[..n]);
+            if n < data.len() {
+                sk.write_blocked = true;
+            }
+            st.tcp_write_xmit(sk, false);
+            Ok(n)
+        });
+        self.process_backlog();
+        r
+    }
+
+    /// `recv` with `MSG_DONTWAIT`: copies in-order data. 0 at end of stream (the peer's FIN,
+    /// or after a reset once its error was reported); EAGAIN when nothing is queued; ENOTCONN
+    /// on a listener or a socket that never connected; a pending error first.
+    pub fn tcp_recv(&mut self, h: SocketHandle, buf: &mut [u8]) -> Result<usize, Errno> {
+        let r = self.tcp_with(h, |st, sk| {
+            if sk.state == TcpState::Listen {
+                return Err(Errno::ENOTCONN);
+            }
+            if sk.rbuf.is_empty() || buf.is_empty() {
+                if !sk.rbuf.is_empty() {
+                    return Ok(0);
+                }
+                if sk.done {
+                    return Ok(0);
+                }
+                if let Some(e) = sk.err.take() {
+                    return Err(e);
+                }
+                if sk.shutdown & RCV_SHUTDOWN != 0 {
+                    return Ok(0);
+                }
+                if sk.state == TcpState::Close {
+                    return Err(Errno::ENOTCONN);
+                }
+                return Err(Errno::EAGAIN);
+            }
+            let n = buf.len().min(sk.rbuf.len());
+            let (a, b) = sk.rbuf.as_slices();
+            let na = n.min(a.len());
+            buf[..na].copy_from_slice(&a[..na]);
+            buf[na..n].copy_from_slice(&b[..n - na]);
+            sk.rbuf.drain(..n);
+            st.tcp_cleanup_rbuf(sk, n);
+            Ok(n)
+        });
+        self.process_backlog();
+        r
+    }
+
+    /// `shutdown`: `Write` queues a FIN after the data (FIN-WAIT-1 or LAST-ACK); `Read`
+    /// makes further reads return 0 once the queue is empty. ENOTCONN on a closed socket.
+    pub fn tcp_shutdown(&mut self, h: SocketHandle, how: Shutdown) -> Result<(), Errno> {
+        let bits = match how {
+            Shutdown::Read => RCV_SHUTDOWN,
+            Shutdown::Write => SEND_SHUTDOWN,
+            Shutdown::Both => RCV_SHUTDOWN | SEND_SHUTDOWN,
+        };
+        let r = self.tcp_with(h, |st, sk| {
+            match sk.state {
+                TcpState::Close => {
+                    sk.shutdown |= bits;
+                    return Err(Errno::ENOTCONN);
+                }
+                TcpState::Listen => {
+                    if bits & RCV_SHUTDOWN != 0 {
+                        st.tcp_listen_stop(sk);
+                        st.tcp_set_state(sk, TcpState::Close);
+                    }
+                    return Ok(());
+                }
+                TcpState::SynSent => {
+                    // inet_shutdown: disconnect.
+                    st.tcp_set_state(sk, TcpState::Close);
+                    sk.deadlines = [None; 3];
+                    sk.free_buffers(true);
+                    return Ok(());
+                }
+                _ => {}
+            }
+            sk.shutdown |= bits;
+            if bits & SEND_SHUTDOWN != 0 {
+                st.tcp_close_state(sk);
+            }
+            Ok(())
+        });
+        self.process_backlog();
+        r
+    }
+
+    /// `tcp_close_state` + `tcp_send_fin`.
+    fn tcp_close_state(&mut self, sk: &mut TcpSock) {
+        let (next, fin) = sk.state.after_close();
+        if next != sk.state {
+            self.tcp_set_state(sk, next);
+        }
+        if fin && !sk.fin_queued {
+            if sk.sbuf.is_empty() {
+                sk.sbuf_seq = sk.snd_nxt.max_seq(sk.snd_una);
+            }
+            sk.fin_queued = true;
+            self.tcp_write_xmit(sk, true);
+        }
+    }
+
+    /// `close`: the handle is released at once. A listener resets its pending connections;
+    /// unread data makes the close an abort (RST, `TCPAbortOnClose`); otherwise a FIN follows
+    /// the queued data and the orphaned connection finishes on its own (FIN-WAIT-2 for at
+    /// most `tcp_fin_timeout`, then TIME-WAIT).
+    pub fn tcp_close(&mut self, h: SocketHandle) -> Result<(), Errno> {
+        self.tcp.get(h)?;
+        let idx = self.tcp.index(h)?;
+        let Some(mut sk) = self.tcp.take(idx) else {
+            return Err(Errno::EBADF);
+        };
+        sk.shutdown = RCV_SHUTDOWN | SEND_SHUTDOWN;
+        sk.orphan = true;
+        let unread = sk.rbuf.len();
+        sk.rbuf = VecDeque::new();
+        match sk.state {
+            TcpState::Listen => {
+                self.tcp_listen_stop(&mut sk);
+                self.tcp_set_state(&mut sk, TcpState::Close);
+                sk.dead = true;
+            }
+            TcpState::Close => sk.dead = true,
+            _ if unread > 0 => {
+                self.stats.tcp_ext.tcp_abort_on_close += 1;
+                if sk.state.needs_reset_on_abort() {
+                    self.tcp_send_active_reset(&mut sk);
+                }
+                self.tcp_set_state(&mut sk, TcpState::Close);
+                sk.dead = true;
+            }
+            _ => {
+                self.tcp_close_state(&mut sk);
+                if sk.state == TcpState::Close {
+                    sk.dead = true;
+                } else if sk.state == TcpState::FinWait2 {
+                    self.tcp_orphan_fin_wait2(&mut sk);
+                }
+            }
+        }
+        self.tcp_put(sk);
+        self.process_backlog();
+        Ok(())
+    }
+
+    /// `inet_csk_listen_stop`: children in the SYN queue vanish silently; established ones
+    /// not yet accepted are reset (`tcp_disconnect`).
+    fn tcp_listen_stop(&mut self, sk: &mut TcpSock) {
+        let Some(l) = sk.listen.take() else {
+            return;
+        };
+        let children = l.syn_queue.iter().chain(l.accept_queue.iter()).copied();
+        for c in children.collect::<Vec<_>>() {
+            let Some(mut child) = self.tcp.take(c) else {
+                continue;
+            };
+            if child.state.needs_reset_on_abort() && child.state != TcpState::SynRecv {
+                self.tcp_send_active_reset(&mut child);
+            }
+            child.parent = None;
+            child.accept_pending = false;
+            self.tcp_set_state(&mut child, TcpState::Close);
+            child.dead = true;
+            self.tcp_put(child);
+        }
+    }
+
+    /// `TCP_NODELAY`: turning it on pushes what Nagle was holding.
+    pub fn tcp_set_nodelay(&mut self, h: SocketHandle, on: bool) -> Result<(), Errno> {
+        let r = self.tcp_with(h, |st, sk| {
+            sk.nodelay = on;
+            if on && sk.state.is_synchronized() {
+                st.tcp_write_xmit(sk, false);
+            }
+            Ok(())
+        });
+        self.process_backlog();
+        r
+    }
+
+    /// `SO_SNDBUF`: doubled as Linux does, within [4608, 2 * wmem_max].
+    pub fn tcp_set_sndbuf(&mut self, h: SocketHandle, bytes: usize) -> Result<(), Errno> {
+        let max = self.cfg.wmem_max;
+        self.tcp_with(h, |_, sk| {
+            sk.sndbuf = (bytes.min(max) * 2).max(4608);
+            Ok(())
+        })
+    }
+
+    /// `SO_RCVBUF`: doubled as Linux does, within [2304, 2 * rmem_max]. Takes effect on the
+    /// window of connections not yet established.
+    pub fn tcp_set_rcvbuf(&mut self, h: SocketHandle, bytes: usize) -> Result<(), Errno> {
+        let max = self.cfg.rmem_max;
+        self.tcp_with(h, |_, sk| {
+            sk.rcvbuf = (bytes.min(max) * 2).max(2304);
+            sk.rcvbuf_locked = true;
+            Ok(())
+        })
+    }
+
+    /// `getsockname`.
+    pub fn tcp_local_addr(&self, h: SocketHandle) -> Result<SocketAddrV4, Errno> {
+        Ok(self.tcp.get(h)?.local)
+    }
+
+    /// `getpeername`: ENOTCONN unless connected (or connecting).
+    pub fn tcp_peer_addr(&self, h: SocketHandle) -> Result<SocketAddrV4, Errno> {
+        let s = self.tcp.get(h)?;
+        if matches!(
+            s.state,
+            TcpState::Close | TcpState::Listen | TcpState::SynSent
+        ) {
+            return Err(Errno::ENOTCONN);
+        }
+        Ok(s.remote)
+    }
+
+    /// The connection state (`TCP_INFO`'s `tcpi_state`).
+    pub fn tcp_state(&self, h: SocketHandle) -> Result<TcpState, Errno> {
+        Ok(self.tcp.get(h)?.state)
+    }
+
+    /// `getsockopt(SO_ERROR)`: the pending error, cleared (the soft error if none).
+    pub fn tcp_take_error(&mut self, h: SocketHandle) -> Result<Option<Errno>, Errno> {
+        self.tcp.get(h)?;
+        let idx = self.tcp.index(h)?;
+        let s = self.tcp.sock_at(idx).ok_or(Errno::EBADF)?;
+        Ok(s.err.take().or_else(|| s.err_soft.take()))
+    }
+
+    /// `SIOCINQ`: bytes ready to read.
+    pub fn tcp_rx_queued(&self, h: SocketHandle) -> Result<usize, Errno> {
+        Ok(self.tcp.get(h)?.rbuf.len())
+    }
+
+    /// `SIOCOUTQ`: bytes queued and not yet acknowledged.
+    pub fn tcp_tx_queued(&self, h: SocketHandle) -> Result<usize, Errno> {
+        Ok(self.tcp.get(h)?.sbuf.len())
+    }
+
+    /// TCP sockets in the table, all states (orphans, TIME-WAIT and embryonic ones
+    /// included).
+    pub fn tcp_socket_count(&self) -> usize {
+        self.tcp.len()
+    }
+
+    /// Heap bytes held by the data buffers of the socket behind `h` (for the memory tests
+    /// and `ss -m`-style reports).
+    pub fn tcp_buffer_capacity(&self, h: SocketHandle) -> Result<usize, Errno> {
+        let s = self.tcp.get(h)?;
+        Ok(s.sbuf.capacity()
+            + s.rbuf.capacity()
+            + s.ooo.iter().map(|(_, v)| v.capacity()).sum::<usize>())
+    }
+}
+
+/// `max` in sequence space.
+pub(crate) trait SeqExt {
+    /// The later of two sequence numbers.
+    fn max_seq(self, other: SeqNumber) -> SeqNumber;
+}
+
+impl SeqExt for SeqNumber {
+    fn max_seq(self, other: SeqNumber) -> SeqNumber {
+        if self.after(other) {
+            self
+        } else {
+            other
+        }
+    }
+}
+
+/// A duration in whole milliseconds, saturating.
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod test_peer;
+
+#[cfg(test)]
+mod close_tests;
+#[cfg(test)]
+mod data_tests;
+#[cfg(test)]
+mod handshake_tests;
+#[cfg(test)]
+mod listen_tests;
+#[cfg(test)]
+mod loss_tests;
+#[cfg(test)]
+mod reset_tests;

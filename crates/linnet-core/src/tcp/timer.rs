@@ -1,0 +1,581 @@
+//! TCP timers: RTO estimation and backoff, retransmission (data, SYN, SYN-ACK), the
+//! zero-window probe, delayed ACKs, FIN-WAIT-2 and TIME-WAIT.
+//!
+//! Linux: net/ipv4/tcp_timer.c (`tcp_retransmit_timer`, `tcp_write_timeout`,
+//! `retransmits_timed_out`, `tcp_model_timeout`, `tcp_probe_timer`,
+//! `tcp_delack_timer_handler`, `tcp_orphan_retries`), net/ipv4/tcp_input.c
+//! (`tcp_rtt_estimator`, `tcp_set_rto`, `tcp_event_data_recv`), net/ipv4/tcp_output.c
+//! (`tcp_send_delayed_ack`), net/ipv4/inet_connection_sock.c (`reqsk_timer_handler`),
+//! net/ipv4/inet_timewait_sock.c (`tw_timer_handler`), include/net/tcp.h (`TCP_RTO_MIN`,
+//! `TCP_RTO_MAX`, `TCP_TIMEOUT_INIT`, `TCP_ATO_MIN`, `TCP_DELACK_MAX`, `TCP_TIMEWAIT_LEN`).
+//! RFCs: RFC 6298 (RTO), RFC 1122 §4.2.3.2 (delayed ACK), RFC 9293 §3.8.1 and §3.10.8
+//! (retransmission, TIME-WAIT), RFC 1122 §4.2.2.17 (zero-window probes).
+//!
+//! Every socket keeps its deadlines in `TcpSock::deadlines`; the stack's timer set holds one
+//! entry per socket at the earliest of them (an entry may be early: the handler re-arms at
+//! the true deadline). So pushing the RTO back on every ACK costs no timer-set update.
+
+use core::time::Duration;
+
+use crate::config::StackConfig;
+use crate::stack::{Event, Stack};
+use crate::time::Instant;
+
+use super::{millis, CaState, RtxKind, TcpSock, TcpState, TimerKind};
+
+/// `TCP_TIMEOUT_INIT`: the RTO before any RTT sample (RFC 6298 §2.1: 1 s).
+pub(crate) const TIMEOUT_INIT: Duration = Duration::from_secs(1);
+/// `TCP_ATO_MIN`: the smallest delayed-ACK timeout (40 ms).
+pub(crate) const ATO_MIN: Duration = Duration::from_millis(40);
+/// `TCP_DELACK_MAX`: the largest delayed-ACK timeout (200 ms; RFC 1122 asks < 500 ms).
+pub(crate) const DELACK_MAX: Duration = Duration::from_millis(200);
+/// `TCP_MAX_QUICKACKS`.
+pub(crate) const MAX_QUICKACKS: u32 = 16;
+
+/// RFC 6298 RTT estimation with Linux's bounds (the role of `srtt_us`, `rttvar_us`,
+/// `icsk_rto`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RttEstimator {
+    /// Smoothed RTT, none before the first sample.
+    pub(crate) srtt: Option<Duration>,
+    /// RTT variation.
+    pub(crate) rttvar: Duration,
+    /// The current RTO, before backoff.
+    pub(crate) rto: Duration,
+    rto_min: Duration,
+    rto_max: Duration,
+}
+
+impl RttEstimator {
+    pub(crate) fn new(cfg: &StackConfig) -> RttEstimator {
+        RttEstimator {
+            srtt: None,
+            rttvar: Duration::ZERO,
+            rto: TIMEOUT_INIT.min(cfg.tcp_rto_max),
+            rto_min: cfg.tcp_rto_min,
+            rto_max: cfg.tcp_rto_max,
+        }
+    }
+
+    /// RFC 6298 §2.2 / §2.3: a new measurement `r`.
+    ///
+    /// Deviation from RFC 6298 (as Linux `__tcp_set_rto`): RTO = SRTT + max(4 * RTTVAR,
+    /// rto_min), so the 200 ms floor bounds the variance term rather than the sum.
+    pub(crate) fn sample(&mut self, r: Duration) {
+        let r = r.max(Duration::from_micros(1));
+        match self.srtt {
+            None => {
+                self.srtt = Some(r);
+                self.rttvar = r / 2;
+            }
+            Some(srtt) => {
+                let delta = srtt.abs_diff(r);
+                self.rttvar = (self.rttvar * 3 + delta) / 4;
+                self.srtt = Some((srtt * 7 + r) / 8);
+            }
+        }
+        let srtt = self.srtt.unwrap_or(r);
+        self.rto = (srtt + (self.rttvar * 4).max(self.rto_min)).min(self.rto_max);
+    }
+
+    /// The RTO after `backoff` doublings, capped at the maximum (`inet_csk_rto_backoff`).
+    pub(crate) fn backed_off(&self, backoff: u32) -> Duration {
+        let shift = backoff.min(31);
+        self.rto
+            .checked_mul(1u32 << shift)
+            .unwrap_or(self.rto_max)
+            .min(self.rto_max)
+    }
+
+    pub(crate) fn rto_min(&self) -> Duration {
+        self.rto_min
+    }
+
+    pub(crate) fn rto_max(&self) -> Duration {
+        self.rto_max
+    }
+}
+
+/// Delayed-ACK state (Linux `icsk_ack`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct AckState {
+    /// An ACK is owed (`ICSK_ACK_SCHED`).
+    pub(crate) pending: bool,
+    /// The owed ACK must go now (`ICSK_ACK_NOW`).
+    pub(crate) now: bool,
+    /// Quick ACKs left (`quick`).
+    pub(crate) quick: u32,
+    /// Interactive mode: ACKs wait to ride on replies (`pingpong`).
+    pub(crate) pingpong: bool,
+    /// Delayed-ACK timeout estimate (`ato`); zero before the first data.
+    pub(crate) ato: Duration,
+    /// When data last arrived (`lrcvtime`).
+    pub(crate) lrcvtime: Instant,
+    /// Estimate of the peer's MSS (`rcv_mss`).
+    pub(crate) rcv_mss: u32,
+}
+
+/// `tcp_model_timeout`: how long `boundary` retransmissions take with exponential backoff
+/// from `rto_base`, capped at `rto_max` per interval.
+pub(crate) fn model_timeout(boundary: u32, rto_base: Duration, rto_max: Duration) -> Duration {
+    let base = rto_base.max(Duration::from_millis(1)).as_nanos();
+    let max = rto_max.as_nanos();
+    let ratio = (max / base).max(1);
+    let thresh = 127 - ratio.leading_zeros(); // ilog2
+    let doublings = |n: u32| base.saturating_mul((1u128 << (n + 1).min(100)) - 1);
+    let nanos = if boundary <= thresh {
+        doublings(boundary)
+    } else {
+        doublings(thresh).saturating_add(max.saturating_mul(u128::from(boundary - thresh)))
+    };
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
+impl Stack {
+    /// Runs every TCP timer due at `now`.
+    pub(crate) fn tcp_handle_timeout(&mut self, now: Instant) {
+        while let Some((_, (idx, gen))) = self.tcp.timers.pop_due(now) {
+            if self.tcp.sock_mut(idx, gen).is_none() {
+                continue;
+            }
+            let Some(mut sk) = self.tcp.take(idx) else {
+                continue;
+            };
+            sk.armed = None;
+            for kind in [TimerKind::Rtx, TimerKind::DelAck, TimerKind::Wait] {
+                if sk.dead {
+                    break;
+                }
+                if sk.timer(kind).is_some_and(|t| t <= now) {
+                    sk.clear_timer(kind);
+                    match kind {
+                        TimerKind::Rtx => match sk.rtx_kind {
+                            RtxKind::Retrans => self.tcp_retransmit_timer(&mut sk),
+                            RtxKind::Probe => self.tcp_probe_timer(&mut sk),
+                        },
+                        TimerKind::DelAck => self.tcp_delack_timer(&mut sk),
+                        TimerKind::Wait => self.tcp_wait_timer(&mut sk),
+                    }
+                }
+            }
+            self.tcp_put(sk);
+        }
+    }
+
+    /// Arms the retransmission timer for an RTO from now (`tcp_reset_xmit_timer`).
+    pub(crate) fn tcp_arm_rto(&mut self, sk: &mut TcpSock) {
+        let d = sk.rtt.backed_off(sk.backoff);
+        sk.rtx_kind = RtxKind::Retrans;
+        sk.set_timer(TimerKind::Rtx, self.now + d);
+    }
+
+    /// `retransmits_timed_out`: whether the retransmissions of the head have gone on for
+    /// `boundary` backoffs' worth of time.
+    fn tcp_timed_out(&self, sk: &TcpSock, boundary: u32, rto_base: Duration) -> bool {
+        if sk.retransmits == 0 {
+            return false;
+        }
+        let Some(start) = sk.retrans_stamp else {
+            return false;
+        };
+        let limit = model_timeout(boundary, rto_base, sk.rtt.rto_max());
+        self.now.saturating_since(start) >= limit
+    }
+
+    /// `tcp_write_err`: give up on the connection with the soft error or ETIMEDOUT.
+    fn tcp_write_err(&mut self, sk: &mut TcpSock) {
+        let err = sk.err_soft.take().unwrap_or(crate::errno::Errno::ETIMEDOUT);
+        sk.err = Some(err);
+        self.tcp_done(sk);
+        self.tcp_event(sk, Event::Error);
+    }
+
+    /// `tcp_retransmit_timer`.
+    fn tcp_retransmit_timer(&mut self, sk: &mut TcpSock) {
+        let now = self.now;
+        match sk.state {
+            TcpState::SynSent => {
+                // tcp_write_timeout: SYN retries in time (tcp_syn_retries, TCP_TIMEOUT_INIT).
+                let retries = u32::from(self.cfg.tcp_syn_retries);
+                if self.tcp_timed_out(sk, retries, TIMEOUT_INIT) {
+                    self.tcp_write_err(sk);
+                    return;
+                }
+                self.tcp_send_syn(sk, true);
+                self.stats.tcp_ext.tcp_syn_retrans += 1;
+                sk.retransmits += 1;
+                sk.backoff += 1;
+                self.tcp_arm_rto(sk);
+            }
+            TcpState::SynRecv if sk.parent.is_some() => {
+                // reqsk_timer_handler: tcp_synack_retries, 1 s doubling.
+                if sk.retransmits >= u32::from(self.cfg.tcp_synack_retries) {
+                    self.tcp_reqsk_drop(sk);
+                    return;
+                }
+                if !sk.req_acked {
+                    self.tcp_send_synack(sk, true);
+                    self.stats.tcp_ext.tcp_syn_retrans += 1;
+                }
+                sk.retransmits += 1;
+                let d = (TIMEOUT_INIT * (1u32 << sk.retransmits.min(16))).min(sk.rtt.rto_max());
+                sk.rtx_kind = RtxKind::Retrans;
+                sk.set_timer(TimerKind::Rtx, now + d);
+            }
+            TcpState::SynRecv => {
+                // Simultaneous open: our SYN-ACK is the SYN to retransmit.
+                let retries = u32::from(self.cfg.tcp_syn_retries);
+                if self.tcp_timed_out(sk, retries, TIMEOUT_INIT) {
+                    self.tcp_write_err(sk);
+                    return;
+                }
+                self.tcp_send_synack(sk, true);
+                self.stats.tcp_ext.tcp_syn_retrans += 1;
+                sk.retransmits += 1;
+                sk.backoff += 1;
+                self.tcp_arm_rto(sk);
+            }
+            TcpState::Close | TcpState::Listen | TcpState::TimeWait => {}
+            _ => {
+                if sk.snd_una == sk.snd_nxt {
+                    return;
+                }
+                // tcp_write_timeout for synchronized states.
+                let retries = if sk.orphan {
+                    let alive = sk.rtt.backed_off(sk.backoff) < sk.rtt.rto_max();
+                    match self.cfg.tcp_orphan_retries {
+                        0 if alive => 8,
+                        n => u32::from(n),
+                    }
+                } else {
+                    u32::from(self.cfg.tcp_retries2)
+                };
+                if self.tcp_timed_out(sk, retries, sk.rtt.rto_min()) {
+                    self.stats.tcp_ext.tcp_abort_on_timeout += 1;
+                    self.tcp_write_err(sk);
+                    return;
+                }
+                if sk.retrans_stamp.is_none() {
+                    // Deviation from Linux: the head's last transmission time is not kept;
+                    // it went out at least one RTO ago.
+                    sk.retrans_stamp = Some(now - sk.rtt.backed_off(sk.backoff));
+                }
+                self.tcp_enter_loss(sk);
+                self.stats.tcp_ext.tcp_timeouts += 1;
+                let seq = sk.snd_una;
+                let sent = self.tcp_retransmit_at(sk, seq);
+                sk.retx_nxt = seq + sent.max(1);
+                sk.retransmits += 1;
+                sk.backoff += 1;
+                self.tcp_arm_rto(sk);
+            }
+        }
+    }
+
+    /// `tcp_enter_loss`: every outstanding segment is considered lost; cwnd drops to one
+    /// segment and slow start resumes (RFC 5681 §3.1, RFC 6298 §5.5).
+    pub(crate) fn tcp_enter_loss(&mut self, sk: &mut TcpSock) {
+        // ssthresh is cut once per loss episode (not again on a repeated timeout).
+        let new_episode = matches!(sk.ca_state, CaState::Open | CaState::Disorder)
+            || !sk.high_seq.after(sk.snd_una)
+            || (sk.ca_state == CaState::Loss && sk.retransmits == 0);
+        if new_episode {
+            let w = sk.win;
+            sk.win.ssthresh = super::cong::CongestionOps::ssthresh(&mut sk.cc, &w);
+        }
+        sk.win.cwnd = sk.mss;
+        sk.win.cwnd_cnt = 0;
+        sk.ca_state = CaState::Loss;
+        sk.high_seq = sk.snd_nxt;
+        sk.retx_nxt = sk.snd_una;
+        sk.dupacks = 0;
+        sk.rtt_sample = None;
+    }
+
+    /// `tcp_probe_timer` + `tcp_send_probe0`: probe a zero window.
+    fn tcp_probe_timer(&mut self, sk: &mut TcpSock) {
+        if sk.snd_una != sk.snd_nxt || !self.tcp_has_unsent(sk) {
+            sk.backoff = 0;
+            sk.retransmits = 0;
+            return;
+        }
+        let max_probes = if sk.orphan {
+            match self.cfg.tcp_orphan_retries {
+                0 => 8,
+                n => u32::from(n),
+            }
+        } else {
+            u32::from(self.cfg.tcp_retries2)
+        };
+        if sk.retransmits >= max_probes {
+            self.stats.tcp_ext.tcp_abort_on_timeout += 1;
+            self.tcp_write_err(sk);
+            return;
+        }
+        sk.retransmits += 1;
+        self.tcp_write_wakeup(sk);
+        if sk.snd_una != sk.snd_nxt {
+            // Data went out: the RTO takes over.
+            sk.retransmits = 0;
+            return;
+        }
+        if sk.backoff < u32::from(self.cfg.tcp_retries2) {
+            sk.backoff += 1;
+        }
+        let d = sk
+            .rtt
+            .backed_off(sk.backoff)
+            .max(sk.rtt.rto_min())
+            .min(sk.rtt.rto_max());
+        sk.rtx_kind = RtxKind::Probe;
+        sk.set_timer(TimerKind::Rtx, self.now + d);
+    }
+
+    /// `tcp_check_probe_timer`: nothing in flight and data the window will not take.
+    pub(crate) fn tcp_check_probe_timer(&mut self, sk: &mut TcpSock) {
+        if sk.snd_una == sk.snd_nxt && sk.timer(TimerKind::Rtx).is_none() {
+            let d = sk.rtt.backed_off(sk.backoff).max(sk.rtt.rto_min());
+            sk.rtx_kind = RtxKind::Probe;
+            sk.set_timer(TimerKind::Rtx, self.now + d);
+        }
+    }
+
+    /// `tcp_delack_timer_handler`.
+    fn tcp_delack_timer(&mut self, sk: &mut TcpSock) {
+        if !sk.ack.pending || (!sk.state.is_synchronized() && sk.state != TcpState::SynRecv) {
+            return;
+        }
+        if sk.ack.pingpong {
+            // Delayed ACK missed: leave interactive mode and deflate the ATO.
+            sk.ack.pingpong = false;
+            sk.ack.ato = ATO_MIN;
+        } else {
+            // Delayed ACK missed: inflate the ATO.
+            sk.ack.ato = (sk.ack.ato * 2).min(sk.rtt.backed_off(sk.backoff));
+        }
+        self.tcp_send_ack(sk);
+        self.stats.tcp_ext.delayed_acks += 1;
+    }
+
+    /// End of TIME-WAIT, or of an orphan's FIN-WAIT-2 (`tcp_fin_timeout`).
+    fn tcp_wait_timer(&mut self, sk: &mut TcpSock) {
+        match sk.state {
+            TcpState::TimeWait => {
+                self.stats.tcp_ext.tw += 1;
+                self.tcp_set_state(sk, TcpState::Close);
+                sk.dead = true;
+            }
+            TcpState::FinWait2 if sk.orphan => {
+                // Linux keeps the orphan as a FIN-WAIT-2 timewait socket and lets it go
+                // silently when tcp_fin_timeout ends.
+                self.stats.tcp_ext.tw += 1;
+                self.tcp_set_state(sk, TcpState::Close);
+                sk.dead = true;
+            }
+            _ => {}
+        }
+    }
+
+    /// `tcp_event_data_recv`: the delayed-ACK timeout estimate follows the gaps between
+    /// arriving segments; the first data (and any gap longer than an RTO) starts quick-ACK
+    /// mode.
+    pub(crate) fn tcp_event_data_recv(&mut self, sk: &mut TcpSock, len: usize) {
+        let now = self.now;
+        // tcp_measure_rcv_mss.
+        let len = len as u32;
+        if len > sk.ack.rcv_mss {
+            sk.ack.rcv_mss = len.min(sk.advmss);
+        }
+        // tcp_grow_window: the advertised window grows as data arrives, up to the clamp.
+        let free = sk.full_space().saturating_sub(sk.rmem() as u32);
+        if len >= 128 && sk.rcv_ssthresh < sk.window_clamp && sk.rcv_ssthresh < free {
+            let incr = (2 * sk.advmss).max(2 * len);
+            sk.rcv_ssthresh = (sk.rcv_ssthresh + incr).min(sk.window_clamp);
+        }
+        if sk.ack.ato.is_zero() {
+            self.tcp_incr_quickack(sk, MAX_QUICKACKS);
+            sk.ack.ato = ATO_MIN;
+        } else {
+            let m = now.saturating_since(sk.ack.lrcvtime);
+            let rto = sk.rtt.backed_off(sk.backoff);
+            if m <= ATO_MIN / 2 {
+                sk.ack.ato = sk.ack.ato / 2 + ATO_MIN / 2;
+            } else if m < sk.ack.ato {
+                sk.ack.ato = (sk.ack.ato / 2 + m).min(rto);
+            } else if m > rto {
+                self.tcp_incr_quickack(sk, MAX_QUICKACKS);
+            }
+        }
+        sk.ack.lrcvtime = now;
+    }
+
+    /// `tcp_incr_quickack`: up to `max` quick ACKs, about half a window of segments.
+    pub(crate) fn tcp_incr_quickack(&mut self, sk: &mut TcpSock, max: u32) {
+        let mss = sk.ack.rcv_mss.max(1);
+        let mut q = sk.rcv_wnd / (2 * mss);
+        if q == 0 {
+            q = 2;
+        }
+        let q = q.min(max);
+        if q > sk.ack.quick {
+            sk.ack.quick = q;
+        }
+    }
+
+    /// `tcp_enter_quickack_mode`.
+    pub(crate) fn tcp_enter_quickack_mode(&mut self, sk: &mut TcpSock) {
+        self.tcp_incr_quickack(sk, MAX_QUICKACKS);
+        sk.ack.pingpong = false;
+        sk.ack.ato = ATO_MIN;
+    }
+
+    /// `tcp_send_delayed_ack`.
+    pub(crate) fn tcp_send_delayed_ack(&mut self, sk: &mut TcpSock) {
+        let now = self.now;
+        let mut ato = sk.ack.ato.max(ATO_MIN);
+        if ato > ATO_MIN {
+            let mut max_ato = Duration::from_millis(500);
+            if sk.ack.pingpong {
+                max_ato = DELACK_MAX;
+            }
+            if let Some(srtt) = sk.rtt.srtt {
+                let rtt = srtt.max(ATO_MIN);
+                if rtt < max_ato {
+                    max_ato = rtt;
+                }
+            }
+            ato = ato.min(max_ato);
+        }
+        ato = ato.min(DELACK_MAX);
+        let mut at = now + ato;
+        if let Some(old) = sk.timer(TimerKind::DelAck) {
+            // If the delayed ACK is about to go anyway, send it now.
+            if old <= now + ato / 4 {
+                self.tcp_send_ack(sk);
+                return;
+            }
+            if old < at {
+                at = old;
+            }
+        }
+        sk.ack.pending = true;
+        sk.set_timer(TimerKind::DelAck, at);
+    }
+
+    /// The TIME-WAIT length in use.
+    pub(crate) fn tcp_timewait_len(&self) -> Duration {
+        self.cfg.tcp_timewait_len
+    }
+
+    /// `tcp_fin_time`.
+    pub(crate) fn tcp_fin_time(&self, sk: &TcpSock) -> Duration {
+        // tcp_fin_time: never shorter than 3.5 RTO.
+        let rto = sk.rtt.backed_off(0);
+        self.cfg.tcp_fin_timeout.max(rto * 7 / 2)
+    }
+
+    /// An orphan reached FIN-WAIT-2: it waits at most `tcp_fin_timeout` for the peer's FIN.
+    pub(crate) fn tcp_orphan_fin_wait2(&mut self, sk: &mut TcpSock) {
+        let tmo = self.tcp_fin_time(sk);
+        sk.clear_timer(TimerKind::Rtx);
+        sk.set_timer(TimerKind::Wait, self.now + tmo);
+    }
+
+    /// `tcp_time_wait`: the connection enters TIME-WAIT for `TCP_TIMEWAIT_LEN`. An orphan
+    /// becomes the TIME-WAIT socket itself; a socket the application still holds goes to
+    /// CLOSE and a small TIME-WAIT socket takes over its 4-tuple and port.
+    pub(crate) fn tcp_time_wait(&mut self, sk: &mut TcpSock) {
+        let len = self.tcp_timewait_len();
+        let now = self.now;
+        if sk.orphan {
+            self.tcp_set_state(sk, TcpState::TimeWait);
+            sk.deadlines = [None; 3];
+            sk.ack = Default::default();
+            sk.free_buffers(true);
+            sk.set_timer(TimerKind::Wait, now + len);
+            return;
+        }
+        let Ok(mut tw) = self.tcp.alloc(&self.cfg) else {
+            self.tcp_done(sk);
+            return;
+        };
+        tw.local = sk.local;
+        tw.remote = sk.remote;
+        tw.orphan = true;
+        tw.done = true;
+        tw.shutdown = super::RCV_SHUTDOWN | super::SEND_SHUTDOWN;
+        tw.iss = sk.iss;
+        tw.irs = sk.irs;
+        tw.snd_una = sk.snd_una;
+        tw.snd_nxt = sk.snd_nxt;
+        tw.sbuf_seq = sk.snd_nxt;
+        tw.snd_wnd = sk.snd_wnd;
+        tw.snd_wscale = sk.snd_wscale;
+        tw.rcv_nxt = sk.rcv_nxt;
+        tw.rcv_wup = sk.rcv_wup;
+        tw.rcv_wnd = sk.rcv_wnd;
+        tw.rcv_wscale = sk.rcv_wscale;
+        tw.window_clamp = sk.window_clamp;
+        tw.rcv_ssthresh = sk.rcv_ssthresh;
+        tw.ts_ok = sk.ts_ok;
+        tw.ts_recent = sk.ts_recent;
+        tw.ts_offset = sk.ts_offset;
+        tw.wscale_ok = sk.wscale_ok;
+        tw.advmss = sk.advmss;
+        tw.mss = sk.mss;
+        tw.inet_id = sk.inet_id;
+        tw.state = TcpState::TimeWait;
+        tw.set_timer(TimerKind::Wait, now + len);
+        // The TIME-WAIT socket takes the 4-tuple and holds the port.
+        self.tcp_set_state(sk, TcpState::Close);
+        sk.shutdown = super::RCV_SHUTDOWN | super::SEND_SHUTDOWN;
+        sk.deadlines = [None; 3];
+        sk.free_buffers(false);
+        self.tcp.ehash.insert(tw.tuple(), tw.id.0);
+        tw.ehashed = true;
+        self.tcp_bhash_add(&mut tw);
+        self.tcp_put(tw);
+    }
+}
+
+/// Milliseconds for a TSval clock reading.
+pub(crate) fn ts_now(now: Instant) -> u32 {
+    millis(Duration::from_nanos(now.as_nanos())) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `tcp_model_timeout` with tcp_syn_retries = 6 from 1 s: 127 s; with tcp_retries2 = 15
+    /// from 200 ms: 924.6 s (the figures ip-sysctl.rst gives).
+    #[test]
+    fn model_timeout_matches_linux_figures() {
+        let max = Duration::from_secs(120);
+        assert_eq!(
+            model_timeout(6, Duration::from_secs(1), max),
+            Duration::from_secs(127)
+        );
+        assert_eq!(
+            model_timeout(15, Duration::from_millis(200), max),
+            Duration::from_millis(924_600)
+        );
+    }
+
+    /// RFC 6298 §2.2-2.3 with Linux's floor on the variance term: a 10 ms path gives an RTO
+    /// of 210 ms; the first sample sets RTTVAR to R/2.
+    #[test]
+    fn rto_from_samples_respects_linux_floor() {
+        let mut e = RttEstimator::new(&StackConfig::default());
+        assert_eq!(e.rto, Duration::from_secs(1));
+        e.sample(Duration::from_millis(10));
+        assert_eq!(e.rttvar, Duration::from_millis(5));
+        assert_eq!(e.rto, Duration::from_millis(210));
+        // A long path: 4 * RTTVAR dominates.
+        e.sample(Duration::from_millis(410));
+        assert_eq!(e.srtt, Some(Duration::from_millis(60)));
+        assert!(e.rto > Duration::from_millis(400));
+        // Backoff doubles and caps at 120 s.
+        assert_eq!(e.backed_off(20), Duration::from_secs(120));
+    }
+}
