@@ -1,7 +1,7 @@
 //! `linnet`: the command-line front of linnet.
 //!
 //! - `linnet sim`: the main job, a simulated network of real linnet stacks on virtual time
-//!   (no root, no devices), walked through ARP, ping, forwarding and UDP.
+//!   (no root, no devices), walked through ARP, ping, forwarding, UDP and TCP.
 //! - `linnet daemon`: one stack on TAP/TUN/AF_PACKET devices, serving the control socket
 //!   (the "kernel").
 //! - `linnet ip`, `linnet ping`, `linnet nc`, `linnet stat`: "user space", separate processes
@@ -44,7 +44,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Simulate two hosts and a router, and walk through ARP, ping and UDP.
+    /// Simulate two hosts and a router, and walk through ARP, ping, UDP and TCP.
     Sim(sim::SimArgs),
     /// Run a stack on TAP/TUN/AF_PACKET devices and serve its control socket.
     #[command(after_help = daemon::HELP)]

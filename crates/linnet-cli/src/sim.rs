@@ -10,7 +10,8 @@
 //! walkthrough: ARP and ping across the router; ping of an absent neighbour (three ARP
 //! requests, then "Destination Host Unreachable"); a UDP echo; a UDP datagram to a closed
 //! port (ICMP port unreachable, then ECONNREFUSED on the connected socket); a ping with
-//! TTL 1 (time exceeded from the router); the final counters.
+//! TTL 1 (time exceeded from the router); a TCP connection carrying 1 MiB across the
+//! router and closing; the final counters.
 //!
 //! Linux: iputils ping's output lines, `ip neigh` and `/proc/net/snmp` layouts.
 //! RFCs: those of the stack (791, 792, 826, 768).
@@ -418,10 +419,142 @@ impl Sim<'_> {
         self.ping(alice, BOB, 0x1003, 1, Some(1))?;
         self.run_for(Duration::from_secs(1))?;
 
-        self.step(6, "counters (as /proc/net/snmp lays them out) and devices")?;
+        self.tcp_transfer()?;
+
+        self.step(7, "counters (as /proc/net/snmp lays them out) and devices")?;
         for h in [alice, router, bob] {
             self.counters(h)?;
         }
+        Ok(())
+    }
+
+    /// Step 6: a TCP connection across the router, 1 MB from alice to bob, then an orderly
+    /// close. Only the first and last frames of the transfer are printed.
+    fn tcp_transfer(&mut self) -> Result<(), SimRunError> {
+        const TOTAL: usize = 1 << 20;
+        const PORT: u16 = 5001;
+        let (alice, bob) = (self.alice, self.bob);
+        self.step(
+            6,
+            "TCP: bob listens on port 5001, alice connects and sends 1 MiB, then closes",
+        )?;
+        let err = |what: &'static str| move |e: Errno| stack_err(what, e);
+        let listener = self
+            .net
+            .stack_mut(bob)
+            .tcp_socket()
+            .map_err(err("socket"))?;
+        let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PORT);
+        self.net
+            .stack_mut(bob)
+            .tcp_bind(listener, any)
+            .map_err(err("bind"))?;
+        self.net
+            .stack_mut(bob)
+            .tcp_listen(listener, 128)
+            .map_err(err("listen"))?;
+        let client = self
+            .net
+            .stack_mut(alice)
+            .tcp_socket()
+            .map_err(err("socket"))?;
+        let start = self.net.now();
+        match self
+            .net
+            .stack_mut(alice)
+            .tcp_connect(client, SocketAddrV4::new(BOB, PORT))
+        {
+            Ok(()) | Err(Errno::EINPROGRESS) => {}
+            Err(e) => return Err(stack_err("connect", e)),
+        }
+        writeln!(self.out, "  [alice] connect(10.0.2.2:{PORT}): EINPROGRESS")?;
+        let data: Vec<u8> = (0..TOTAL).map(|i| (i * 7 + i / 251) as u8).collect();
+        let (mut sent, mut got, mut conn, mut closed) = (0usize, Vec::new(), None, false);
+        let mut buf = vec![0u8; 65536];
+        let mut printed = 0usize;
+        let mut skipped = 0usize;
+        let mut last_lines: Vec<String> = Vec::new();
+        let deadline = start + Duration::from_secs(60);
+        while self.net.now() < deadline {
+            self.net.run_for(Duration::from_millis(5))?;
+            for l in self.trace.borrow_mut().drain(..) {
+                if printed < 6 {
+                    if !self.quiet {
+                        writeln!(self.out, "  {l}")?;
+                    }
+                    printed += 1;
+                } else {
+                    skipped += 1;
+                    last_lines.push(l);
+                    if last_lines.len() > 6 {
+                        last_lines.remove(0);
+                        continue;
+                    }
+                }
+            }
+            for h in [alice, self.router, bob] {
+                while self.net.poll_event(h).is_some() {}
+            }
+            if conn.is_none() {
+                if let Ok((c, peer)) = self.net.stack_mut(bob).tcp_accept(listener) {
+                    writeln!(self.out, "  [bob] accept: connection from {peer}")?;
+                    conn = Some(c);
+                }
+            }
+            while sent < TOTAL {
+                match self.net.stack_mut(alice).tcp_send(client, &data[sent..]) {
+                    Ok(n) if n > 0 => sent += n,
+                    _ => break,
+                }
+            }
+            if sent == TOTAL && !closed {
+                self.net
+                    .stack_mut(alice)
+                    .tcp_close(client)
+                    .map_err(err("close"))?;
+                closed = true;
+            }
+            if let Some(c) = conn {
+                loop {
+                    match self.net.stack_mut(bob).tcp_recv(c, &mut buf) {
+                        Ok(0) => {
+                            let _ = self.net.stack_mut(bob).tcp_close(c);
+                            conn = None;
+                            break;
+                        }
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                        Err(_) => break,
+                    }
+                }
+                if conn.is_none() {
+                    break;
+                }
+            }
+        }
+        if !self.quiet {
+            let hidden = skipped.saturating_sub(last_lines.len());
+            writeln!(self.out, "  ... {hidden} more frames ...")?;
+            for l in last_lines {
+                writeln!(self.out, "  {l}")?;
+            }
+        }
+        let took = self.net.now().saturating_since(start).as_secs_f64();
+        let intact = got == data;
+        writeln!(
+            self.out,
+            "  [bob] read {} bytes, then end of stream; data intact: {}",
+            got.len(),
+            if intact { "yes" } else { "NO" }
+        )?;
+        let retrans = self.net.stack(alice).counters().tcp.retrans_segs;
+        writeln!(
+            self.out,
+            "  transfer took {took:.3} s of virtual time ({:.1} Mbit/s), {retrans} segments retransmitted",
+            (got.len() * 8) as f64 / took / 1e6
+        )?;
+        let _ = self.net.stack_mut(bob).tcp_close(listener);
+        // The rest of the close handshake.
+        self.run_for(Duration::from_millis(100))?;
         Ok(())
     }
 
@@ -550,7 +683,16 @@ mod tests {
             text.contains("From 10.0.1.1 icmp_seq=1 Time to live exceeded"),
             "{text}"
         );
-        // Step 6: bob counted the closed-port datagram; the router forwarded.
+        // Step 6: TCP moved 1 MiB intact across the router.
+        assert!(
+            text.contains("[bob] accept: connection from 10.0.1.2:"),
+            "{text}"
+        );
+        assert!(
+            text.contains("[bob] read 1048576 bytes, then end of stream; data intact: yes"),
+            "{text}"
+        );
+        // Step 7: bob counted the closed-port datagram; the router forwarded.
         assert!(text.contains("Udp: 1 1 0 1 0 0 0 0 0"), "{text}");
         assert!(text.contains("Ip: 1 64"), "{text}");
     }
