@@ -642,10 +642,23 @@ pub fn run(args: &DaemonArgs) -> Result<(), String> {
         .map_err(|e| format!("--ctl {}: {}", cfg.ctl.display(), io_msg(&e)))?;
     let names: Vec<String> = cfg.devices.iter().map(|d| d.name.clone()).collect();
     tracing::info!(ctl = %cfg.ctl.display(), devices = ?names, "linnet daemon ready");
-    let sig = signals.forever().next();
+    // Wait for a signal, and also watch the event loop: if it dies, the daemon must not go
+    // on answering the control socket for a stack nobody drives.
+    let sig = loop {
+        if let Some(s) = signals.pending().next() {
+            break s;
+        }
+        if rt.handle().is_shut_down() {
+            tracing::error!("the event loop stopped; shutting down");
+            server.shutdown();
+            let _ = rt.shutdown();
+            return Err("runtime: the event loop stopped unexpectedly".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
     let name = match sig {
-        Some(SIGINT) => "SIGINT",
-        Some(SIGTERM) => "SIGTERM",
+        SIGINT => "SIGINT",
+        SIGTERM => "SIGTERM",
         _ => "signal",
     };
     tracing::info!(signal = name, "shutting down");

@@ -1043,9 +1043,9 @@ impl Ip<'_> {
                     routes.retain(|r| &r.dev == d);
                 }
                 if self.opts.json {
-                    self.print_json(render::ip_route_json(&routes))
+                    self.print_json(render::ip_route_json(&routes, dev.is_some()))
                 } else {
-                    self.print(render::ip_route(&routes))
+                    self.print(render::ip_route(&routes, dev.is_some()))
                 }
             }
             Cmd::RouteFlush { dev } => {
@@ -1102,9 +1102,9 @@ impl Ip<'_> {
                     dev.as_ref().is_none_or(|d| &n.dev == d) && addr.is_none_or(|a| n.addr == a)
                 });
                 if self.opts.json {
-                    self.print_json(render::ip_neigh_json(&n))
+                    self.print_json(render::ip_neigh_json(&n, dev.is_some()))
                 } else {
-                    self.print(render::ip_neigh(&n))
+                    self.print(render::ip_neigh(&n, dev.is_some()))
                 }
             }
             Cmd::NeighFlush { dev, addr } => {

@@ -269,7 +269,8 @@ impl Pinger {
             if deadline.is_some_and(|d| now >= d) || exit_at.is_some_and(|e| now >= e) {
                 break;
             }
-            let more = args.count.is_none_or(|c| t.transmitted < c);
+            // iputils: with -w, keep sending past -c until -c answers came or the deadline.
+            let more = deadline.is_some() || args.count.is_none_or(|c| t.transmitted < c);
             if more && now >= next_send {
                 let seq = (t.transmitted + 1) as u16;
                 if timing {
@@ -279,6 +280,8 @@ impl Pinger {
                     payload[..8].copy_from_slice(&wall.as_secs().to_ne_bytes());
                     payload[8..16].copy_from_slice(&u64::from(wall.subsec_micros()).to_ne_bytes());
                 }
+                // rcvd_clear: a reused sequence number (after 65535) is not a duplicate.
+                answered.remove(&seq);
                 match client.ping_send(dst, ident, seq, args.ttl, &payload) {
                     Ok(at) => {
                         sent.insert(seq, at);
@@ -298,7 +301,11 @@ impl Pinger {
                 }
                 t.transmitted += 1;
                 next_send += interval;
-                if args.count.is_some_and(|c| t.transmitted >= c) {
+                if deadline.is_some() && t.errors > 0 {
+                    // iputils stops at the first error when a deadline is set.
+                    break;
+                }
+                if deadline.is_none() && args.count.is_some_and(|c| t.transmitted >= c) {
                     // schedule_exit.
                     let wait = if t.received > 0 {
                         Duration::from_micros(2 * t.tmax as u64).max(interval)

@@ -177,15 +177,18 @@ fn route_dst(r: &RouteInfo) -> String {
     }
 }
 
-/// `ip route show`.
-pub fn ip_route(routes: &[RouteInfo]) -> String {
+/// `ip route show`; with `omit_dev` (a `dev X` filter was given) the device is left out, as
+/// iproute2 does. Like iproute2, every field is followed by a space.
+pub fn ip_route(routes: &[RouteInfo], omit_dev: bool) -> String {
     let mut out = String::new();
     for r in routes {
         let mut line = route_dst(r);
         if let Some(g) = r.gateway {
             let _ = write!(line, " via {g}");
         }
-        let _ = write!(line, " dev {}", r.dev);
+        if !omit_dev {
+            let _ = write!(line, " dev {}", r.dev);
+        }
         if r.kernel {
             line.push_str(" proto kernel scope link");
         } else if r.gateway.is_none() {
@@ -198,17 +201,22 @@ pub fn ip_route(routes: &[RouteInfo]) -> String {
         if r.metric != 0 {
             let _ = write!(line, " metric {}", r.metric);
         }
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{line} ");
     }
     out
 }
 
-/// `ip -j route show`.
-pub fn ip_route_json(routes: &[RouteInfo]) -> String {
+/// `ip -j route show` (`omit_dev` as for [`ip_route`]).
+pub fn ip_route_json(routes: &[RouteInfo], omit_dev: bool) -> String {
     let v: Vec<Value> = routes
         .iter()
         .map(|r| {
             let mut j = json!({ "dst": route_dst(r), "dev": r.dev, "flags": [] });
+            if omit_dev {
+                if let Some(o) = j.as_object_mut() {
+                    o.remove("dev");
+                }
+            }
             if let Some(g) = r.gateway {
                 j["gateway"] = json!(g.to_string());
             }
@@ -230,26 +238,32 @@ pub fn ip_route_json(routes: &[RouteInfo]) -> String {
     Value::Array(v).to_string()
 }
 
-/// `ip neigh show`.
-pub fn ip_neigh(neighs: &[NeighInfo]) -> String {
+/// `ip neigh show` (`omit_dev` as for [`ip_route`]; every field followed by a space).
+pub fn ip_neigh(neighs: &[NeighInfo], omit_dev: bool) -> String {
     let mut out = String::new();
     for n in neighs {
         let ll = n
             .lladdr
             .map(|m| format!(" lladdr {}", mac(m)))
             .unwrap_or_default();
-        let _ = writeln!(out, "{} dev {}{ll} {}", n.addr, n.dev, n.state.name());
+        let dev = if omit_dev { String::new() } else { format!(" dev {}", n.dev) };
+        let _ = writeln!(out, "{}{dev}{ll} {} ", n.addr, n.state.name());
     }
     out
 }
 
-/// `ip -j neigh show`.
-pub fn ip_neigh_json(neighs: &[NeighInfo]) -> String {
+/// `ip -j neigh show` (`omit_dev` as for [`ip_route`]).
+pub fn ip_neigh_json(neighs: &[NeighInfo], omit_dev: bool) -> String {
     let v: Vec<Value> = neighs
         .iter()
         .map(|n| {
             let mut j =
                 json!({ "dst": n.addr.to_string(), "dev": n.dev, "state": [n.state.name()] });
+            if omit_dev {
+                if let Some(o) = j.as_object_mut() {
+                    o.remove("dev");
+                }
+            }
             if let Some(m) = n.lladdr {
                 j["lladdr"] = json!(mac(m));
             }
@@ -565,11 +579,16 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            ip_route(&routes),
-            "default via 10.0.0.254 dev eth0\n\
-             10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.1\n"
+            ip_route(&routes, false),
+            "default via 10.0.0.254 dev eth0 \n\
+             10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.1 \n"
         );
-        let j: Value = serde_json::from_str(&ip_route_json(&routes)).unwrap();
+        assert_eq!(
+            ip_route(&routes, true),
+            "default via 10.0.0.254 \n10.0.0.0/24 proto kernel scope link src 10.0.0.1 \n",
+            "iproute2 leaves the device out under a dev filter"
+        );
+        let j: Value = serde_json::from_str(&ip_route_json(&routes, false)).unwrap();
         assert_eq!(j[0]["dst"], "default");
         assert_eq!(j[0]["gateway"], "10.0.0.254");
         assert_eq!(j[1]["prefsrc"], "10.0.0.1");

@@ -61,7 +61,7 @@ impl Stack {
         ttl: Option<u8>,
         payload: &[u8],
     ) -> Result<(), Errno> {
-        if payload.len() + 8 > 65_507 {
+        if payload.len() > 65_507 {
             return Err(Errno::EMSGSIZE);
         }
         let route = self.route_output(dst, None)?;

@@ -36,9 +36,10 @@ use crate::device::{Device, RxBatch, LL_HEADROOM};
 
 /// The raw ioctl, private: [`TunDevice::open`] is the interface.
 mod raw {
-    nix::ioctl_write_ptr_bad!(
+    nix::ioctl_readwrite_bad!(
         /// `TUNSETIFF`: attach the fd to an interface (`_IOW('T', 202, int)`, but the
-        /// argument is a `struct ifreq *`).
+        /// argument is a `struct ifreq *` that the kernel also writes back, with the final
+        /// name, so it is passed as `&mut`).
         tunsetiff,
         libc::TUNSETIFF,
         libc::ifreq
@@ -96,9 +97,10 @@ impl TunDevice {
             TunMode::Tun => libc::IFF_TUN,
         };
         req.ifr_ifru.ifru_flags = (kind | libc::IFF_NO_PI) as libc::c_short;
-        // SAFETY: `file` is an open /dev/net/tun fd and `req` a valid `ifreq` that outlives
-        // the call; TUNSETIFF reads the name and flags and writes the final name back.
-        unsafe { tunsetiff(file.as_raw_fd(), &req) }?;
+        // SAFETY: `file` is an open /dev/net/tun fd and `req` a valid, exclusively borrowed
+        // `ifreq` that outlives the call; TUNSETIFF reads the name and flags and writes the
+        // final name back into it (copy_to_user in __tun_chr_ioctl).
+        unsafe { tunsetiff(file.as_raw_fd(), &mut req) }?;
         let name = ifreq::ifreq_name(&req);
         let mtu = ifreq::if_mtu(&name).ok();
         tracing::debug!(%name, ?mode, ?mtu, "attached to tun/tap");
