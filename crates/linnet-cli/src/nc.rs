@@ -1,10 +1,18 @@
-//! `linnet nc`: OpenBSD netcat's UDP mode over a socket of a linnet daemon's stack: standard
-//! input goes out as datagrams, datagrams that come in go to standard output.
+//! `linnet nc`: OpenBSD netcat over a socket of a linnet daemon's stack, TCP by default and
+//! UDP with `-u`: standard input goes to the socket, what comes in goes to standard output.
 //!
-//! Linux: the socket calls of net/socket.c as OpenBSD nc makes them (netcat.c `udp_connect`,
-//! `local_listen`, `readwrite`), net/ipv4/udp.c behind them.
-//! RFCs: RFC 768.
+//! Linux: the socket calls of net/socket.c as OpenBSD nc makes them (netcat.c `remote_connect`,
+//! `udp_connect`, `local_listen`, `readwrite`), net/ipv4/tcp.c and net/ipv4/udp.c behind them.
+//! RFCs: RFC 9293, RFC 768.
 //!
+//! - `nc HOST PORT`: a TCP connection to HOST:PORT (bound first to `-s ADDR` / `-p PORT` if
+//!   given). A refused or failed connect prints `nc: connect to HOST port PORT (tcp) failed:
+//!   REASON` and exits 1. Standard input is sent as it is read; what arrives is written out.
+//!   At the end of standard input nc keeps reading until the peer closes; with `-N` it first
+//!   shuts down its writing side (the peer reads end of stream), as OpenBSD `nc -N`. nc exits
+//!   0 when the peer closes the connection.
+//! - `nc -l [-p] PORT` (or `-l [HOST] PORT`): listens, accepts one connection, closes the
+//!   listener and then behaves as the client.
 //! - `nc -u HOST PORT`: a socket connected to HOST:PORT (bound first to `-s ADDR` / `-p PORT`
 //!   if given). Each line of standard input is one datagram (OpenBSD nc sends one per
 //!   `read(2)`, which is a line at a terminal); each datagram received is written out as is.
@@ -16,10 +24,9 @@
 //! - A send or receive refused with an ICMP error (ECONNREFUSED after a port unreachable)
 //!   ends nc with status 1, as OpenBSD nc.
 //!
-//! TCP (no `-u`) is refused with status 1 until the stack has TCP.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +34,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use linnet::control::{ClientError, SockId};
+use linnet::control::{Client, ClientError, ShutdownHow, SockId};
 
 use crate::tool;
 
@@ -36,12 +43,15 @@ use crate::tool;
 pub struct NcArgs {
     #[arg(long, value_name = "PATH", help = tool::CTL_HELP)]
     pub ctl: Option<PathBuf>,
-    /// UDP (the only protocol linnet has today).
+    /// UDP instead of TCP.
     #[arg(short = 'u')]
     pub udp: bool,
-    /// Listen for datagrams instead of sending to HOST PORT.
+    /// Listen (TCP: accept one connection) instead of connecting to HOST PORT.
     #[arg(short = 'l')]
     pub listen: bool,
+    /// TCP: shut down the writing side at the end of standard input.
+    #[arg(short = 'N')]
+    pub shutdown_on_eof: bool,
     /// Local port (with -l: the port to listen on).
     #[arg(short = 'p', value_name = "PORT")]
     pub port: Option<String>,
@@ -86,9 +96,6 @@ struct Plan {
 }
 
 fn plan(args: &NcArgs) -> Result<Plan, String> {
-    if !args.udp {
-        return Err("TCP is not implemented yet (linnet has UDP only: use -u)".into());
-    }
     let src = |p: u16| -> Result<Ipv4Addr, String> {
         args.source
             .as_deref()
@@ -200,6 +207,9 @@ fn run_inner(
         })
         .transpose()?;
     let mut c = tool::connect(args.ctl.as_deref()).map_err(|e| e.to_string())?;
+    if !args.udp {
+        return run_tcp(args, &plan, idle, &mut c, input, out, err, interrupted);
+    }
     let id: SockId = c.udp_socket().map_err(|e| call_err("socket", e))?;
     if let Some(b) = plan.bind {
         c.bind(id, b).map_err(|e| call_err("bind failed", e))?;
@@ -267,6 +277,140 @@ fn run_inner(
     }
 }
 
+/// Reads standard input in chunks (as `read(2)` returns them) on a thread; the channel
+/// closes at end of input.
+fn spawn_chunk_reader(mut input: Box<dyn BufRead + Send>) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("nc-stdin".into())
+        .spawn(move || {
+            let mut buf = vec![0u8; TCP_CHUNK];
+            loop {
+                match input.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        if tx.send(buf[..n].to_vec()).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => return,
+                }
+            }
+        });
+    if spawned.is_err() {
+        let (_, rx) = mpsc::channel();
+        return rx;
+    }
+    rx
+}
+
+/// Largest piece of standard input sent in one call, and of the stream read in one call.
+const TCP_CHUNK: usize = 64 * 1024;
+/// How long one accept waits before nc looks at SIGINT again.
+const ACCEPT_SLICE: Duration = Duration::from_millis(200);
+
+/// The TCP half of nc: connect or accept one connection, then `readwrite`.
+#[allow(clippy::too_many_arguments)]
+fn run_tcp(
+    args: &NcArgs,
+    plan: &Plan,
+    idle: Option<Duration>,
+    c: &mut Client,
+    input: Box<dyn BufRead + Send>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    interrupted: &AtomicBool,
+) -> Result<(), String> {
+    let id: SockId = c.tcp_socket().map_err(|e| call_err("socket", e))?;
+    if let Some(b) = plan.bind {
+        c.bind(id, b).map_err(|e| call_err("bind failed", e))?;
+    }
+    let conn = if let Some(p) = plan.peer {
+        c.connect_socket(id, p).map_err(|e| match e {
+            ClientError::Remote { errno, .. } => format!(
+                "connect to {} port {} (tcp) failed: {}",
+                p.ip(),
+                p.port(),
+                linnet::control::strerror(errno)
+            ),
+            e => e.to_string(),
+        })?;
+        if args.verbose {
+            let _ = writeln!(
+                err,
+                "Connection to {} {} port [tcp/*] succeeded!",
+                p.ip(),
+                p.port()
+            );
+        }
+        id
+    } else {
+        c.listen(id, 1).map_err(|e| call_err("listen", e))?;
+        if args.verbose {
+            if let Ok(a) = c.local_addr(id) {
+                let _ = writeln!(err, "Listening on {} {}", a.ip(), a.port());
+            }
+        }
+        let (conn, from) = loop {
+            if interrupted.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            match c.accept(id, Some(ACCEPT_SLICE)) {
+                Ok(a) => break a,
+                Err(ClientError::Remote { errno, .. }) if errno == libc::EAGAIN => {}
+                Err(e) => return Err(call_err("accept", e)),
+            }
+        };
+        if args.verbose {
+            let _ = writeln!(err, "Connection received on {} {}", from.ip(), from.port());
+        }
+        // OpenBSD nc serves one connection and closes the listener (without -k).
+        c.close(id).map_err(|e| call_err("close", e))?;
+        conn
+    };
+    let chunks = spawn_chunk_reader(input);
+    let mut stdin_open = true;
+    let mut last = Instant::now();
+    loop {
+        if interrupted.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        while stdin_open {
+            match chunks.try_recv() {
+                Ok(buf) => {
+                    c.send_to(conn, &buf, None)
+                        .map_err(|e| call_err("write failed", e))?;
+                    last = Instant::now();
+                }
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    stdin_open = false;
+                    if args.shutdown_on_eof {
+                        c.shutdown(conn, ShutdownHow::Write)
+                            .map_err(|e| call_err("shutdown", e))?;
+                    }
+                }
+            }
+        }
+        match c.recv_from(conn, TCP_CHUNK, Some(SLICE)) {
+            // The peer closed: nothing more will come.
+            Ok(d) if d.data.is_empty() => return Ok(()),
+            Ok(d) => {
+                out.write_all(&d.data)
+                    .and_then(|()| out.flush())
+                    .map_err(|e| format!("write(stdout): {e}"))?;
+                last = Instant::now();
+            }
+            Err(ClientError::Remote { errno, .. }) if errno == libc::EAGAIN => {}
+            Err(e) => return Err(call_err("read failed", e)),
+        }
+        if idle.is_some_and(|w| last.elapsed() >= w) {
+            return Ok(());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +420,7 @@ mod tests {
             ctl: None,
             udp,
             listen,
+            shutdown_on_eof: false,
             port: port.map(String::from),
             source: None,
             timeout: None,
@@ -315,8 +460,8 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_named() {
-        let e = plan(&args(false, false, None, &["10.0.0.1", "5000"])).unwrap_err();
-        assert!(e.contains("TCP is not implemented yet"), "{e}");
+        let p = plan(&args(false, false, None, &["10.0.0.1", "5000"])).unwrap();
+        assert_eq!(p.peer, Some(SocketAddrV4::new([10, 0, 0, 1].into(), 5000)));
         let e = plan(&args(true, false, None, &["10.0.0.1", "x"])).unwrap_err();
         assert_eq!(e, "port number invalid: x");
         let e = plan(&args(true, false, None, &["example.org", "53"])).unwrap_err();

@@ -246,7 +246,11 @@ pub fn ip_neigh(neighs: &[NeighInfo], omit_dev: bool) -> String {
             .lladdr
             .map(|m| format!(" lladdr {}", mac(m)))
             .unwrap_or_default();
-        let dev = if omit_dev { String::new() } else { format!(" dev {}", n.dev) };
+        let dev = if omit_dev {
+            String::new()
+        } else {
+            format!(" dev {}", n.dev)
+        };
         let _ = writeln!(out, "{}{dev}{ll} {} ", n.addr, n.state.name());
     }
     out

@@ -3,7 +3,7 @@
 //!
 //! Linux: the behaviour of iproute2, iputils ping and OpenBSD nc against a kernel, seen
 //! through their output and exit statuses.
-//! RFCs: RFC 768, RFC 792, RFC 826.
+//! RFCs: RFC 768, RFC 792, RFC 826, RFC 9293.
 
 use std::io::Cursor;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -15,7 +15,7 @@ use linnet::control::Server;
 use linnet::core::{DeviceKind, Stack, StackConfig};
 use linnet::wire::ipv4::Ipv4Cidr;
 use linnet::wire::EthernetAddress;
-use linnet::{MemoryDevice, Runtime, UdpSocket};
+use linnet::{MemoryDevice, Runtime, TcpListener, TcpStream, UdpSocket};
 
 use crate::ip::IpArgs;
 use crate::nc::NcArgs;
@@ -310,7 +310,75 @@ fn nc_to_a_closed_port_fails_with_connection_refused() {
     assert!(err.ends_with("Connection refused\n"), "{err}");
     let (code, _, err) = d.nc(&["10.0.0.2", "9"], "");
     assert_eq!(code, 1);
-    assert!(err.contains("TCP is not implemented yet"), "{err}");
+    assert_eq!(
+        err,
+        "nc: connect to 10.0.0.2 port 9 (tcp) failed: Connection refused\n"
+    );
+}
+
+#[test]
+fn nc_tcp_client_sends_stdin_and_prints_the_answer() {
+    use std::io::{Read, Write};
+    let d = Daemon::new();
+    // -N: the end of input is a FIN, so a peer reading to the end can answer.
+    let l = TcpListener::bind(d.b.handle(), (B_IP, 5100)).unwrap();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let mut v = Vec::new();
+        s.read_to_end(&mut v).unwrap();
+        s.write_all(b"got: ").unwrap();
+        s.write_all(&v).unwrap();
+    });
+    let (code, out, err) = d.nc(&["-N", "10.0.0.2", "5100"], "hello\n");
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, "got: hello\n");
+    peer.join().unwrap();
+    // Without -N nc keeps the connection open after its input ends, until the peer closes.
+    let l = TcpListener::bind(d.b.handle(), (B_IP, 5101)).unwrap();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let mut buf = [0u8; 3];
+        s.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"ab\n");
+        std::thread::sleep(Duration::from_millis(100));
+        s.write_all(b"bye\n").unwrap();
+    });
+    let (code, out, err) = d.nc(&["-v", "10.0.0.2", "5101"], "ab\n");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "bye\n");
+    assert_eq!(err, "Connection to 10.0.0.2 5101 port [tcp/*] succeeded!\n");
+    peer.join().unwrap();
+}
+
+#[test]
+fn nc_tcp_listen_serves_one_connection() {
+    use std::io::{Read, Write};
+    let d = Daemon::new();
+    let b = d.b.handle().clone();
+    let talk = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + WAIT;
+        let mut s = loop {
+            match TcpStream::connect(&b, (A_IP, 5200)) {
+                Ok(s) => break s,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    assert_eq!(e.raw_os_error(), Some(libc::ECONNREFUSED));
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("nc -l never listened: {e}"),
+            }
+        };
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        s.write_all(b"hi\n").unwrap();
+        let mut buf = [0u8; 7];
+        s.read_exact(&mut buf).unwrap();
+        buf
+    });
+    let (code, out, err) = d.nc(&["-l", "-p", "5200"], "answer\n");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "hi\n");
+    assert_eq!(&talk.join().unwrap(), b"answer\n");
 }
 
 #[test]

@@ -11,6 +11,8 @@
 //! - [`runtime`]: [`Runtime`] (the event-loop thread) and [`StackHandle`] (the stack, from any
 //!   thread).
 //! - [`socket`]: [`UdpSocket`], blocking and std-like, with Linux errno values.
+//! - [`tcp`]: [`TcpListener`] and [`TcpStream`], blocking and std-like, with Linux errno
+//!   values.
 //! - [`ping`](mod@ping): blocking echo requests.
 //! - [`control`]: the daemon's control socket (netlink's role and the socket system calls for
 //!   other processes): messages, framing, [`control::Server`] and [`control::Client`].
@@ -51,6 +53,7 @@ pub mod ping;
 pub mod runtime;
 pub mod socket;
 pub mod sys;
+pub mod tcp;
 
 use std::hash::{BuildHasher, Hasher};
 
@@ -63,6 +66,7 @@ pub use ping::{ping, ping_recv, ping_send, PingReply};
 pub use runtime::{Clock, DriverStats, Runtime, StackHandle, WaitError};
 pub use socket::UdpSocket;
 pub use sys::{PacketDevice, TunDevice, TunMode};
+pub use tcp::{TcpListener, TcpStream};
 
 /// A Linux errno from the core as an `io::Error` whose `raw_os_error()` is that number.
 pub fn errno_to_io(e: linnet_core::Errno) -> std::io::Error {

@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 
 use linnet::control::proto::{encode_frame, read_frame, write_frame};
 use linnet::control::{
-    Client, ClientError, PingAnswer, Request, Response, Server, SockOpt, SockType, MAX_FRAME,
-    PROTOCOL_VERSION,
+    Client, ClientError, PingAnswer, Request, Response, Server, ShutdownHow, SockOpt, SockType,
+    MAX_FRAME, PROTOCOL_VERSION,
 };
 use linnet::core::ctl::{CtlRequest, CtlResponse, Prefix};
 use linnet::core::{DeviceKind, NudState, Stack, StackConfig};
 use linnet::wire::ipv4::Ipv4Cidr;
 use linnet::wire::EthernetAddress;
-use linnet::{MemoryDevice, Runtime, UdpSocket};
+use linnet::{MemoryDevice, Runtime, TcpListener, TcpStream, UdpSocket};
 
 const A_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const B_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -331,10 +331,16 @@ fn udp_socket_calls_reach_a_peer_and_map_errors_to_errno() {
         libc::EOPNOTSUPP
     );
     assert_eq!(
-        remote_errno(c.call(&Request::Accept { id: id2 })),
+        remote_errno(c.call(&Request::Accept {
+            id: id2,
+            timeout_ms: None
+        })),
         libc::EOPNOTSUPP
     );
-    assert_eq!(remote_errno(c.socket(SockType::Tcp)), libc::EPROTONOSUPPORT);
+    assert_eq!(
+        remote_errno(c.set_opt(id2, SockOpt::NoDelay(true))),
+        libc::ENOPROTOOPT
+    );
 
     // A datagram to a closed port: ECONNREFUSED on the next call of the connected socket.
     let id3 = c.udp_socket().unwrap();
@@ -533,4 +539,132 @@ fn bind_replaces_a_stale_socket_but_not_a_live_one_or_a_file() {
     Server::bind(&nested, t.a.handle().clone())
         .unwrap()
         .shutdown();
+}
+
+/// Reads a TCP socket of the daemon until the end of the stream.
+fn recv_to_end(c: &mut Client, id: u32) -> Vec<u8> {
+    let mut got = Vec::new();
+    loop {
+        let d = c.recv_from(id, 65_535, Some(WAIT)).unwrap();
+        if d.data.is_empty() {
+            return got;
+        }
+        got.extend_from_slice(&d.data);
+    }
+}
+
+#[test]
+fn tcp_socket_calls_connect_listen_accept_and_transfer() {
+    let t = Setup::new();
+    let mut c = t.client();
+
+    // Active open from the daemon to a linnet listener on the peer host, which echoes.
+    let listener = TcpListener::bind(t.b.handle(), (B_IP, 7000)).unwrap();
+    let echo = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let mut v = Vec::new();
+        s.read_to_end(&mut v).unwrap();
+        s.write_all(&v).unwrap();
+    });
+    let id = c.tcp_socket().unwrap();
+    assert_eq!(remote_errno(c.peer_addr(id)), libc::ENOTCONN);
+    c.connect_socket(id, sa(B_IP, 7000)).unwrap();
+    assert_eq!(c.peer_addr(id).unwrap(), sa(B_IP, 7000));
+    assert_eq!(*c.local_addr(id).unwrap().ip(), A_IP);
+    c.set_opt(id, SockOpt::NoDelay(true)).unwrap();
+    assert_eq!(
+        remote_errno(c.connect_socket(id, sa(B_IP, 7000))),
+        libc::EISCONN
+    );
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    assert_eq!(c.send_to(id, &data, None).unwrap(), data.len());
+    c.shutdown(id, ShutdownHow::Write).unwrap();
+    assert_eq!(remote_errno(c.send_to(id, b"x", None)), libc::EPIPE);
+    let got = recv_to_end(&mut c, id);
+    assert!(got == data, "echo differs ({} bytes back)", got.len());
+    echo.join().unwrap();
+    c.close(id).unwrap();
+
+    // Refused.
+    let id = c.tcp_socket().unwrap();
+    assert_eq!(
+        remote_errno(c.connect_socket(id, sa(B_IP, 9))),
+        libc::ECONNREFUSED
+    );
+    c.close(id).unwrap();
+
+    // Passive open in the daemon, a linnet client on the peer host.
+    let l = c.tcp_socket().unwrap();
+    c.bind(l, sa(A_IP, 7001)).unwrap();
+    c.listen(l, 8).unwrap();
+    assert_eq!(
+        remote_errno(c.accept(l, Some(Duration::from_millis(30)))),
+        libc::EAGAIN
+    );
+    assert_eq!(
+        remote_errno(c.accept(l, Some(Duration::ZERO))),
+        libc::EAGAIN
+    );
+    let b = t.b.handle().clone();
+    let peer = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(&b, (A_IP, 7001)).unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        s.write_all(b"hello daemon").unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut v = Vec::new();
+        s.read_to_end(&mut v).unwrap();
+        (v, s.local_addr().unwrap())
+    });
+    let (conn, from) = c.accept(l, Some(WAIT)).unwrap();
+    assert_eq!(*from.ip(), B_IP);
+    assert_eq!(recv_to_end(&mut c, conn), b"hello daemon");
+    assert_eq!(c.send_to(conn, b"hello peer", None).unwrap(), 10);
+    c.close(conn).unwrap();
+    let (v, local) = peer.join().unwrap();
+    assert_eq!(v, b"hello peer");
+    assert_eq!(std::net::SocketAddr::V4(from), local);
+    assert_eq!(remote_errno(c.recv_from(conn, 10, None)), libc::EBADF);
+    // A second bind of the listening port.
+    let l2 = c.tcp_socket().unwrap();
+    assert_eq!(remote_errno(c.bind(l2, sa(A_IP, 7001))), libc::EADDRINUSE);
+    assert_eq!(t.server().stats().sockets, 2);
+}
+
+#[test]
+fn client_that_disconnects_closes_its_tcp_sockets() {
+    let t = Setup::new();
+    t.settle(0, 0);
+    let mut c = t.client();
+    // A listener blocked in accept, and an established connection to the peer host.
+    let l = c.tcp_socket().unwrap();
+    c.bind(l, sa(A_IP, 7100)).unwrap();
+    c.listen(l, 8).unwrap();
+    let listener = TcpListener::bind(t.b.handle(), (B_IP, 7101)).unwrap();
+    let conn = c.tcp_socket().unwrap();
+    c.connect_socket(conn, sa(B_IP, 7101)).unwrap();
+    let (mut peer, _) = listener.accept().unwrap();
+    peer.set_read_timeout(Some(WAIT)).unwrap();
+    t.settle(2, 1);
+    let mut s = c.stream().try_clone().unwrap();
+    write_frame(
+        &mut s,
+        &Request::Accept {
+            id: l,
+            timeout_ms: None,
+        },
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    drop(s);
+    drop(c);
+    t.settle(0, 0);
+    // The connection was closed (the peer reads the end of the stream) ...
+    let mut buf = [0u8; 8];
+    assert_eq!(peer.read(&mut buf).unwrap(), 0);
+    // ... and nobody listens on the port any more.
+    let e = TcpStream::connect(t.b.handle(), (A_IP, 7100)).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ECONNREFUSED));
+    let again = TcpListener::bind(t.a.handle(), (A_IP, 7100)).unwrap();
+    drop(again);
 }

@@ -2,8 +2,9 @@
 //! peer lives in a network namespace, with the kernel's stack and iputils `ping` as the peer.
 //!
 //! Linux: drivers/net/tun.c, drivers/net/veth.c, net/packet/af_packet.c, net/ipv4/icmp.c
-//! (the kernel answering and sending echoes), net/ipv4/udp.c (the kernel's UDP sockets).
-//! RFCs: RFC 792, RFC 768, RFC 826.
+//! (the kernel answering and sending echoes), net/ipv4/udp.c (the kernel's UDP sockets),
+//! net/ipv4/tcp*.c (the kernel's TCP: bulk transfers, RSTs, half-close).
+//! RFCs: RFC 792, RFC 768, RFC 826, RFC 9293.
 //!
 //! Needs root (CAP_NET_ADMIN, CAP_NET_RAW), /dev/net/tun, `ip` (iproute2) and `ping`
 //! (iputils). Without them each test prints why and passes, except when `CI=true`: then it
@@ -304,4 +305,120 @@ fn af_packet_refuses_missing_interface() {
     }
     let e = PacketDevice::open("nosuchlnv0").unwrap_err();
     assert_eq!(e.raw_os_error(), Some(libc::ENODEV));
+}
+
+/// 20 MB of deterministic bytes.
+const TCP_BULK: usize = 20 << 20;
+
+fn bulk_pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut v = Vec::with_capacity(len);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+fn digest(b: &[u8]) -> [u8; 8] {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    h.write(b);
+    h.finish().to_be_bytes()
+}
+
+/// Reads `s` to its end and answers with the digest of what came: the peer's write side
+/// is shut, ours still works (half-close).
+fn digest_and_answer(mut r: impl io::Read, mut w: impl io::Write) -> usize {
+    let mut v = Vec::new();
+    r.read_to_end(&mut v).unwrap();
+    w.write_all(&digest(&v)).unwrap();
+    v.len()
+}
+
+#[test]
+fn tap_tcp_with_the_kernel_both_ways_refused_and_half_closed() {
+    use std::io::{Read, Write};
+    use std::net::Shutdown;
+    let test = "tap_tcp_with_the_kernel_both_ways_refused_and_half_closed";
+    if !kernel_ready(test) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    let name = unique("lnc");
+    let mut cleanup = Cleanup::default();
+    let tap = TunDevice::tap(&name).unwrap();
+    cleanup.on_drop(&["link", "del", &name]);
+    disable_ipv6(&name);
+    ip(&["addr", "add", "10.96.0.1/24", "dev", &name]);
+    ip(&["link", "set", &name, "up"]);
+    let (rt, _) = host(tap, "10.96.0.2/24");
+    let (kernel_ip, linnet_ip) = (Ipv4Addr::new(10, 96, 0, 1), Ipv4Addr::new(10, 96, 0, 2));
+    let long = Some(Duration::from_secs(15));
+    let data = bulk_pattern(TCP_BULK, 42);
+    let want = digest(&data);
+
+    // Linux client -> linnet server; Linux shuts down writing, linnet reads EOF and answers.
+    let l = linnet::TcpListener::bind(rt.handle(), sa(linnet_ip, 7000)).unwrap();
+    let server = std::thread::spawn(move || {
+        let (s, peer) = l.accept().unwrap();
+        s.set_read_timeout(long).unwrap();
+        s.set_write_timeout(long).unwrap();
+        (digest_and_answer(&s, &s), peer)
+    });
+    let mut k = std::net::TcpStream::connect_timeout(&sa(linnet_ip, 7000), WAIT).unwrap();
+    k.set_read_timeout(long).unwrap();
+    k.set_write_timeout(long).unwrap();
+    k.write_all(&data).unwrap();
+    k.shutdown(Shutdown::Write).unwrap();
+    let mut got = [0u8; 8];
+    k.read_exact(&mut got).unwrap();
+    let (n, peer) = server.join().unwrap();
+    assert_eq!(n, TCP_BULK);
+    assert_eq!(got, want, "Linux -> linnet digest");
+    assert_eq!(peer, k.local_addr().unwrap());
+    assert_eq!(
+        k.read(&mut got).unwrap(),
+        0,
+        "linnet closed after answering"
+    );
+
+    // linnet client -> Linux server; linnet shuts down writing, Linux reads EOF and answers.
+    let kl = std::net::TcpListener::bind(sa(kernel_ip, 0)).unwrap();
+    let kaddr = kl.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (s, _) = kl.accept().unwrap();
+        s.set_read_timeout(long).unwrap();
+        digest_and_answer(&s, &s)
+    });
+    let c = linnet::TcpStream::connect(rt.handle(), kaddr).unwrap();
+    c.set_read_timeout(long).unwrap();
+    c.set_write_timeout(long).unwrap();
+    (&c).write_all(&data).unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    let mut got = [0u8; 8];
+    (&c).read_exact(&mut got).unwrap();
+    assert_eq!(server.join().unwrap(), TCP_BULK);
+    assert_eq!(got, want, "linnet -> Linux digest");
+    assert_eq!(
+        (&c).read(&mut got).unwrap(),
+        0,
+        "Linux closed after answering"
+    );
+    drop(c);
+
+    // A closed linnet port: Linux gets ECONNREFUSED (linnet's RST).
+    let e = std::net::TcpStream::connect_timeout(&sa(linnet_ip, 7999), WAIT).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ECONNREFUSED), "{e}");
+    // A closed Linux port: linnet gets ECONNREFUSED (Linux's RST).
+    let closed = std::net::TcpListener::bind(sa(kernel_ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let e = linnet::TcpStream::connect(rt.handle(), closed).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ECONNREFUSED), "{e}");
+    rt.shutdown().unwrap();
 }

@@ -19,8 +19,8 @@ use std::time::Duration;
 use linnet_core::ctl::{CtlRequest, CtlResponse};
 
 use super::proto::{
-    read_frame, write_frame, DaemonStats, FrameError, PingAnswer, Request, Response, SockId,
-    SockOpt, SockType, PROTOCOL_VERSION,
+    read_frame, write_frame, DaemonStats, FrameError, PingAnswer, Request, Response, ShutdownHow,
+    SockId, SockOpt, SockType, PROTOCOL_VERSION,
 };
 use super::strerror;
 
@@ -280,6 +280,46 @@ impl Client {
     /// `close()`.
     pub fn close(&mut self, id: SockId) -> Result<(), ClientError> {
         self.ok("Close", &Request::Close { id })
+    }
+
+    /// `socket(AF_INET, SOCK_STREAM, 0)`.
+    pub fn tcp_socket(&mut self) -> Result<SockId, ClientError> {
+        self.socket(SockType::Tcp)
+    }
+
+    /// `listen()`.
+    pub fn listen(&mut self, id: SockId, backlog: u32) -> Result<(), ClientError> {
+        self.ok("Listen", &Request::Listen { id, backlog })
+    }
+
+    /// `accept()`: the new connection's socket and its peer; `timeout: None` blocks, zero
+    /// does not. EAGAIN when the time passes.
+    pub fn accept(
+        &mut self,
+        id: SockId,
+        timeout: Option<Duration>,
+    ) -> Result<(SockId, SocketAddrV4), ClientError> {
+        let req = Request::Accept {
+            id,
+            timeout_ms: timeout.map(ms),
+        };
+        match self.call(&req)? {
+            Response::Accepted { id, peer } => Ok((id, peer)),
+            r => Err(unexpected("Accept", &r)),
+        }
+    }
+
+    /// `shutdown()`.
+    pub fn shutdown(&mut self, id: SockId, how: ShutdownHow) -> Result<(), ClientError> {
+        self.ok("Shutdown", &Request::Shutdown { id, how })
+    }
+
+    /// `getpeername()`.
+    pub fn peer_addr(&mut self, id: SockId) -> Result<SocketAddrV4, ClientError> {
+        match self.call(&Request::GetPeerName { id })? {
+            Response::PeerName(a) => Ok(a),
+            r => Err(unexpected("GetPeerName", &r)),
+        }
     }
 
     /// One echo request and its answer (`None`: none within `timeout`), with the round-trip

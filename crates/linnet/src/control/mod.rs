@@ -1,6 +1,6 @@
 //! The control socket: how separate processes use a daemon's stack. It plays netlink's role
 //! (configuration and counters, through `linnet_core::ctl`) and that of the socket system
-//! calls (UDP sockets and echo requests owned by the calling connection).
+//! calls (UDP and TCP sockets and echo requests owned by the calling connection).
 //!
 //! - [`proto`]: the messages ([`Request`], [`Response`]), their framing (4-byte big-endian
 //!   length + `postcard` payload, at most [`MAX_FRAME`]) and the version handshake.
@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 pub use client::{Client, ClientError, Datagram};
 pub use proto::{
-    DaemonStats, PingAnswer, Request, Response, SockId, SockOpt, SockType, MAX_FRAME,
+    DaemonStats, PingAnswer, Request, Response, ShutdownHow, SockId, SockOpt, SockType, MAX_FRAME,
     PROTOCOL_VERSION,
 };
 pub use server::Server;

@@ -3,7 +3,8 @@
 //! Linux: include/uapi/linux/netlink.h (`struct nlmsghdr`: a length-prefixed, typed message;
 //! `NLMSG_ERROR` carrying a negative errno), include/linux/syscalls.h (the socket system
 //! calls the [`Request`] socket variants stand for: `socket`, `bind`, `connect`, `sendto`,
-//! `recvfrom`, `getsockname`, `setsockopt`, `listen`, `accept`, `close`).
+//! `recvfrom`, `getsockname`, `getpeername`, `setsockopt`, `listen`, `accept`, `shutdown`,
+//! `close`).
 //! RFCs: none.
 //!
 //! # Wire format
@@ -34,7 +35,7 @@ use linnet_core::PingEvent;
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Largest frame payload accepted either way: 1 MiB.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -50,8 +51,7 @@ pub type SockId = u32;
 pub enum SockType {
     /// `socket(AF_INET, SOCK_DGRAM, 0)`: UDP.
     Udp,
-    /// `socket(AF_INET, SOCK_STREAM, 0)`: TCP (refused with EPROTONOSUPPORT until the stack
-    /// has TCP).
+    /// `socket(AF_INET, SOCK_STREAM, 0)`: TCP.
     Tcp,
 }
 
@@ -64,6 +64,19 @@ pub enum SockOpt {
     Ttl(u8),
     /// `SO_RCVBUF` (doubled, as Linux does).
     RcvBuf(u32),
+    /// `TCP_NODELAY` (ENOPROTOOPT on a UDP socket, as Linux).
+    NoDelay(bool),
+}
+
+/// `shutdown()`'s `how`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShutdownHow {
+    /// `SHUT_RD`.
+    Read,
+    /// `SHUT_WR`: a TCP socket sends its FIN after the queued data.
+    Write,
+    /// `SHUT_RDWR`.
+    Both,
 }
 
 /// A message from a client to the daemon.
@@ -90,7 +103,8 @@ pub enum Request {
         /// Local address (port 0: an ephemeral port).
         addr: SocketAddrV4,
     },
-    /// `connect()`.
+    /// `connect()`. On a TCP socket it blocks until the handshake ends, as a blocking
+    /// `connect` does (ECONNREFUSED, ETIMEDOUT when it fails).
     Connect {
         /// Socket.
         id: SockId,
@@ -104,12 +118,17 @@ pub enum Request {
         /// Backlog.
         backlog: u32,
     },
-    /// `accept()` (EOPNOTSUPP on a UDP socket, as Linux).
+    /// `accept()` (EOPNOTSUPP on a UDP socket, as Linux): the next connection as a new
+    /// socket ([`Response::Accepted`]). `timeout_ms`: `None` blocks until one comes,
+    /// `Some(0)` does not block; EAGAIN when the time passes.
     Accept {
         /// Socket.
         id: SockId,
+        /// How long to wait.
+        timeout_ms: Option<u32>,
     },
-    /// `sendto()` (`to: None`: `send()` on a connected socket).
+    /// `sendto()` (`to: None`: `send()` on a connected socket). On a TCP socket the address
+    /// is ignored (as Linux) and the call blocks until all of `data` is queued.
     SendTo {
         /// Socket.
         id: SockId,
@@ -120,7 +139,8 @@ pub enum Request {
     },
     /// `recvfrom()`: the next datagram, at most `max` bytes of it. `timeout_ms`: `None`
     /// blocks until one comes, `Some(0)` does not block; EAGAIN when the time passes (as
-    /// with `SO_RCVTIMEO`).
+    /// with `SO_RCVTIMEO`). On a TCP socket: up to `max` bytes of the stream, from the
+    /// peer; an empty answer is the end of the stream.
     RecvFrom {
         /// Socket.
         id: SockId,
@@ -143,6 +163,18 @@ pub enum Request {
     },
     /// `close()`.
     Close {
+        /// Socket.
+        id: SockId,
+    },
+    /// `shutdown()` (ENOTCONN on a socket that is not connected).
+    Shutdown {
+        /// Socket.
+        id: SockId,
+        /// Which direction.
+        how: ShutdownHow,
+    },
+    /// `getpeername()` (ENOTCONN when not connected).
+    GetPeerName {
         /// Socket.
         id: SockId,
     },
@@ -247,6 +279,15 @@ pub enum Response {
         /// Time it arrived.
         at_ns: u64,
     },
+    /// The answer to [`Request::Accept`]: the new connection's socket and its peer.
+    Accepted {
+        /// The new socket.
+        id: SockId,
+        /// The peer.
+        peer: SocketAddrV4,
+    },
+    /// `getpeername()`.
+    PeerName(SocketAddrV4),
 }
 
 /// An answer to an echo request (the wire form of [`PingEvent`]).

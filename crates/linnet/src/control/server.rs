@@ -11,7 +11,8 @@
 //! [`Server::bind`] starts `linnet-ctl`, which waits on the listener with `mio` (so that
 //! [`Server::shutdown`] can wake it) and starts one `linnet-ctl-N` thread per accepted
 //! client. A client thread reads a request, answers it, and repeats; blocking calls
-//! (`RecvFrom`, `Ping`, `PingRecv`) wait on the stack in slices of [`SLICE`], and between
+//! (`RecvFrom`, `Ping`, `PingRecv`, and for TCP `Connect`, `Accept` and `SendTo`) wait on
+//! the stack in slices of [`SLICE`], and between
 //! slices look whether the client hung up (a peek at its socket) or the server is stopping.
 //!
 //! # Ownership
@@ -45,11 +46,12 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use nix::sys::socket::MsgFlags;
 
 use super::proto::{
-    read_frame, write_frame, DaemonStats, FrameError, PingAnswer, Request, Response, SockId,
-    SockOpt, SockType, MAX_RECV, PROTOCOL_VERSION,
+    read_frame, write_frame, DaemonStats, FrameError, PingAnswer, Request, Response, ShutdownHow,
+    SockId, SockOpt, SockType, MAX_RECV, PROTOCOL_VERSION,
 };
 use super::strerror;
 use crate::runtime::{Inner, StackHandle, WaitError};
+use crate::tcp::connect_poll;
 use crate::UdpSocket;
 
 /// How long a blocking call waits on the stack before it looks at its client again.
@@ -301,15 +303,34 @@ fn accept_loop(shared: &Arc<Shared>, listener: &UnixListener, mut poll: Poll) {
     }
 }
 
+/// A TCP socket of a connection, closed (`tcp_close`) on drop.
+struct TcpOwned {
+    handle: StackHandle,
+    sock: SocketHandle,
+}
+
+impl Drop for TcpOwned {
+    fn drop(&mut self) {
+        let sock = self.sock;
+        let _ = self.handle.with_stack(|s| s.tcp_close(sock));
+    }
+}
+
+/// A socket of either type.
+enum Sock {
+    Udp(UdpSocket),
+    Tcp(TcpOwned),
+}
+
 /// One socket of a connection. Closing happens before the server's count drops, so a count
 /// back at its baseline means the sockets really are gone.
 struct OwnedSock {
-    sock: Option<UdpSocket>,
+    sock: Option<Sock>,
     shared: Arc<Shared>,
 }
 
 impl OwnedSock {
-    fn get(&self) -> &UdpSocket {
+    fn get(&self) -> &Sock {
         // Invariant: `sock` is only taken in `drop`.
         self.sock.as_ref().expect("socket present until drop")
     }
@@ -488,11 +509,27 @@ impl Conn {
         }
     }
 
-    fn sock(&self, id: SockId) -> Result<&UdpSocket, Response> {
+    fn sock(&self, id: SockId) -> Result<&Sock, Response> {
         self.socks
             .get(&id)
             .map(OwnedSock::get)
             .ok_or_else(|| error(libc::EBADF, format!("socket {id}: Bad file descriptor")))
+    }
+
+    /// Adds `sock` under the lowest free id.
+    fn insert(&mut self, sock: Sock) -> Result<SockId, Response> {
+        let id = (FIRST_ID..)
+            .find(|i| !self.socks.contains_key(i))
+            .ok_or_else(|| error(libc::EMFILE, "socket: Too many open files"))?;
+        self.shared.sockets.fetch_add(1, Ordering::Relaxed);
+        self.socks.insert(
+            id,
+            OwnedSock {
+                sock: Some(sock),
+                shared: self.shared.clone(),
+            },
+        );
+        Ok(id)
     }
 
     fn handle(&mut self, req: Request) -> Outcome {
@@ -509,78 +546,150 @@ impl Conn {
             Request::Ctl(c) => Response::Ctl(handle.with_stack(|s| s.ctl(&c))),
             Request::Stats => Response::Stats(stats(&self.shared)),
             Request::Socket { ty: SockType::Tcp } => {
-                error(libc::EPROTONOSUPPORT, "socket: TCP is not implemented yet")
+                let sock = handle
+                    .with_stack(|s| s.tcp_socket())
+                    .map_err(|e| errno_response("socket", e))?;
+                let id = self.insert(Sock::Tcp(TcpOwned {
+                    handle: handle.clone(),
+                    sock,
+                }))?;
+                Response::Socket { id }
             }
             Request::Socket { ty: SockType::Udp } => {
                 let sock = UdpSocket::unbound(&handle).map_err(|e| io_response("socket", &e))?;
-                let id = (FIRST_ID..)
-                    .find(|i| !self.socks.contains_key(i))
-                    .ok_or_else(|| error(libc::EMFILE, "socket: Too many open files"))?;
-                self.shared.sockets.fetch_add(1, Ordering::Relaxed);
-                self.socks.insert(
-                    id,
-                    OwnedSock {
-                        sock: Some(sock),
-                        shared: self.shared.clone(),
-                    },
-                );
+                let id = self.insert(Sock::Udp(sock))?;
                 Response::Socket { id }
             }
             Request::Bind { id, addr } => {
-                let h = self.sock(id)?.socket_handle();
-                handle
-                    .with_stack(|s| s.udp_bind(h, addr))
-                    .map_err(|e| errno_response("bind", e))?;
+                let r = match self.sock(id)? {
+                    Sock::Udp(u) => {
+                        let h = u.socket_handle();
+                        handle.with_stack(|s| s.udp_bind(h, addr))
+                    }
+                    Sock::Tcp(t) => handle.with_stack(|s| s.tcp_bind(t.sock, addr)),
+                };
+                r.map_err(|e| errno_response("bind", e))?;
                 Response::Ok
             }
-            Request::Connect { id, addr } => {
-                self.sock(id)?
-                    .connect(addr)
-                    .map_err(|e| io_response("connect", &e))?;
-                Response::Ok
-            }
-            Request::Listen { id, .. } => {
-                self.sock(id)?;
-                error(libc::EOPNOTSUPP, "listen: Operation not supported")
-            }
-            Request::Accept { id } => {
-                self.sock(id)?;
-                error(libc::EOPNOTSUPP, "accept: Operation not supported")
-            }
-            Request::SendTo { id, data, to } => {
-                let s = self.sock(id)?;
-                let n = match to {
-                    Some(to) => s.send_to(&data, to),
-                    None => s.send(&data),
+            Request::Connect { id, addr } => match self.sock(id)? {
+                Sock::Udp(u) => {
+                    u.connect(addr).map_err(|e| io_response("connect", &e))?;
+                    Response::Ok
                 }
-                .map_err(|e| io_response("sendto", &e))?;
-                Response::Sent { len: n as u32 }
-            }
+                Sock::Tcp(t) => return self.tcp_connect(t.sock, addr),
+            },
+            Request::Listen { id, backlog } => match self.sock(id)? {
+                Sock::Udp(_) => error(libc::EOPNOTSUPP, "listen: Operation not supported"),
+                Sock::Tcp(t) => {
+                    let h = t.sock;
+                    handle
+                        .with_stack(|s| s.tcp_listen(h, backlog))
+                        .map_err(|e| errno_response("listen", e))?;
+                    Response::Ok
+                }
+            },
+            Request::Accept { id, timeout_ms } => match self.sock(id)? {
+                Sock::Udp(_) => error(libc::EOPNOTSUPP, "accept: Operation not supported"),
+                Sock::Tcp(t) => return self.tcp_accept(t.sock, timeout_ms),
+            },
+            Request::SendTo { id, data, to } => match self.sock(id)? {
+                Sock::Udp(s) => {
+                    let n = match to {
+                        Some(to) => s.send_to(&data, to),
+                        None => s.send(&data),
+                    }
+                    .map_err(|e| io_response("sendto", &e))?;
+                    Response::Sent { len: n as u32 }
+                }
+                // tcp_sendmsg ignores the address.
+                Sock::Tcp(t) => return self.tcp_send(t.sock, &data),
+            },
             Request::RecvFrom {
                 id,
                 max,
                 timeout_ms,
-            } => return self.recv_from(id, max, timeout_ms),
-            Request::GetSockName { id } => {
-                let a = self
-                    .sock(id)?
-                    .local_addr()
-                    .map_err(|e| io_response("getsockname", &e))?;
-                match a {
-                    std::net::SocketAddr::V4(a) => Response::SockName(a),
-                    std::net::SocketAddr::V6(_) => error(libc::EAFNOSUPPORT, "getsockname"),
+            } => {
+                if let Sock::Tcp(t) = self.sock(id)? {
+                    return self.tcp_recv(t.sock, max, timeout_ms);
                 }
+                return self.recv_from(id, max, timeout_ms);
             }
+            Request::GetSockName { id } => match self.sock(id)? {
+                Sock::Udp(u) => {
+                    let a = u.local_addr().map_err(|e| io_response("getsockname", &e))?;
+                    match a {
+                        std::net::SocketAddr::V4(a) => Response::SockName(a),
+                        std::net::SocketAddr::V6(_) => error(libc::EAFNOSUPPORT, "getsockname"),
+                    }
+                }
+                Sock::Tcp(t) => Response::SockName(
+                    handle
+                        .inspect(|s| s.tcp_local_addr(t.sock))
+                        .map_err(|e| errno_response("getsockname", e))?,
+                ),
+            },
+            Request::GetPeerName { id } => match self.sock(id)? {
+                // The core keeps a UDP socket's peer to itself.
+                Sock::Udp(_) => error(
+                    libc::EOPNOTSUPP,
+                    "getpeername: not supported on UDP sockets by linnet",
+                ),
+                Sock::Tcp(t) => Response::PeerName(
+                    handle
+                        .inspect(|s| s.tcp_peer_addr(t.sock))
+                        .map_err(|e| errno_response("getpeername", e))?,
+                ),
+            },
             Request::SetOpt { id, opt } => {
-                let s = self.sock(id)?;
-                match opt {
-                    SockOpt::Broadcast(on) => s.set_broadcast(on),
-                    SockOpt::Ttl(t) => s.set_ttl(t.into()),
-                    SockOpt::RcvBuf(b) => s.set_recv_buffer_size(b as usize),
+                match (self.sock(id)?, opt) {
+                    (Sock::Udp(_), SockOpt::NoDelay(_)) => {
+                        return Err(errno_response("setsockopt", Errno::ENOPROTOOPT))
+                    }
+                    (Sock::Udp(s), SockOpt::Broadcast(on)) => s.set_broadcast(on),
+                    (Sock::Udp(s), SockOpt::Ttl(t)) => s.set_ttl(t.into()),
+                    (Sock::Udp(s), SockOpt::RcvBuf(b)) => s.set_recv_buffer_size(b as usize),
+                    // SO_BROADCAST only matters to datagram sockets; Linux accepts it.
+                    (Sock::Tcp(_), SockOpt::Broadcast(_)) => Ok(()),
+                    (Sock::Tcp(_), SockOpt::Ttl(_)) => {
+                        return Err(error(
+                            libc::EOPNOTSUPP,
+                            "setsockopt: IP_TTL on TCP sockets is not supported by linnet",
+                        ))
+                    }
+                    (Sock::Tcp(t), SockOpt::RcvBuf(b)) => {
+                        let h = t.sock;
+                        handle
+                            .with_stack(|s| s.tcp_set_rcvbuf(h, b as usize))
+                            .map_err(crate::errno_to_io)
+                    }
+                    (Sock::Tcp(t), SockOpt::NoDelay(on)) => {
+                        let h = t.sock;
+                        handle
+                            .with_stack(|s| s.tcp_set_nodelay(h, on))
+                            .map_err(crate::errno_to_io)
+                    }
                 }
                 .map_err(|e| io_response("setsockopt", &e))?;
                 Response::Ok
             }
+            Request::Shutdown { id, how } => match self.sock(id)? {
+                Sock::Udp(_) => error(
+                    libc::EOPNOTSUPP,
+                    "shutdown: not supported on UDP sockets by linnet",
+                ),
+                Sock::Tcp(t) => {
+                    let how = match how {
+                        ShutdownHow::Read => linnet_core::Shutdown::Read,
+                        ShutdownHow::Write => linnet_core::Shutdown::Write,
+                        ShutdownHow::Both => linnet_core::Shutdown::Both,
+                    };
+                    let h = t.sock;
+                    handle
+                        .with_stack(|s| s.tcp_shutdown(h, how))
+                        .map_err(|e| errno_response("shutdown", e))?;
+                    Response::Ok
+                }
+            },
             Request::Close { id } => {
                 self.sock(id)?;
                 self.socks.remove(&id);
@@ -659,7 +768,10 @@ impl Conn {
         max: u32,
         timeout_ms: Option<u32>,
     ) -> Result<Outcome, Response> {
-        let h: SocketHandle = self.sock(id)?.socket_handle();
+        let h: SocketHandle = match self.sock(id)? {
+            Sock::Udp(u) => u.socket_handle(),
+            Sock::Tcp(t) => t.sock,
+        };
         let mut buf = vec![0u8; max.min(MAX_RECV) as usize];
         let done = |r: Result<linnet_core::RecvMeta, Errno>, buf: &mut Vec<u8>| match r {
             Ok(m) => {
@@ -692,5 +804,127 @@ impl Conn {
             Err(WaitEnd::Hangup) => Outcome::Hangup,
             Err(WaitEnd::Shutdown) => Outcome::Reply(errno_response("recvfrom", Errno::ENETDOWN)),
         })
+    }
+
+    /// A blocking TCP `connect`: the SYN, then the handshake's outcome.
+    fn tcp_connect(
+        &self,
+        h: SocketHandle,
+        addr: std::net::SocketAddrV4,
+    ) -> Result<Outcome, Response> {
+        match self.shared.handle.with_stack(|s| s.tcp_connect(h, addr)) {
+            Ok(()) | Err(Errno::EINPROGRESS) => {}
+            Err(e) => return Err(errno_response("connect", e)),
+        }
+        Ok(
+            match self.wait(None, |inner| connect_poll(&mut inner.stack, h)) {
+                Ok(Ok(())) => Outcome::Reply(Response::Ok),
+                Ok(Err(e)) => Outcome::Reply(errno_response("connect", e)),
+                Err(WaitEnd::TimedOut) => {
+                    Outcome::Reply(errno_response("connect", Errno::ETIMEDOUT))
+                }
+                Err(WaitEnd::Hangup) => Outcome::Hangup,
+                Err(WaitEnd::Shutdown) => {
+                    Outcome::Reply(errno_response("connect", Errno::ENETDOWN))
+                }
+            },
+        )
+    }
+
+    /// A TCP `accept`, waiting as `timeout_ms` says; the connection becomes a socket of this
+    /// client.
+    fn tcp_accept(
+        &mut self,
+        h: SocketHandle,
+        timeout_ms: Option<u32>,
+    ) -> Result<Outcome, Response> {
+        let r = if timeout_ms == Some(0) {
+            self.shared.handle.with_stack(|s| s.tcp_accept(h))
+        } else {
+            let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms.into()));
+            match self.wait(deadline, |inner| match inner.stack.tcp_accept(h) {
+                Err(Errno::EAGAIN) => None,
+                r => Some(r),
+            }) {
+                Ok(r) => r,
+                Err(WaitEnd::TimedOut) => Err(Errno::EAGAIN),
+                Err(WaitEnd::Hangup) => return Ok(Outcome::Hangup),
+                Err(WaitEnd::Shutdown) => Err(Errno::ENETDOWN),
+            }
+        };
+        let (child, peer) = r.map_err(|e| errno_response("accept", e))?;
+        let id = self.insert(Sock::Tcp(TcpOwned {
+            handle: self.shared.handle.clone(),
+            sock: child,
+        }))?;
+        Ok(Outcome::Reply(Response::Accepted { id, peer }))
+    }
+
+    /// A blocking TCP `send`: waits for send-buffer space until all of `data` is queued. An
+    /// error after some bytes went reports those bytes, as Linux does.
+    fn tcp_send(&self, h: SocketHandle, data: &[u8]) -> Result<Outcome, Response> {
+        let mut sent = 0;
+        loop {
+            let r = self.wait(None, |inner| match inner.stack.tcp_send(h, &data[sent..]) {
+                Err(Errno::EAGAIN) => None,
+                r => Some(r),
+            });
+            let e = match r {
+                Ok(Ok(n)) => {
+                    sent += n;
+                    if sent < data.len() {
+                        continue;
+                    }
+                    None
+                }
+                Ok(Err(e)) => Some(e),
+                Err(WaitEnd::TimedOut) => Some(Errno::EAGAIN),
+                Err(WaitEnd::Hangup) => return Ok(Outcome::Hangup),
+                Err(WaitEnd::Shutdown) => Some(Errno::ENETDOWN),
+            };
+            return match e {
+                Some(e) if sent == 0 => Err(errno_response("sendto", e)),
+                _ => Ok(Outcome::Reply(Response::Sent { len: sent as u32 })),
+            };
+        }
+    }
+
+    /// A TCP `recv` of at most `max` bytes; an empty answer is the end of the stream.
+    fn tcp_recv(
+        &self,
+        h: SocketHandle,
+        max: u32,
+        timeout_ms: Option<u32>,
+    ) -> Result<Outcome, Response> {
+        let mut buf = vec![0u8; max.min(MAX_RECV) as usize];
+        let r = if timeout_ms == Some(0) {
+            self.shared.handle.with_stack(|s| s.tcp_recv(h, &mut buf))
+        } else {
+            let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms.into()));
+            match self.wait(deadline, |inner| match inner.stack.tcp_recv(h, &mut buf) {
+                Err(Errno::EAGAIN) => None,
+                r => Some(r),
+            }) {
+                Ok(r) => r,
+                Err(WaitEnd::TimedOut) => Err(Errno::EAGAIN),
+                Err(WaitEnd::Hangup) => return Ok(Outcome::Hangup),
+                Err(WaitEnd::Shutdown) => Err(Errno::ENETDOWN),
+            }
+        };
+        let n = r.map_err(|e| errno_response("recvfrom", e))?;
+        buf.truncate(n);
+        let from = self
+            .shared
+            .handle
+            .inspect(|s| s.tcp_peer_addr(h))
+            .unwrap_or(std::net::SocketAddrV4::new(
+                std::net::Ipv4Addr::UNSPECIFIED,
+                0,
+            ));
+        Ok(Outcome::Reply(Response::Datagram {
+            data: buf,
+            from,
+            datagram_len: n as u32,
+        }))
     }
 }
