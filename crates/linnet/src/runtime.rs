@@ -178,6 +178,8 @@ pub(crate) struct Inner {
     pub(crate) stack: Stack,
     /// Echo replies and errors, with their arrival time, until a pinger takes them.
     pub(crate) pings: VecDeque<(PingEvent, Instant)>,
+    /// Answers dropped from a full `pings`, oldest first, before anyone took them.
+    pings_evicted: u64,
     /// Frames drained by API callers, for the loop to send.
     pending_tx: Vec<(IfIndex, SkBuff)>,
     /// The deadline the loop sleeps until (the stack's `poll_timeout` when it last looked).
@@ -210,6 +212,8 @@ impl Inner {
                 Event::Ping(p) => {
                     if self.pings.len() >= PING_QUEUE {
                         self.pings.pop_front();
+                        self.pings_evicted += 1;
+                        tracing::trace!("ping answer queue full; oldest dropped");
                     }
                     self.pings.push_back((p, now));
                 }
@@ -275,6 +279,11 @@ impl StackHandle {
     /// `poll_transmit` or `poll_event` inside `f`: the runtime drains them.
     pub fn with_stack<R>(&self, f: impl FnOnce(&mut Stack) -> R) -> R {
         self.with_inner(|inner| f(&mut inner.stack))
+    }
+
+    /// Echo answers dropped unread because the runtime's queue of them (256) was full.
+    pub fn pings_evicted(&self) -> u64 {
+        self.shared.lock().pings_evicted
     }
 
     /// Reads the stack under its lock, without changing its time or waking anything.
@@ -458,6 +467,7 @@ impl Runtime {
             inner: Mutex::new(Inner {
                 stack,
                 pings: VecDeque::new(),
+                pings_evicted: 0,
                 pending_tx: Vec::new(),
                 loop_deadline: None,
             }),

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use linnet::control::proto::{encode_frame, read_frame, write_frame};
 use linnet::control::{
-    Client, ClientError, PingAnswer, Request, Response, Server, ShutdownHow, SockOpt, SockType,
-    MAX_FRAME, PROTOCOL_VERSION,
+    Client, ClientError, Limits, PingAnswer, Request, Response, Server, ShutdownHow, SockOpt,
+    SockType, MAX_CLIENTS, MAX_FRAME, MAX_SOCKETS, PROTOCOL_VERSION,
 };
 use linnet::core::ctl::{CtlRequest, CtlResponse, Prefix};
 use linnet::core::{DeviceKind, NudState, Stack, StackConfig};
@@ -38,6 +38,10 @@ struct Setup {
 
 impl Setup {
     fn new() -> Setup {
+        Setup::with_limits(Limits::default())
+    }
+
+    fn with_limits(limits: Limits) -> Setup {
         let (da, db) = MemoryDevice::pair(
             "veth0",
             DeviceKind::Ethernet {
@@ -61,7 +65,7 @@ impl Setup {
         let b = host(db, B_IP, 2);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ctl.sock");
-        let server = Server::bind(&path, a.handle().clone()).unwrap();
+        let server = Server::bind_with(&path, a.handle().clone(), limits).unwrap();
         Setup {
             server: Some(server),
             a,
@@ -667,4 +671,219 @@ fn client_that_disconnects_closes_its_tcp_sockets() {
     assert_eq!(e.raw_os_error(), Some(libc::ECONNREFUSED));
     let again = TcpListener::bind(t.a.handle(), (A_IP, 7100)).unwrap();
     drop(again);
+}
+
+/// A daemon with small limits, so the tests reach them quickly.
+fn limited(limits: Limits) -> Setup {
+    Setup::with_limits(limits)
+}
+
+fn small_limits() -> Limits {
+    Limits {
+        max_clients: 2,
+        max_sockets: 4,
+        read_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    }
+}
+
+/// Reads until the daemon closes `s` (EOF or reset); panics if it stays open past `WAIT`.
+fn assert_closed_by_daemon(s: &mut UnixStream) {
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let mut buf = [0u8; 64];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+            Err(e) => panic!("connection still open: {e}"),
+        }
+    }
+}
+
+#[test]
+fn default_limits_are_linuxs_and_the_briefs() {
+    let l = Limits::default();
+    assert_eq!(l.max_clients, MAX_CLIENTS);
+    assert_eq!(MAX_CLIENTS, 256);
+    assert_eq!(l.max_sockets, MAX_SOCKETS);
+    assert_eq!(MAX_SOCKETS, 1024);
+    assert_eq!(l.read_timeout, Duration::from_secs(5));
+}
+
+#[test]
+fn clients_past_the_limit_are_refused_and_counted() {
+    let t = limited(small_limits());
+    let mut c1 = t.client();
+    let c2 = t.client();
+    t.settle(0, 2);
+    // The third is refused: EAGAIN to its Hello if it came in time, else closed at once.
+    match Client::connect(&t.path) {
+        Err(ClientError::Remote { errno, message }) => {
+            assert_eq!(errno, libc::EAGAIN);
+            assert_eq!(message, "too many clients");
+        }
+        Err(ClientError::Io(_)) => {}
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let mut s = UnixStream::connect(&t.path).unwrap();
+    let _ = write_frame(
+        &mut s,
+        &Request::Hello {
+            version: PROTOCOL_VERSION,
+        },
+    );
+    // Closed at once (EOF, or reset) is the other allowed answer.
+    if let Ok(r) = read_frame::<Response>(&mut s) {
+        assert_eq!(
+            r,
+            Response::Error {
+                errno: libc::EAGAIN,
+                message: "too many clients".into()
+            }
+        );
+    }
+    let st = c1.stats().unwrap();
+    assert_eq!((st.clients, st.clients_refused), (2, 2));
+    // A slot frees when a client leaves.
+    drop(c2);
+    t.settle(0, 1);
+    let mut c3 = t.client();
+    assert_eq!(c3.stats().unwrap().clients, 2);
+}
+
+#[test]
+fn silent_and_stalled_clients_are_closed_after_the_read_timeout() {
+    let t = limited(small_limits());
+    // No Hello at all.
+    let mut silent = UnixStream::connect(&t.path).unwrap();
+    let start = Instant::now();
+    assert_closed_by_daemon(&mut silent);
+    assert!(start.elapsed() >= Duration::from_millis(150));
+    // A frame whose body never comes.
+    let mut stalled = raw(&t.path);
+    stalled.write_all(&[0, 0, 0, 10, 1, 2]).unwrap();
+    assert_closed_by_daemon(&mut stalled);
+    // An idle client between frames is fine.
+    let mut idle = t.client();
+    std::thread::sleep(Duration::from_millis(400));
+    idle.stats().unwrap();
+    t.settle(0, 1);
+}
+
+#[test]
+fn client_connect_times_out_on_a_daemon_that_never_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wedged.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let start = Instant::now();
+    let e = Client::connect_timeout(&path, Duration::from_millis(200)).unwrap_err();
+    assert!(start.elapsed() < WAIT, "took {:?}", start.elapsed());
+    assert_eq!(e.errno(), Some(libc::ETIMEDOUT), "{e}");
+}
+
+#[test]
+fn sockets_past_the_per_connection_limit_are_emfile_and_ids_stay_lowest_free() {
+    let t = limited(small_limits());
+    let mut c = t.client();
+    let ids: Vec<_> = (0..4).map(|_| c.udp_socket().unwrap()).collect();
+    assert_eq!(ids, [3, 4, 5, 6]);
+    assert_eq!(remote_errno(c.udp_socket()), libc::EMFILE);
+    assert_eq!(remote_errno(c.tcp_socket()), libc::EMFILE);
+    let st = c.stats().unwrap();
+    assert_eq!((st.sockets, st.sockets_refused), (4, 2));
+    // Another connection has its own limit.
+    let mut other = t.client();
+    assert_eq!(other.udp_socket().unwrap(), 3);
+    drop(other);
+    // Freed ids come back lowest first, then new ones.
+    c.close(5).unwrap();
+    c.close(3).unwrap();
+    assert_eq!(c.udp_socket().unwrap(), 3);
+    assert_eq!(c.udp_socket().unwrap(), 5);
+    c.close(6).unwrap();
+    assert_eq!(c.udp_socket().unwrap(), 6);
+    assert_eq!(remote_errno(c.udp_socket()), libc::EMFILE);
+}
+
+#[test]
+fn frames_with_trailing_bytes_are_einval_and_the_connection_lives_on() {
+    let t = Setup::new();
+    let mut s = raw(&t.path);
+    let mut frame = encode_frame(&Request::Stats).unwrap();
+    frame.push(0);
+    let len = (frame.len() - 4) as u32;
+    frame[..4].copy_from_slice(&len.to_be_bytes());
+    s.write_all(&frame).unwrap();
+    match read_frame::<Response>(&mut s).unwrap() {
+        Response::Error { errno, .. } => assert_eq!(errno, libc::EINVAL),
+        r => panic!("expected EINVAL, got {r:?}"),
+    }
+    write_frame(&mut s, &Request::Stats).unwrap();
+    assert!(matches!(
+        read_frame::<Response>(&mut s).unwrap(),
+        Response::Stats(_)
+    ));
+}
+
+#[test]
+fn ping_answers_go_only_to_the_connection_that_asked() {
+    let t = Setup::new();
+    let mut a = t.client();
+    let mut b = t.client();
+    // The same identifier on two connections (two pingers whose pids collide).
+    a.ping_send(B_IP, 0x42, 1, None, b"a").unwrap();
+    b.ping_send(B_IP, 0x42, 1, None, b"bb").unwrap();
+    let (ra, _) = a.ping_recv(0x42, WAIT).unwrap().expect("a's answer");
+    let (rb, _) = b.ping_recv(0x42, WAIT).unwrap().expect("b's answer");
+    assert!(
+        matches!(
+            ra,
+            PingAnswer::Reply {
+                ident: 0x42,
+                seq: 1,
+                len: 1,
+                ..
+            }
+        ),
+        "{ra:?}"
+    );
+    assert!(
+        matches!(
+            rb,
+            PingAnswer::Reply {
+                ident: 0x42,
+                seq: 1,
+                len: 2,
+                ..
+            }
+        ),
+        "{rb:?}"
+    );
+    // Nothing more for either, and a third connection sees nothing of theirs.
+    a.ping_send(B_IP, 0x42, 2, None, b"a").unwrap();
+    let mut c = t.client();
+    assert_eq!(c.ping_recv(0x42, Duration::from_millis(200)).unwrap(), None);
+    assert_eq!(b.ping_recv(0x42, Duration::from_millis(60)).unwrap(), None);
+    let (ra, _) = a.ping_recv(0x42, WAIT).unwrap().expect("a's second answer");
+    assert_eq!(ra.seq(), 2);
+}
+
+#[test]
+fn answers_nobody_takes_are_evicted_and_counted() {
+    let t = Setup::new();
+    let mut c = t.client();
+    let n = 300u16;
+    for seq in 0..n {
+        c.ping_send(B_IP, 9, seq, None, b"").unwrap();
+    }
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let st = c.stats().unwrap();
+        if st.pings_evicted >= u64::from(n) - 256 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "stats stuck at {st:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

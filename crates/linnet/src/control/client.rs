@@ -12,9 +12,10 @@
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use linnet_core::ctl::{CtlRequest, CtlResponse};
 
@@ -116,6 +117,40 @@ pub struct Datagram {
     pub datagram_len: usize,
 }
 
+/// How long [`Client::connect`] waits for the daemon to take the connection and answer the
+/// Hello, so that a tool never hangs on a wedged daemon.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `connect(2)` to `path` giving up at `deadline` (ETIMEDOUT). A full listen backlog makes
+/// a non-blocking Unix `connect` fail with EAGAIN rather than wait, so it is retried.
+fn connect_by(path: &Path, deadline: Instant) -> io::Result<UnixStream> {
+    use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType as Ty, UnixAddr};
+    let addr = UnixAddr::new(path).map_err(io::Error::from)?;
+    loop {
+        let fd = socket(
+            AddressFamily::Unix,
+            Ty::Stream,
+            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+            None,
+        )
+        .map_err(io::Error::from)?;
+        match connect(fd.as_raw_fd(), &addr) {
+            Ok(()) => {
+                let stream = UnixStream::from(fd);
+                stream.set_nonblocking(false)?;
+                return Ok(stream);
+            }
+            Err(nix::errno::Errno::EAGAIN) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(nix::errno::Errno::EAGAIN) => {
+                return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 fn ms(d: Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
@@ -132,26 +167,61 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to the daemon at `path` and greets it.
+    /// Connects to the daemon at `path` and greets it, within [`CONNECT_TIMEOUT`].
     pub fn connect(path: impl AsRef<Path>) -> Result<Client, ClientError> {
-        Client::connect_version(path, PROTOCOL_VERSION)
+        Client::open(path.as_ref(), PROTOCOL_VERSION, CONNECT_TIMEOUT)
+    }
+
+    /// [`Client::connect`] giving up after `timeout` (a [`ClientError::Connect`] with
+    /// ETIMEDOUT).
+    pub fn connect_timeout(
+        path: impl AsRef<Path>,
+        timeout: Duration,
+    ) -> Result<Client, ClientError> {
+        Client::open(path.as_ref(), PROTOCOL_VERSION, timeout)
     }
 
     /// Connects announcing protocol `version` (for tests of version negotiation).
     pub fn connect_version(path: impl AsRef<Path>, version: u32) -> Result<Client, ClientError> {
-        let path = path.as_ref();
-        let stream = UnixStream::connect(path).map_err(|source| ClientError::Connect {
+        Client::open(path.as_ref(), version, CONNECT_TIMEOUT)
+    }
+
+    fn open(path: &Path, version: u32, timeout: Duration) -> Result<Client, ClientError> {
+        let deadline = Instant::now() + timeout;
+        let failed = |source| ClientError::Connect {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let stream = connect_by(path, deadline).map_err(failed)?;
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        stream
+            .set_read_timeout(Some(left))
+            .and_then(|()| stream.set_write_timeout(Some(left)))
+            .map_err(failed)?;
         let mut c = Client {
             stream,
             daemon_version: 0,
         };
-        match c.call(&Request::Hello { version })? {
-            Response::Hello { version } => c.daemon_version = version,
-            r => return Err(unexpected("Hello", &r)),
+        match c.call(&Request::Hello { version }) {
+            Ok(Response::Hello { version }) => c.daemon_version = version,
+            Ok(r) => return Err(unexpected("Hello", &r)),
+            Err(ClientError::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(failed(io::Error::from_raw_os_error(libc::ETIMEDOUT)))
+            }
+            Err(e) => return Err(e),
         }
+        // Calls may block as long as they ask (a `recv_from` without timeout).
+        c.stream
+            .set_read_timeout(None)
+            .and_then(|()| c.stream.set_write_timeout(None))
+            .map_err(ClientError::Io)?;
         Ok(c)
     }
 

@@ -19,12 +19,12 @@ pub mod server;
 
 use std::path::PathBuf;
 
-pub use client::{Client, ClientError, Datagram};
+pub use client::{Client, ClientError, Datagram, CONNECT_TIMEOUT};
 pub use proto::{
     DaemonStats, PingAnswer, Request, Response, ShutdownHow, SockId, SockOpt, SockType, MAX_FRAME,
     PROTOCOL_VERSION,
 };
-pub use server::Server;
+pub use server::{Limits, Server, MAX_CLIENTS, MAX_SOCKETS};
 
 /// The environment variable naming the control socket.
 pub const ENV_CTL: &str = "LINNET_CTL";

@@ -35,7 +35,7 @@ use linnet_core::PingEvent;
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Largest frame payload accepted either way: 1 MiB.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -379,6 +379,15 @@ pub struct DaemonStats {
     pub clients: u64,
     /// Clients connected since the daemon started.
     pub clients_total: u64,
+    /// Clients refused (EAGAIN, or closed at once) because the most the daemon serves
+    /// ([`MAX_CLIENTS`](super::server::MAX_CLIENTS)) were connected.
+    pub clients_refused: u64,
+    /// Sockets refused with EMFILE because their connection had the most it may hold
+    /// ([`MAX_SOCKETS`](super::server::MAX_SOCKETS)) open.
+    pub sockets_refused: u64,
+    /// Echo answers the runtime dropped, oldest first, because its queue was full before
+    /// anyone took them.
+    pub pings_evicted: u64,
 }
 
 /// Why reading a frame failed.
@@ -392,6 +401,8 @@ pub enum FrameError {
     Io(io::Error),
     /// The payload is not a valid message.
     Decode(postcard::Error),
+    /// The payload is a valid message followed by this many more bytes.
+    Trailing(usize),
 }
 
 impl std::fmt::Display for FrameError {
@@ -404,6 +415,9 @@ impl std::fmt::Display for FrameError {
             ),
             FrameError::Io(e) => write!(f, "{e}"),
             FrameError::Decode(e) => write!(f, "malformed message: {e}"),
+            FrameError::Trailing(n) => {
+                write!(f, "malformed message: {n} bytes after the payload")
+            }
         }
     }
 }
@@ -416,7 +430,9 @@ impl From<FrameError> for io::Error {
             FrameError::Io(e) => e,
             FrameError::Closed => io::Error::new(io::ErrorKind::UnexpectedEof, e.to_string()),
             FrameError::TooLarge(_) => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
-            FrameError::Decode(_) => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
+            FrameError::Decode(_) | FrameError::Trailing(_) => {
+                io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+            }
         }
     }
 }
@@ -468,7 +484,17 @@ pub fn read_frame_bytes(r: &mut impl Read) -> Result<Vec<u8>, FrameError> {
 /// Reads and decodes one frame.
 pub fn read_frame<T: for<'de> Deserialize<'de>>(r: &mut impl Read) -> Result<T, FrameError> {
     let buf = read_frame_bytes(r)?;
-    postcard::from_bytes(&buf).map_err(FrameError::Decode)
+    decode_frame(&buf)
+}
+
+/// Decodes one frame's payload: [`FrameError::Decode`] if it is not a message,
+/// [`FrameError::Trailing`] if bytes follow the message.
+pub fn decode_frame<T: for<'de> Deserialize<'de>>(buf: &[u8]) -> Result<T, FrameError> {
+    let (msg, rest) = postcard::take_from_bytes(buf).map_err(FrameError::Decode)?;
+    if !rest.is_empty() {
+        return Err(FrameError::Trailing(rest.len()));
+    }
+    Ok(msg)
 }
 
 #[cfg(test)]
@@ -528,6 +554,14 @@ mod tests {
         assert!(matches!(
             read_frame_bytes(&mut &short[..]),
             Err(FrameError::Io(_))
+        ));
+        let mut trailing = encode_frame(&Request::Stats).unwrap();
+        trailing.extend_from_slice(&[0, 0]);
+        let len = (trailing.len() - 4) as u32;
+        trailing[..4].copy_from_slice(&len.to_be_bytes());
+        assert!(matches!(
+            read_frame::<Request>(&mut &trailing[..]),
+            Err(FrameError::Trailing(2))
         ));
         let garbage = [0u8, 0, 0, 1, 0xff];
         assert!(matches!(

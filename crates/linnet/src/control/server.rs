@@ -22,15 +22,38 @@
 //! mid-operation leaks nothing. [`Server::stats`] counts the sockets open through the
 //! server.
 //!
+//! # Limits
+//! Every table has a limit and a counter of what it refused ([`DaemonStats`]):
+//! - at most [`Limits::max_clients`] ([`MAX_CLIENTS`]) connections; the next one's Hello is
+//!   answered EAGAIN ("too many clients") if it is already there, else the connection is
+//!   closed at once (`clients_refused`);
+//! - at most [`Limits::max_sockets`] ([`MAX_SOCKETS`]) sockets per connection, like
+//!   RLIMIT_NOFILE: EMFILE past it (`sockets_refused`);
+//! - the Hello must come within [`Limits::read_timeout`], and the rest of a frame within it
+//!   once its length came; a client idle between frames may stay. A client that stops
+//!   reading its answers is dropped when a write blocks that long;
+//! - at most [`Limits::max_ping_idents`] echo identifiers per connection (ENOBUFS past it).
+//!
+//! When `accept` fails for want of descriptors (EMFILE, ENFILE), the listener retries every
+//! [`ACCEPT_RETRY`] instead of waiting for the next readiness edge.
+//!
+//! # Echo requests
+//! The runtime keeps one queue of echo answers, matched by identifier. So that a connection
+//! sees only its own answers, whatever identifier it picks, the server sends each
+//! connection's identifier under a wire identifier of its own (from a counter, unique among
+//! live connections) and maps answers back; a connection's identifiers and their queued
+//! answers go when it ends.
+//!
 //! # The socket file
 //! `bind` refuses a path that holds anything but a socket, and a socket some daemon still
 //! answers on; a stale socket (nobody listening) is replaced. The file is created with mode
 //! 0660 (owner and group, like a netlink socket needing CAP_NET_ADMIN for changes) and
 //! removed by `shutdown` or drop, if it is still the one this server made.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -46,8 +69,8 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use nix::sys::socket::MsgFlags;
 
 use super::proto::{
-    read_frame, write_frame, DaemonStats, FrameError, PingAnswer, Request, Response, ShutdownHow,
-    SockId, SockOpt, SockType, MAX_RECV, PROTOCOL_VERSION,
+    decode_frame, read_frame, write_frame, DaemonStats, FrameError, PingAnswer, Request, Response,
+    ShutdownHow, SockId, SockOpt, SockType, MAX_FRAME, MAX_RECV, PROTOCOL_VERSION,
 };
 use super::strerror;
 use crate::runtime::{Inner, StackHandle, WaitError};
@@ -59,6 +82,42 @@ pub const SLICE: Duration = Duration::from_millis(50);
 /// The first socket id of a connection (0, 1 and 2 are stdin, stdout and stderr).
 const FIRST_ID: SockId = 3;
 
+/// The most clients served at once ([`Limits::max_clients`]).
+pub const MAX_CLIENTS: usize = 256;
+/// The most sockets one connection may hold ([`Limits::max_sockets`]), as RLIMIT_NOFILE's
+/// usual soft limit.
+pub const MAX_SOCKETS: usize = 1024;
+/// How long the Hello, and the rest of a begun frame, may take ([`Limits::read_timeout`]).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most echo identifiers one connection may use ([`Limits::max_ping_idents`]).
+pub const MAX_PING_IDENTS: usize = 64;
+/// How soon the listener retries `accept` after it failed for want of descriptors.
+pub const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// The server's limits (see the module docs); [`Limits::default`] is what the daemon uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Clients connected at once.
+    pub max_clients: usize,
+    /// Sockets per connection.
+    pub max_sockets: usize,
+    /// Time for the Hello, for the rest of a frame once its length came, and for a write.
+    pub read_timeout: Duration,
+    /// Echo identifiers per connection.
+    pub max_ping_idents: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_clients: MAX_CLIENTS,
+            max_sockets: MAX_SOCKETS,
+            read_timeout: READ_TIMEOUT,
+            max_ping_idents: MAX_PING_IDENTS,
+        }
+    }
+}
+
 const LISTENER: Token = Token(0);
 const WAKE: Token = Token(1);
 
@@ -67,18 +126,79 @@ struct ClientEntry {
     thread: Option<JoinHandle<()>>,
 }
 
+/// Wire echo identifiers in use, and where the search for a free one starts.
+struct Idents {
+    used: HashSet<u16>,
+    next: u16,
+}
+
 struct Shared {
     handle: StackHandle,
+    limits: Limits,
     stop: AtomicBool,
     sockets: AtomicU64,
     clients_total: AtomicU64,
+    clients_refused: AtomicU64,
+    sockets_refused: AtomicU64,
     next_client: AtomicU64,
     clients: Mutex<HashMap<u64, ClientEntry>>,
+    idents: Mutex<Idents>,
+}
+
+/// Removes a client's entry when its thread ends, however it ends (a panic included). The
+/// connection, and with it its sockets, is dropped before.
+struct Registered {
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.shared.clients().remove(&self.id);
+        tracing::debug!(client = self.id, "control client gone");
+    }
+}
+
+/// Answers a refused client's Hello with EAGAIN if it is already there; else (or after)
+/// the connection closes. Never blocks: this runs on the listener's thread.
+fn refuse(mut stream: UnixStream) {
+    if stream.set_nonblocking(true).is_err() {
+        return;
+    }
+    if let Ok(Request::Hello { .. }) = read_frame::<Request>(&mut stream) {
+        let _ = write_frame(&mut stream, &error(libc::EAGAIN, "too many clients"));
+    }
+}
+
+/// Whether an `accept` error means "out of descriptors or memory for now": the connection
+/// stays queued and no new readiness edge will come, so the listener must retry on a timer.
+fn accept_must_retry(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
 }
 
 impl Shared {
     fn clients(&self) -> MutexGuard<'_, HashMap<u64, ClientEntry>> {
         self.clients.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn idents(&self) -> MutexGuard<'_, Idents> {
+        self.idents.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A wire echo identifier no live connection uses, or `None` if all 65536 are taken.
+    fn alloc_ident(&self) -> Option<u16> {
+        let mut ids = self.idents();
+        for _ in 0..=u16::MAX {
+            let w = ids.next;
+            ids.next = ids.next.wrapping_add(1);
+            if ids.used.insert(w) {
+                return Some(w);
+            }
+        }
+        None
     }
 
     fn spawn_client(self: &Arc<Self>, stream: UnixStream) {
@@ -90,25 +210,37 @@ impl Shared {
             tracing::warn!("control client dropped: cannot clone its socket");
             return;
         };
-        let id = self.next_client.fetch_add(1, Ordering::Relaxed);
         let mut clients = self.clients();
         if self.stop.load(Ordering::Acquire) {
             return;
         }
+        if clients.len() >= self.limits.max_clients {
+            drop(clients);
+            self.clients_refused.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!("control client refused: too many clients");
+            refuse(stream);
+            return;
+        }
+        let id = self.next_client.fetch_add(1, Ordering::Relaxed);
         let shared = self.clone();
         let thread = std::thread::Builder::new()
             .name(format!("linnet-ctl-{id}"))
             .spawn(move || {
                 tracing::debug!(client = id, "control client connected");
-                Conn {
+                // Declared first, dropped last: after the connection and its sockets.
+                let _registered = Registered {
                     shared: shared.clone(),
+                    id,
+                };
+                Conn {
+                    shared,
                     stream,
                     socks: BTreeMap::new(),
+                    free_ids: BinaryHeap::new(),
+                    next_id: FIRST_ID,
+                    idents: HashMap::new(),
                 }
                 .serve();
-                // The connection and its sockets are gone; forget the entry.
-                shared.clients().remove(&id);
-                tracing::debug!(client = id, "control client gone");
             });
         match thread {
             Ok(t) => {
@@ -179,6 +311,15 @@ impl Server {
     /// Listens on `path` (creating its directory if missing) and serves clients on `handle`'s
     /// stack until [`Server::shutdown`].
     pub fn bind(path: impl AsRef<Path>, handle: StackHandle) -> io::Result<Server> {
+        Server::bind_with(path, handle, Limits::default())
+    }
+
+    /// [`Server::bind`] with other [`Limits`].
+    pub fn bind_with(
+        path: impl AsRef<Path>,
+        handle: StackHandle,
+        limits: Limits,
+    ) -> io::Result<Server> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() && !dir.exists() {
@@ -199,11 +340,18 @@ impl Server {
         let waker = Waker::new(poll.registry(), WAKE)?;
         let shared = Arc::new(Shared {
             handle,
+            limits,
             stop: AtomicBool::new(false),
             sockets: AtomicU64::new(0),
             clients_total: AtomicU64::new(0),
+            clients_refused: AtomicU64::new(0),
+            sockets_refused: AtomicU64::new(0),
             next_client: AtomicU64::new(1),
             clients: Mutex::new(HashMap::new()),
+            idents: Mutex::new(Idents {
+                used: HashSet::new(),
+                next: 1,
+            }),
         });
         let s = shared.clone();
         let thread = std::thread::Builder::new()
@@ -273,13 +421,18 @@ fn stats(shared: &Shared) -> DaemonStats {
         sockets: shared.sockets.load(Ordering::Relaxed),
         clients: shared.clients().len() as u64,
         clients_total: shared.clients_total.load(Ordering::Relaxed),
+        clients_refused: shared.clients_refused.load(Ordering::Relaxed),
+        sockets_refused: shared.sockets_refused.load(Ordering::Relaxed),
+        pings_evicted: shared.handle.pings_evicted(),
     }
 }
 
 fn accept_loop(shared: &Arc<Shared>, listener: &UnixListener, mut poll: Poll) {
     let mut events = Events::with_capacity(8);
+    let mut timeout = None;
+    let mut retrying = false;
     loop {
-        if let Err(e) = poll.poll(&mut events, None) {
+        if let Err(e) = poll.poll(&mut events, timeout.take()) {
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
             }
@@ -291,9 +444,21 @@ fn accept_loop(shared: &Arc<Shared>, listener: &UnixListener, mut poll: Poll) {
         }
         loop {
             match listener.accept() {
-                Ok((stream, _)) => shared.spawn_client(stream),
+                Ok((stream, _)) => {
+                    retrying = false;
+                    shared.spawn_client(stream)
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if accept_must_retry(&e) => {
+                    // The connection stays queued, and no new edge comes for it: retry soon.
+                    if !retrying {
+                        tracing::warn!(error = %e, "control accept failed; retrying");
+                    }
+                    retrying = true;
+                    timeout = Some(ACCEPT_RETRY);
+                    break;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "control accept failed");
                     break;
@@ -376,13 +541,131 @@ fn io_response(call: &str, e: &io::Error) -> Response {
     error(errno, format!("{call}: {}", strerror(errno)))
 }
 
+/// Fills `buf` from `stream` unless the stream ends first; returns the bytes read. With a
+/// `deadline`, waits no longer than it (then `TimedOut`); without, for ever.
+fn read_by(
+    stream: &mut UnixStream,
+    buf: &mut [u8],
+    deadline: Option<Instant>,
+) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        let wait = match deadline {
+            None => None,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+                Some(left)
+            }
+        };
+        stream.set_read_timeout(wait)?;
+        match stream.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            // A timeout shows as EAGAIN; the deadline check above ends the wait.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted
+                        | io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// The wire form of `a` with the connection's own identifier `ident` put back.
+fn with_ident(a: PingAnswer, ident: u16) -> PingAnswer {
+    match a {
+        PingAnswer::Reply {
+            from,
+            seq,
+            len,
+            ttl,
+            ..
+        } => PingAnswer::Reply {
+            from,
+            ident,
+            seq,
+            len,
+            ttl,
+        },
+        PingAnswer::Error {
+            from,
+            msg_type,
+            code,
+            seq,
+            ..
+        } => PingAnswer::Error {
+            from,
+            msg_type,
+            code,
+            ident,
+            seq,
+        },
+    }
+}
+
+fn event_ident(ev: &linnet_core::PingEvent) -> u16 {
+    PingAnswer::from(*ev).ident()
+}
+
 struct Conn {
     shared: Arc<Shared>,
     stream: UnixStream,
     socks: BTreeMap<SockId, OwnedSock>,
+    /// Ids closed below `next_id`, lowest first.
+    free_ids: BinaryHeap<Reverse<SockId>>,
+    /// The lowest id never handed out.
+    next_id: SockId,
+    /// The connection's echo identifiers and the wire identifiers they are sent under.
+    idents: HashMap<u16, u16>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if self.idents.is_empty() {
+            return;
+        }
+        let wire: HashSet<u16> = self.idents.values().copied().collect();
+        // Answers still queued for this connection are nobody's now.
+        self.shared.handle.with_inner(|inner| {
+            inner
+                .pings
+                .retain(|(ev, _)| !wire.contains(&event_ident(ev)))
+        });
+        self.shared.idents().used.retain(|w| !wire.contains(w));
+    }
 }
 
 impl Conn {
+    /// Reads one request. The Hello (`hello`) must come whole within the read timeout; later,
+    /// the wait for a frame's length is unbounded, and the rest must follow within it.
+    fn read_request(&mut self, hello: bool) -> Result<Request, FrameError> {
+        let timeout = self.shared.limits.read_timeout;
+        let deadline = hello.then(|| Instant::now() + timeout);
+        let mut len = [0u8; 4];
+        match read_by(&mut self.stream, &mut len, deadline).map_err(FrameError::Io)? {
+            0 => return Err(FrameError::Closed),
+            4 => {}
+            _ => return Err(FrameError::Io(io::ErrorKind::UnexpectedEof.into())),
+        }
+        let n = u32::from_be_bytes(len) as usize;
+        if n > MAX_FRAME {
+            return Err(FrameError::TooLarge(n));
+        }
+        let deadline = deadline.unwrap_or_else(|| Instant::now() + timeout);
+        let mut buf = vec![0u8; n];
+        if read_by(&mut self.stream, &mut buf, Some(deadline)).map_err(FrameError::Io)? < n {
+            return Err(FrameError::Io(io::ErrorKind::UnexpectedEof.into()));
+        }
+        decode_frame(&buf)
+    }
+
     fn send(&mut self, resp: &Response) -> bool {
         match write_frame(&mut self.stream, resp) {
             Ok(()) => true,
@@ -394,7 +677,15 @@ impl Conn {
     }
 
     fn serve(mut self) {
-        match read_frame::<Request>(&mut self.stream) {
+        // A client that stops reading its answers must not hold this thread for ever.
+        if let Err(e) = self
+            .stream
+            .set_write_timeout(Some(self.shared.limits.read_timeout))
+        {
+            tracing::debug!(error = %e, "control client dropped");
+            return;
+        }
+        match self.read_request(true) {
             Ok(Request::Hello { version }) if version == PROTOCOL_VERSION => {
                 if !self.send(&Response::Hello {
                     version: PROTOCOL_VERSION,
@@ -421,16 +712,26 @@ impl Conn {
                 self.send(&error(libc::EPROTO, "expected Hello as the first message"));
                 return;
             }
+            Err(e @ FrameError::Trailing(_)) => {
+                self.send(&error(libc::EINVAL, e.to_string()));
+                return;
+            }
             Err(e) => {
                 self.frame_error(e);
                 return;
             }
         }
         loop {
-            let req = match read_frame::<Request>(&mut self.stream) {
+            let req = match self.read_request(false) {
                 Ok(r) => r,
                 Err(FrameError::Decode(e)) => {
                     if self.send(&error(libc::EBADMSG, format!("malformed request: {e}"))) {
+                        continue;
+                    }
+                    return;
+                }
+                Err(e @ FrameError::Trailing(_)) => {
+                    if self.send(&error(libc::EINVAL, e.to_string())) {
                         continue;
                     }
                     return;
@@ -516,11 +817,22 @@ impl Conn {
             .ok_or_else(|| error(libc::EBADF, format!("socket {id}: Bad file descriptor")))
     }
 
-    /// Adds `sock` under the lowest free id.
+    /// Adds `sock` under the lowest free id; EMFILE (closing `sock`) when the connection
+    /// holds its limit. Every id below `next_id` is in use or in `free_ids`, so the lowest
+    /// free one is the heap's least, else `next_id`.
     fn insert(&mut self, sock: Sock) -> Result<SockId, Response> {
-        let id = (FIRST_ID..)
-            .find(|i| !self.socks.contains_key(i))
-            .ok_or_else(|| error(libc::EMFILE, "socket: Too many open files"))?;
+        if self.socks.len() >= self.shared.limits.max_sockets {
+            self.shared.sockets_refused.fetch_add(1, Ordering::Relaxed);
+            return Err(error(libc::EMFILE, "socket: Too many open files"));
+        }
+        let id = match self.free_ids.pop() {
+            Some(Reverse(id)) => id,
+            None => {
+                let id = self.next_id;
+                self.next_id += 1;
+                id
+            }
+        };
         self.shared.sockets.fetch_add(1, Ordering::Relaxed);
         self.socks.insert(
             id,
@@ -530,6 +842,30 @@ impl Conn {
             },
         );
         Ok(id)
+    }
+
+    /// The wire identifier the connection's echo identifier `ident` is sent under, given on
+    /// first use: ENOBUFS past the connection's limit, EAGAIN if none is free.
+    fn wire_ident(&mut self, ident: u16) -> Result<u16, Response> {
+        if let Some(&w) = self.idents.get(&ident) {
+            return Ok(w);
+        }
+        if self.idents.len() >= self.shared.limits.max_ping_idents {
+            return Err(error(
+                libc::ENOBUFS,
+                "ping: too many echo identifiers on this connection",
+            ));
+        }
+        let w = self
+            .shared
+            .alloc_ident()
+            .ok_or_else(|| error(libc::EAGAIN, "ping: no free echo identifier"))?;
+        // Late answers to its last owner are not this connection's.
+        self.shared
+            .handle
+            .with_inner(|inner| inner.pings.retain(|(ev, _)| event_ident(ev) != w));
+        self.idents.insert(ident, w);
+        Ok(w)
     }
 
     fn handle(&mut self, req: Request) -> Outcome {
@@ -693,6 +1029,7 @@ impl Conn {
             Request::Close { id } => {
                 self.sock(id)?;
                 self.socks.remove(&id);
+                self.free_ids.push(Reverse(id));
                 Response::Ok
             }
             Request::Ping {
@@ -703,19 +1040,20 @@ impl Conn {
                 payload,
                 timeout_ms,
             } => {
-                let sent = crate::ping_send(&handle, dst, ident, seq, ttl, &payload)
+                let wire = self.wire_ident(ident)?;
+                let sent = crate::ping_send(&handle, dst, wire, seq, ttl, &payload)
                     .map_err(|e| io_response("ping", &e))?;
                 let deadline = Instant::now() + Duration::from_millis(timeout_ms.into());
                 let r = self.wait(Some(deadline), |inner| {
                     let i = inner.pings.iter().position(|(ev, _)| {
                         let a = PingAnswer::from(*ev);
-                        (a.ident(), a.seq()) == (ident, seq)
+                        (a.ident(), a.seq()) == (wire, seq)
                     })?;
                     inner.pings.remove(i)
                 });
                 match r {
                     Ok((ev, at)) => Response::Ping {
-                        answer: Some(ev.into()),
+                        answer: Some(with_ident(ev.into(), ident)),
                         rtt_ns: at.saturating_since(sent).as_nanos() as u64,
                     },
                     Err(WaitEnd::TimedOut) => Response::Ping {
@@ -733,24 +1071,31 @@ impl Conn {
                 ttl,
                 payload,
             } => {
-                let at = crate::ping_send(&handle, dst, ident, seq, ttl, &payload)
+                let wire = self.wire_ident(ident)?;
+                let at = crate::ping_send(&handle, dst, wire, seq, ttl, &payload)
                     .map_err(|e| io_response("ping", &e))?;
                 Response::PingSent {
                     at_ns: at.as_nanos(),
                 }
             }
             Request::PingRecv { ident, timeout_ms } => {
+                #[cfg(test)]
+                if (ident, timeout_ms) == tests::PANIC_PING_RECV {
+                    panic!("test: a client thread panics");
+                }
+                // An identifier this connection never sent under has no answers coming.
+                let wire = self.idents.get(&ident).copied();
                 let deadline = Instant::now() + Duration::from_millis(timeout_ms.into());
                 let r = self.wait(Some(deadline), |inner| {
                     let i = inner
                         .pings
                         .iter()
-                        .position(|(ev, _)| PingAnswer::from(*ev).ident() == ident)?;
+                        .position(|(ev, _)| Some(event_ident(ev)) == wire)?;
                     inner.pings.remove(i)
                 });
                 match r {
                     Ok((ev, at)) => Response::PingAnswer {
-                        answer: ev.into(),
+                        answer: with_ident(ev.into(), ident),
                         at_ns: at.as_nanos(),
                     },
                     Err(WaitEnd::TimedOut) => error(libc::ETIMEDOUT, "ping: no answer"),
@@ -926,5 +1271,66 @@ impl Conn {
             from,
             datagram_len: n as u32,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::Client;
+    use crate::Runtime;
+    use linnet_core::{Stack, StackConfig};
+
+    /// The `PingRecv` that makes a client thread panic in test builds.
+    pub(super) const PANIC_PING_RECV: (u16, u32) = (0xdead, 0xdead_beef);
+
+    #[test]
+    fn a_client_thread_that_panics_still_closes_its_sockets_and_leaves_the_table() {
+        let rt = Runtime::new(Stack::new(StackConfig::default(), 1)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::bind(dir.path().join("ctl.sock"), rt.handle().clone()).unwrap();
+        let mut c = Client::connect(server.path()).unwrap();
+        c.udp_socket().unwrap();
+        c.tcp_socket().unwrap();
+        assert_eq!((server.stats().sockets, server.stats().clients), (2, 1));
+        let (ident, timeout_ms) = PANIC_PING_RECV;
+        assert!(c.call(&Request::PingRecv { ident, timeout_ms }).is_err());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let s = server.stats();
+            if (s.sockets, s.clients) == (0, 0) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "stuck at {s:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // The server still serves.
+        let mut c = Client::connect(server.path()).unwrap();
+        assert_eq!(c.udp_socket().unwrap(), 3);
+    }
+
+    #[test]
+    fn accept_retries_on_a_timer_only_for_want_of_resources() {
+        for e in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
+            assert!(accept_must_retry(&io::Error::from_raw_os_error(e)));
+        }
+        assert!(!accept_must_retry(&io::Error::from_raw_os_error(
+            libc::ECONNABORTED
+        )));
+        assert!(!accept_must_retry(&io::ErrorKind::WouldBlock.into()));
+    }
+
+    #[test]
+    fn wire_idents_are_unique_and_wrap() {
+        let rt = Runtime::new(Stack::new(StackConfig::default(), 1)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::bind(dir.path().join("ctl.sock"), rt.handle().clone()).unwrap();
+        let shared = &server.shared;
+        shared.idents().next = u16::MAX;
+        shared.idents().used.insert(0);
+        assert_eq!(shared.alloc_ident(), Some(u16::MAX));
+        assert_eq!(shared.alloc_ident(), Some(1));
+        shared.idents().used.extend(0..=u16::MAX);
+        assert_eq!(shared.alloc_ident(), None);
     }
 }
