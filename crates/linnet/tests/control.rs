@@ -887,3 +887,37 @@ fn answers_nobody_takes_are_evicted_and_counted() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// What only the driver sees (here: frames it could not hand to a peer that went away) is
+/// folded into the device counters of `ip -s link`, as a Linux driver counts them into
+/// `rtnl_link_stats64`.
+#[test]
+fn driver_send_failures_show_in_the_link_counters() {
+    let Setup {
+        server,
+        a,
+        b,
+        path,
+        _dir,
+    } = Setup::new();
+    b.shutdown().unwrap();
+    let mut c = Client::connect(&path).unwrap();
+    let id = c.socket(SockType::Udp).unwrap();
+    c.send_to(id, b"anyone?", Some(sa(B_IP, 9))).unwrap();
+    // The ARP request for 10.0.0.2 cannot be delivered: the other end is gone.
+    let deadline = Instant::now() + WAIT;
+    let errors = loop {
+        let CtlResponse::Links(links) = c.ctl(CtlRequest::LinkList).unwrap() else {
+            panic!()
+        };
+        let veth0 = links.iter().find(|l| l.name == "veth0").unwrap().stats;
+        if veth0.tx_errors + veth0.tx_dropped > 0 || Instant::now() > deadline {
+            break veth0.tx_errors + veth0.tx_dropped;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(errors > 0, "driver failures missing from the link counters");
+    drop(c);
+    drop(server);
+    drop(a);
+}

@@ -879,7 +879,13 @@ impl Conn {
         let handle = self.shared.handle.clone();
         let reply = match req {
             Request::Hello { .. } => error(libc::EISCONN, "hello: already greeted"),
-            Request::Ctl(c) => Response::Ctl(handle.with_stack(|s| s.ctl(&c))),
+            Request::Ctl(c) => {
+                let mut r = handle.with_stack(|s| s.ctl(&c));
+                if let linnet_core::ctl::CtlResponse::Links(links) = &mut r {
+                    fold_driver_stats(&handle, links);
+                }
+                Response::Ctl(r)
+            }
             Request::Stats => Response::Stats(stats(&self.shared)),
             Request::Socket { ty: SockType::Tcp } => {
                 let sock = handle
@@ -1271,6 +1277,19 @@ impl Conn {
             from,
             datagram_len: n as u32,
         }))
+    }
+}
+
+/// Adds what only the driver saw (failed reads, frames it could not send) to the device
+/// counters, as a Linux driver counts them into `rtnl_link_stats64`, so `ip -s link` shows
+/// them.
+fn fold_driver_stats(handle: &StackHandle, links: &mut [linnet_core::ctl::LinkInfo]) {
+    for l in links {
+        if let Some(d) = handle.driver_stats(linnet_core::IfIndex(l.ifindex)) {
+            l.stats.rx_errors += d.rx_errors;
+            l.stats.tx_dropped += d.tx_dropped;
+            l.stats.tx_errors += d.tx_errors;
+        }
     }
 }
 
