@@ -804,11 +804,9 @@ mod vlan_tests {
 
     use linnet_wire::arp;
     use linnet_wire::ethernet::{EtherType, EthernetAddress};
-    use linnet_wire::ipv4::Ipv4Cidr;
 
     use super::*;
 
-    const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
     const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
 
     /// A broadcast ARP request for 10.0.0.1 from 10.0.0.2, behind an 802.1Q tag `vid`.
@@ -830,24 +828,10 @@ mod vlan_tests {
         SkBuff::from_slice(&f)
     }
 
+    /// The shared test stack: eth0 10.0.0.1/24 with MAC 02:00:00:00:00:01.
     fn stack() -> (Stack, IfIndex) {
-        let mut s = Stack::new(StackConfig::default(), 1);
-        let cfg = DeviceConfig {
-            name: "eth0".into(),
-            kind: DeviceKind::Ethernet { mac: MAC },
-            mtu: None,
-        };
-        let dev = s.add_device(cfg).unwrap();
-        s.set_up(dev, true).unwrap();
-        s.add_addr(
-            dev,
-            Ipv4Cidr {
-                address: Ipv4Addr::new(10, 0, 0, 1),
-                prefix_len: 24,
-            },
-        )
-        .unwrap();
-        (s, dev)
+        let h = crate::testutil::Harness::new();
+        (h.stack, h.eth0)
     }
 
     /// `skb_vlan_untag` without a VLAN device: a priority tag (VID 0) is received as

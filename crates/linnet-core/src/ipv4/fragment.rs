@@ -243,37 +243,18 @@ mod tests {
     use alloc::vec::Vec;
     use core::net::{Ipv4Addr, SocketAddrV4};
 
-    use linnet_wire::ethernet::{self, EtherType, EthernetAddress};
-    use linnet_wire::ipv4::{self as wire, Ipv4Cidr, Protocol};
+    use linnet_wire::ethernet::{self, EtherType};
+    use linnet_wire::ipv4::{self as wire, Protocol};
     use linnet_wire::udp;
 
-    use crate::{DeviceConfig, DeviceKind, IfIndex, Instant, NudState, SkBuff, Stack, StackConfig};
+    use crate::{IfIndex, Instant, SkBuff, Stack, StackConfig};
 
-    const US: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
-    const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
-    const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
-    const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
+    use crate::testutil::{Harness, OUR_IP as US, OUR_MAC as MAC, PEER_IP as PEER, PEER_MAC};
 
+    /// The shared test stack (eth0 10.0.0.1/24) with a permanent entry for the peer.
     fn stack() -> (Stack, IfIndex) {
-        let mut s = Stack::new(StackConfig::default(), 7);
-        let cfg = DeviceConfig {
-            name: "eth0".into(),
-            kind: DeviceKind::Ethernet { mac: MAC },
-            mtu: None,
-        };
-        let dev = s.add_device(cfg).unwrap();
-        s.set_up(dev, true).unwrap();
-        s.add_addr(
-            dev,
-            Ipv4Cidr {
-                address: US,
-                prefix_len: 24,
-            },
-        )
-        .unwrap();
-        s.neigh_add(dev, PEER, Some(PEER_MAC), NudState::Permanent)
-            .unwrap();
-        (s, dev)
+        let h = Harness::with_config(StackConfig::default(), 7).with_static_peer();
+        (h.stack, h.eth0)
     }
 
     /// A UDP datagram of `len` payload bytes from PEER:1000 to US:2000, as IP payload bytes.
