@@ -124,6 +124,12 @@ pub struct StackConfig {
     pub tcp_orphan_retries: u8,
     /// `net.ipv4.tcp_fin_timeout`: 60 s in FIN-WAIT-2 for a closed socket.
     pub tcp_fin_timeout: Duration,
+    /// `net.ipv4.tcp_keepalive_time`: 7200 s idle before the first keepalive probe.
+    pub tcp_keepalive_time: Duration,
+    /// `net.ipv4.tcp_keepalive_intvl`: 75 s between keepalive probes.
+    pub tcp_keepalive_intvl: Duration,
+    /// `net.ipv4.tcp_keepalive_probes`: 9 unanswered probes before the connection is reset.
+    pub tcp_keepalive_probes: u8,
     /// TIME-WAIT length (`TCP_TIMEWAIT_LEN`, 2*MSL): 60 s. A constant in Linux; a knob here.
     pub tcp_timewait_len: Duration,
     /// `net.ipv4.tcp_rto_min_us`: 200 ms (`TCP_RTO_MIN`).
@@ -183,6 +189,9 @@ impl Default for StackConfig {
             tcp_retries2: 15,
             tcp_orphan_retries: 0,
             tcp_fin_timeout: Duration::from_secs(60),
+            tcp_keepalive_time: Duration::from_secs(7200),
+            tcp_keepalive_intvl: Duration::from_secs(75),
+            tcp_keepalive_probes: 9,
             tcp_timewait_len: Duration::from_secs(60),
             tcp_rto_min: Duration::from_millis(200),
             tcp_rto_max: Duration::from_secs(120),

@@ -269,6 +269,8 @@ mib! {
         tcp_abort_on_close => "TCPAbortOnClose",
         /// Connections given up after too many retransmissions.
         tcp_abort_on_timeout => "TCPAbortOnTimeout",
+        /// Orphans in FIN-WAIT-2 reset at once because `TCP_LINGER2` is negative.
+        tcp_abort_on_linger => "TCPAbortOnLinger",
         /// SYNs dropped because the SYN queue was full (no SYN cookies).
         tcp_req_q_full_drop => "TCPReqQFullDrop",
         /// Segments put in the out-of-order queue.
@@ -293,6 +295,8 @@ mib! {
         tcp_ack_skipped_time_wait => "TCPACKSkippedTimeWait",
         /// Challenge ACKs not sent (rate limit).
         tcp_ack_skipped_challenge => "TCPACKSkippedChallenge",
+        /// Keepalive probes sent.
+        tcp_keep_alive => "TCPKeepAlive",
         /// Segments dropped because the receive window was zero.
         tcp_zero_window_drop => "TCPZeroWindowDrop",
     }

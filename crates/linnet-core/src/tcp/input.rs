@@ -270,6 +270,7 @@ impl Stack {
         c.sndbuf = l.sndbuf;
         c.nodelay = l.nodelay;
         c.reuseaddr = l.reuseaddr;
+        c.opts = l.opts;
         c.state = TcpState::SynRecv;
         // Options the SYN offered and we allow (tcp_parse_options + tcp_openreq_init).
         c.wscale_ok = self.cfg.tcp_window_scaling && seg.ws.is_some();
@@ -407,7 +408,7 @@ impl Stack {
     pub(crate) fn tcp_reqsk_drop(&mut self, sk: &mut TcpSock) {
         self.tcp_unlink_child(sk);
         self.tcp_set_state(sk, TcpState::Close);
-        sk.deadlines = [None; 3];
+        sk.deadlines = [None; super::NTIMERS];
         sk.dead = true;
     }
 
@@ -446,6 +447,14 @@ impl Stack {
         sk.win = Window::initial(sk.mss);
         sk.lsndtime = now;
         self.tcp_set_state(sk, TcpState::Established);
+        // tcp_finish_connect / tcp_create_openreq_child: keepalive starts now.
+        sk.rcv_tstamp = now;
+        sk.ack.lrcvtime = now;
+        sk.probes_out = 0;
+        if sk.opts.keepalive {
+            let when = self.tcp_keepalive_time(sk);
+            sk.set_timer(TimerKind::Keepalive, now + when);
+        }
     }
 
     // ---- SYN-SENT -------------------------------------------------------------------
@@ -639,8 +648,9 @@ impl Stack {
                 self.tcp_set_state(sk, TcpState::FinWait2);
                 sk.clear_timer(TimerKind::Rtx);
                 if sk.orphan {
-                    if data_beyond {
-                        // Data for an application that closed: abort.
+                    if sk.opts.linger2 < 0 || data_beyond {
+                        // TCP_LINGER2 < 0 (no FIN-WAIT-2 for orphans), or data for an
+                        // application that closed: abort.
                         self.stats.tcp_ext.tcp_abort_on_data += 1;
                         self.tcp_done(sk);
                         return Rcv::Reset(DropReason::TcpAbortOnData);
@@ -814,6 +824,9 @@ impl Stack {
             && !win_update
             && nwin == sk.snd_wnd
             && sk.snd_una != sk.snd_nxt;
+        // The peer is alive: keepalive starts over from here.
+        sk.probes_out = 0;
+        sk.rcv_tstamp = now;
         self.tcp_cong_on_ack(sk, ack, acked, is_dup, prior_in_flight);
         Ok(())
     }

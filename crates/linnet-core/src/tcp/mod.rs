@@ -17,7 +17,14 @@
 //!   `tcp_rcv_state_process`, `tcp_ack`, `tcp_data_queue`).
 //! - `output`: segment construction, window selection, Nagle, the transmit loop.
 //! - `timer`: RTO estimation and the retransmission, delayed-ACK, SYN-ACK, zero-window-probe,
-//!   FIN-WAIT-2 and TIME-WAIT timers.
+//!   keepalive, FIN-WAIT-2 and TIME-WAIT timers.
+//!
+//! # Socket options
+//! `TCP_NODELAY`, `SO_REUSEADDR`, `SO_SNDBUF`, `SO_RCVBUF`; keepalive (`SO_KEEPALIVE`,
+//! `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`, defaults from `tcp_keepalive_time`,
+//! `tcp_keepalive_intvl`, `tcp_keepalive_probes`), `TCP_USER_TIMEOUT`, `TCP_SYNCNT`,
+//! `TCP_LINGER2` and `SO_LINGER` (zero time: close() sends a RST), with Linux's ranges and
+//! errnos. They survive `connect` and a listener's children inherit them.
 //! - [`cong`]: the congestion-control hooks and NewReno.
 //! - `isn`: RFC 6528 initial sequence numbers and timestamp offsets.
 //!
@@ -54,8 +61,11 @@
 //! - PAWS (RFC 7323 §5): timestamps are negotiated, sent, echoed and used for RTT samples
 //!   of retransmitted data, but old timestamps are not rejected.
 //! - SYN cookies: a full SYN queue drops the SYN (as Linux with `tcp_syncookies = 0`).
-//! - Keepalive, `TCP_USER_TIMEOUT`, `TCP_SYNCNT`, `TCP_LINGER2`, `SO_LINGER` (linger 0 →
-//!   RST), `TCP_CORK`, a TCP_INFO snapshot.
+//! - `TCP_CORK`, a TCP_INFO snapshot, getters for the socket options.
+//! - `TCP_USER_TIMEOUT` does not bound zero-window probing (Linux's `icsk_probes_tstamp`
+//!   check in `tcp_probe_timer`), nor SYN retransmissions.
+//! - `SO_LINGER` with a nonzero time: the blocking wait in close() belongs to the runtime
+//!   (not there yet); the core closes gracefully.
 //! - Urgent data (the URG flag and pointer are ignored on input and never sent).
 //! - PMTU discovery (ICMP fragmentation-needed is recognised and ignored) and the MSS
 //!   from a route metric; the MSS comes from the device MTU of the route.
@@ -145,6 +155,44 @@ pub(crate) enum TimerKind {
     DelAck = 1,
     /// FIN-WAIT-2 timeout (orphans) or the end of TIME-WAIT.
     Wait = 2,
+    /// Keepalive (Linux runs it on `sk_timer`, shared with the FIN-WAIT-2 timeout).
+    Keepalive = 3,
+}
+
+/// How many timers a socket has ([`TimerKind`]).
+pub(crate) const NTIMERS: usize = 4;
+
+/// Largest `TCP_KEEPIDLE` / `TCP_KEEPINTVL` (`MAX_TCP_KEEPIDLE`, `MAX_TCP_KEEPINTVL`).
+const MAX_TCP_KEEPIDLE: u32 = 32_767;
+/// Largest `TCP_KEEPCNT` (`MAX_TCP_KEEPCNT`).
+const MAX_TCP_KEEPCNT: u32 = 127;
+/// Largest `TCP_SYNCNT` (`MAX_TCP_SYNCNT`).
+const MAX_TCP_SYNCNT: u32 = 127;
+/// `TCP_FIN_TIMEOUT_MAX`: the cap on `TCP_LINGER2`, seconds.
+const TCP_FIN_TIMEOUT_MAX: i32 = 120;
+
+/// The socket options a socket keeps across `connect` and passes to the children of a
+/// listener (`sock_copy` / `inet_csk_clone_lock` copy them in Linux).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SockOpts {
+    /// `SO_KEEPALIVE` (`SOCK_KEEPOPEN`).
+    pub(crate) keepalive: bool,
+    /// `TCP_KEEPIDLE`, seconds; 0 means `tcp_keepalive_time`.
+    pub(crate) keepidle: u32,
+    /// `TCP_KEEPINTVL`, seconds; 0 means `tcp_keepalive_intvl`.
+    pub(crate) keepintvl: u32,
+    /// `TCP_KEEPCNT`; 0 means `tcp_keepalive_probes`.
+    pub(crate) keepcnt: u32,
+    /// `TCP_USER_TIMEOUT`, milliseconds; 0 means off.
+    pub(crate) user_timeout: u32,
+    /// `TCP_SYNCNT` (`icsk_syn_retries`); 0 means `tcp_syn_retries` (on a listener:
+    /// `tcp_synack_retries`).
+    pub(crate) syncnt: u8,
+    /// `TCP_LINGER2` (`tp->linger2`) in seconds: 0 means `tcp_fin_timeout`, negative means
+    /// no FIN-WAIT-2 wait at all (an orphan reaching FIN-WAIT-2 is reset).
+    pub(crate) linger2: i32,
+    /// `SO_LINGER`: `Some(seconds)` when on (`SOCK_LINGER`, `sk_lingertime`).
+    pub(crate) linger: Option<u32>,
 }
 
 /// What the retransmission timer is armed for (`ICSK_TIME_RETRANS` / `ICSK_TIME_PROBE0`).
@@ -289,7 +337,7 @@ pub(crate) struct TcpSock {
     pub(crate) retransmits: u32,
     /// Time of the first transmission of what is being retransmitted (`retrans_stamp`).
     pub(crate) retrans_stamp: Option<Instant>,
-    pub(crate) deadlines: [Option<Instant>; 3],
+    pub(crate) deadlines: [Option<Instant>; NTIMERS],
     pub(crate) rtx_kind: RtxKind,
     /// Deadline of this socket's entry in the stack's timer set, if any.
     pub(crate) armed: Option<Instant>,
@@ -300,6 +348,12 @@ pub(crate) struct TcpSock {
     pub(crate) last_oow_ack: Option<Instant>,
     /// One segment being timed for RTT: `(end sequence, send time)`.
     pub(crate) rtt_sample: Option<(SeqNumber, Instant)>,
+    /// Last time an acceptable ACK arrived (`rcv_tstamp`).
+    pub(crate) rcv_tstamp: Instant,
+    /// Keepalive probes sent without an answer (`icsk_probes_out`).
+    pub(crate) probes_out: u32,
+    /// Socket options (keepalive, user timeout, SYN count, lingering).
+    pub(crate) opts: SockOpts,
 
     // ---- congestion control ----
     pub(crate) ca_state: CaState,
@@ -389,13 +443,16 @@ impl TcpSock {
             backoff: 0,
             retransmits: 0,
             retrans_stamp: None,
-            deadlines: [None; 3],
+            deadlines: [None; NTIMERS],
             rtx_kind: RtxKind::Retrans,
             armed: None,
             ack: AckState::default(),
             lsndtime: Instant::ZERO,
             last_oow_ack: None,
             rtt_sample: None,
+            rcv_tstamp: Instant::ZERO,
+            probes_out: 0,
+            opts: SockOpts::default(),
             ca_state: CaState::Open,
             cc: Congestion::default(),
             win: Window::initial(536),
@@ -811,7 +868,7 @@ impl Stack {
         }
         self.tcp_set_state(sk, TcpState::Close);
         sk.shutdown = RCV_SHUTDOWN | SEND_SHUTDOWN;
-        sk.deadlines = [None; 3];
+        sk.deadlines = [None; NTIMERS];
         sk.free_buffers(false);
         // An orphan goes, and so does a child still in the SYN queue. A child waiting in the
         // accept queue stays there in CLOSE, as in Linux: accept() returns it and the
@@ -1035,8 +1092,9 @@ impl Stack {
                 sk.rcvbuf,
                 sk.rcvbuf_locked,
             );
-            let (bound, user_bound) = (sk.bound, sk.user_bound);
+            let (bound, user_bound, opts) = (sk.bound, sk.user_bound, sk.opts);
             *sk = TcpSock::new(id, &st.cfg);
+            sk.opts = opts;
             sk.reuseaddr = reuse;
             sk.nodelay = nodelay;
             sk.sndbuf = sndbuf;
@@ -1168,7 +1226,7 @@ impl Stack {
                 TcpState::SynSent => {
                     // inet_shutdown: disconnect.
                     st.tcp_set_state(sk, TcpState::Close);
-                    sk.deadlines = [None; 3];
+                    sk.deadlines = [None; NTIMERS];
                     sk.free_buffers(true);
                     return Ok(());
                 }
@@ -1200,9 +1258,16 @@ impl Stack {
     }
 
     /// `close`: the handle is released at once. A listener resets its pending connections;
-    /// unread data makes the close an abort (RST, `TCPAbortOnClose`); otherwise a FIN follows
-    /// the queued data and the orphaned connection finishes on its own (FIN-WAIT-2 for at
-    /// most `tcp_fin_timeout`, then TIME-WAIT).
+    /// unread data makes the close an abort (RST, `TCPAbortOnClose`); so does `SO_LINGER`
+    /// with a zero time (RST, the send queue discarded, `TCPAbortOnData` as Linux counts
+    /// it); otherwise a FIN follows the queued data and the orphaned connection finishes on
+    /// its own (FIN-WAIT-2 for at most `TCP_LINGER2` or `tcp_fin_timeout`, then TIME-WAIT).
+    /// A socket already in FIN-WAIT-2 with a negative `TCP_LINGER2` is reset at once
+    /// (`TCPAbortOnLinger`).
+    ///
+    /// `SO_LINGER` with a nonzero time makes Linux's close() block until the data is
+    /// acknowledged or the time runs out; a sans-IO core cannot block, so that wait belongs
+    /// to the runtime's blocking front door and the core closes gracefully (FIN) as usual.
     pub fn tcp_close(&mut self, h: SocketHandle) -> Result<(), Errno> {
         self.tcp.get(h)?;
         let idx = self.tcp.index(h)?;
@@ -1228,12 +1293,35 @@ impl Stack {
                 self.tcp_set_state(&mut sk, TcpState::Close);
                 sk.dead = true;
             }
+            _ if sk.opts.linger == Some(0) => {
+                // SO_LINGER with a zero time: tcp_disconnect. A RST instead of a FIN, the
+                // send queue discarded; Linux counts it as TCPAbortOnData.
+                self.stats.tcp_ext.tcp_abort_on_data += 1;
+                let old = sk.state;
+                let fin_unsent = matches!(old, TcpState::Closing | TcpState::LastAck)
+                    && sk.snd_nxt != sk.data_end() + usize::from(sk.fin_queued);
+                if old.needs_reset_on_abort() || fin_unsent {
+                    self.tcp_send_active_reset(&mut sk);
+                }
+                self.tcp_set_state(&mut sk, TcpState::Close);
+                sk.deadlines = [None; NTIMERS];
+                sk.free_buffers(true);
+                sk.dead = true;
+            }
             _ => {
                 self.tcp_close_state(&mut sk);
                 if sk.state == TcpState::Close {
                     sk.dead = true;
                 } else if sk.state == TcpState::FinWait2 {
-                    self.tcp_orphan_fin_wait2(&mut sk);
+                    if sk.opts.linger2 < 0 {
+                        // TCP_LINGER2 < 0: no FIN-WAIT-2 wait for an orphan.
+                        self.tcp_set_state(&mut sk, TcpState::Close);
+                        self.tcp_send_active_reset(&mut sk);
+                        self.stats.tcp_ext.tcp_abort_on_linger += 1;
+                        sk.dead = true;
+                    } else {
+                        self.tcp_orphan_fin_wait2(&mut sk);
+                    }
                 }
             }
         }
@@ -1275,6 +1363,111 @@ impl Stack {
         });
         self.process_backlog();
         r
+    }
+
+    /// `SO_KEEPALIVE`: turning it on in a connected state arms the keepalive timer for
+    /// `TCP_KEEPIDLE` (if it was off); turning it off stops it (`tcp_set_keepalive`).
+    pub fn tcp_set_keepalive(&mut self, h: SocketHandle, on: bool) -> Result<(), Errno> {
+        self.tcp_with(h, |st, sk| {
+            if !matches!(sk.state, TcpState::Close | TcpState::Listen) {
+                if on && !sk.opts.keepalive {
+                    let when = st.tcp_keepalive_time(sk);
+                    sk.set_timer(TimerKind::Keepalive, st.now + when);
+                } else if !on {
+                    sk.clear_timer(TimerKind::Keepalive);
+                }
+            }
+            sk.opts.keepalive = on;
+            Ok(())
+        })
+    }
+
+    /// `TCP_KEEPIDLE` (seconds, 1..=32767, else EINVAL): idle time before the first probe.
+    /// With keepalive on, the timer is re-armed for what is left of the new idle time.
+    pub fn tcp_set_keepidle(&mut self, h: SocketHandle, secs: u32) -> Result<(), Errno> {
+        if !(1..=MAX_TCP_KEEPIDLE).contains(&secs) {
+            self.tcp.get(h)?;
+            return Err(Errno::EINVAL);
+        }
+        self.tcp_with(h, |st, sk| {
+            sk.opts.keepidle = secs;
+            if sk.opts.keepalive && !matches!(sk.state, TcpState::Close | TcpState::Listen) {
+                let when = st.tcp_keepalive_time(sk);
+                let left = when.saturating_sub(st.tcp_keepalive_elapsed(sk));
+                sk.set_timer(TimerKind::Keepalive, st.now + left);
+            }
+            Ok(())
+        })
+    }
+
+    /// `TCP_KEEPINTVL` (seconds, 1..=32767, else EINVAL): time between probes.
+    pub fn tcp_set_keepintvl(&mut self, h: SocketHandle, secs: u32) -> Result<(), Errno> {
+        if !(1..=MAX_TCP_KEEPIDLE).contains(&secs) {
+            self.tcp.get(h)?;
+            return Err(Errno::EINVAL);
+        }
+        self.tcp_with(h, |_, sk| {
+            sk.opts.keepintvl = secs;
+            Ok(())
+        })
+    }
+
+    /// `TCP_KEEPCNT` (1..=127, else EINVAL): unanswered probes before the reset.
+    pub fn tcp_set_keepcnt(&mut self, h: SocketHandle, n: u32) -> Result<(), Errno> {
+        if !(1..=MAX_TCP_KEEPCNT).contains(&n) {
+            self.tcp.get(h)?;
+            return Err(Errno::EINVAL);
+        }
+        self.tcp_with(h, |_, sk| {
+            sk.opts.keepcnt = n;
+            Ok(())
+        })
+    }
+
+    /// `TCP_USER_TIMEOUT` (milliseconds, 0 = off): data unacknowledged for longer fails the
+    /// connection with ETIMEDOUT (instead of `tcp_retries2`), and keepalive gives up once
+    /// the peer has been silent that long with a probe out.
+    pub fn tcp_set_user_timeout(&mut self, h: SocketHandle, ms: u32) -> Result<(), Errno> {
+        self.tcp_with(h, |_, sk| {
+            sk.opts.user_timeout = ms;
+            Ok(())
+        })
+    }
+
+    /// `TCP_SYNCNT` (1..=127, else EINVAL): SYN retransmissions before a connect fails (on a
+    /// listener, SYN-ACK retransmissions for its requests), instead of `tcp_syn_retries`.
+    pub fn tcp_set_syncnt(&mut self, h: SocketHandle, n: u32) -> Result<(), Errno> {
+        if !(1..=MAX_TCP_SYNCNT).contains(&n) {
+            self.tcp.get(h)?;
+            return Err(Errno::EINVAL);
+        }
+        self.tcp_with(h, |_, sk| {
+            sk.opts.syncnt = n as u8;
+            Ok(())
+        })
+    }
+
+    /// `TCP_LINGER2` (seconds): an orphan's FIN-WAIT-2 time instead of `tcp_fin_timeout`;
+    /// 0 means the sysctl, more than 120 (`TCP_FIN_TIMEOUT_MAX`) is cut to 120, and a
+    /// negative value means no FIN-WAIT-2 wait at all: the orphan is reset.
+    pub fn tcp_set_linger2(&mut self, h: SocketHandle, secs: i32) -> Result<(), Errno> {
+        self.tcp_with(h, |_, sk| {
+            sk.opts.linger2 = if secs < 0 {
+                -1
+            } else {
+                secs.min(TCP_FIN_TIMEOUT_MAX)
+            };
+            Ok(())
+        })
+    }
+
+    /// `SO_LINGER`: `Some(0)` makes close() an abort (RST, send queue discarded); see
+    /// [`Stack::tcp_close`] for a nonzero time. `None` turns it off.
+    pub fn tcp_set_linger(&mut self, h: SocketHandle, linger: Option<u32>) -> Result<(), Errno> {
+        self.tcp_with(h, |_, sk| {
+            sk.opts.linger = linger;
+            Ok(())
+        })
     }
 
     /// `SO_SNDBUF`: doubled as Linux does, within [4608, 2 * wmem_max].
@@ -1387,5 +1580,7 @@ mod handshake_tests;
 mod listen_tests;
 #[cfg(test)]
 mod loss_tests;
+#[cfg(test)]
+mod option_tests;
 #[cfg(test)]
 mod reset_tests;

@@ -1,9 +1,10 @@
 //! TCP timers: RTO estimation and backoff, retransmission (data, SYN, SYN-ACK), the
-//! zero-window probe, delayed ACKs, FIN-WAIT-2 and TIME-WAIT.
+//! zero-window probe, delayed ACKs, keepalive, FIN-WAIT-2 and TIME-WAIT.
 //!
 //! Linux: net/ipv4/tcp_timer.c (`tcp_retransmit_timer`, `tcp_write_timeout`,
 //! `retransmits_timed_out`, `tcp_model_timeout`, `tcp_probe_timer`,
-//! `tcp_delack_timer_handler`, `tcp_orphan_retries`), net/ipv4/tcp_input.c
+//! `tcp_delack_timer_handler`, `tcp_orphan_retries`, `tcp_keepalive_timer`,
+//! `tcp_clamp_rto_to_user_timeout`), net/ipv4/tcp_input.c
 //! (`tcp_rtt_estimator`, `tcp_set_rto`, `tcp_event_data_recv`), net/ipv4/tcp_output.c
 //! (`tcp_send_delayed_ack`), net/ipv4/inet_connection_sock.c (`reqsk_timer_handler`),
 //! net/ipv4/inet_timewait_sock.c (`tw_timer_handler`), include/net/tcp.h (`TCP_RTO_MIN`,
@@ -142,7 +143,12 @@ impl Stack {
                 continue;
             };
             sk.armed = None;
-            for kind in [TimerKind::Rtx, TimerKind::DelAck, TimerKind::Wait] {
+            for kind in [
+                TimerKind::Rtx,
+                TimerKind::DelAck,
+                TimerKind::Wait,
+                TimerKind::Keepalive,
+            ] {
                 if sk.dead {
                     break;
                 }
@@ -155,6 +161,7 @@ impl Stack {
                         },
                         TimerKind::DelAck => self.tcp_delack_timer(&mut sk),
                         TimerKind::Wait => self.tcp_wait_timer(&mut sk),
+                        TimerKind::Keepalive => self.tcp_keepalive_timer(&mut sk),
                     }
                 }
             }
@@ -162,24 +169,52 @@ impl Stack {
         }
     }
 
-    /// Arms the retransmission timer for an RTO from now (`tcp_reset_xmit_timer`).
+    /// Arms the retransmission timer for an RTO from now (`tcp_reset_xmit_timer`), no
+    /// later than the end of `TCP_USER_TIMEOUT` (`tcp_clamp_rto_to_user_timeout`).
     pub(crate) fn tcp_arm_rto(&mut self, sk: &mut TcpSock) {
-        let d = sk.rtt.backed_off(sk.backoff);
+        let mut d = sk.rtt.backed_off(sk.backoff);
+        if let (true, Some(start), true) = (
+            sk.opts.user_timeout != 0,
+            sk.retrans_stamp,
+            sk.state.is_synchronized(),
+        ) {
+            let limit = Duration::from_millis(u64::from(sk.opts.user_timeout));
+            let elapsed = self.now.saturating_since(start);
+            d = d.min(limit.saturating_sub(elapsed).max(Duration::from_millis(1)));
+        }
         sk.rtx_kind = RtxKind::Retrans;
         sk.set_timer(TimerKind::Rtx, self.now + d);
     }
 
     /// `retransmits_timed_out`: whether the retransmissions of the head have gone on for
-    /// `boundary` backoffs' worth of time.
-    fn tcp_timed_out(&self, sk: &TcpSock, boundary: u32, rto_base: Duration) -> bool {
+    /// `boundary` backoffs' worth of time, or for `user_timeout` (ms) when it is not 0.
+    fn tcp_timed_out(
+        &self,
+        sk: &TcpSock,
+        boundary: u32,
+        rto_base: Duration,
+        user_timeout: u32,
+    ) -> bool {
         if sk.retransmits == 0 {
             return false;
         }
         let Some(start) = sk.retrans_stamp else {
             return false;
         };
-        let limit = model_timeout(boundary, rto_base, sk.rtt.rto_max());
+        let limit = if user_timeout != 0 {
+            Duration::from_millis(u64::from(user_timeout))
+        } else {
+            model_timeout(boundary, rto_base, sk.rtt.rto_max())
+        };
         self.now.saturating_since(start) >= limit
+    }
+
+    /// `TCP_SYNCNT` or `tcp_syn_retries`.
+    fn tcp_syn_retries(&self, sk: &TcpSock) -> u32 {
+        match sk.opts.syncnt {
+            0 => u32::from(self.cfg.tcp_syn_retries),
+            n => u32::from(n),
+        }
     }
 
     /// `tcp_write_err`: give up on the connection with the soft error or ETIMEDOUT.
@@ -196,8 +231,8 @@ impl Stack {
         match sk.state {
             TcpState::SynSent => {
                 // tcp_write_timeout: SYN retries in time (tcp_syn_retries, TCP_TIMEOUT_INIT).
-                let retries = u32::from(self.cfg.tcp_syn_retries);
-                if self.tcp_timed_out(sk, retries, TIMEOUT_INIT) {
+                let retries = self.tcp_syn_retries(sk);
+                if self.tcp_timed_out(sk, retries, TIMEOUT_INIT, 0) {
                     self.tcp_write_err(sk);
                     return;
                 }
@@ -209,7 +244,12 @@ impl Stack {
             }
             TcpState::SynRecv if sk.parent.is_some() => {
                 // reqsk_timer_handler: tcp_synack_retries, 1 s doubling.
-                if sk.retransmits >= u32::from(self.cfg.tcp_synack_retries) {
+                // The listener's TCP_SYNCNT, else tcp_synack_retries.
+                let max = match sk.opts.syncnt {
+                    0 => u32::from(self.cfg.tcp_synack_retries),
+                    n => u32::from(n),
+                };
+                if sk.retransmits >= max {
                     self.tcp_reqsk_drop(sk);
                     return;
                 }
@@ -224,8 +264,8 @@ impl Stack {
             }
             TcpState::SynRecv => {
                 // Simultaneous open: our SYN-ACK is the SYN to retransmit.
-                let retries = u32::from(self.cfg.tcp_syn_retries);
-                if self.tcp_timed_out(sk, retries, TIMEOUT_INIT) {
+                let retries = self.tcp_syn_retries(sk);
+                if self.tcp_timed_out(sk, retries, TIMEOUT_INIT, 0) {
                     self.tcp_write_err(sk);
                     return;
                 }
@@ -250,7 +290,8 @@ impl Stack {
                 } else {
                     u32::from(self.cfg.tcp_retries2)
                 };
-                if self.tcp_timed_out(sk, retries, sk.rtt.rto_min()) {
+                let user_timeout = sk.opts.user_timeout;
+                if self.tcp_timed_out(sk, retries, sk.rtt.rto_min(), user_timeout) {
                     self.stats.tcp_ext.tcp_abort_on_timeout += 1;
                     self.tcp_write_err(sk);
                     return;
@@ -467,11 +508,90 @@ impl Stack {
         self.cfg.tcp_timewait_len
     }
 
-    /// `tcp_fin_time`.
+    /// `tcp_fin_time`: `TCP_LINGER2` or `tcp_fin_timeout`, never shorter than 3.5 RTO.
     pub(crate) fn tcp_fin_time(&self, sk: &TcpSock) -> Duration {
-        // tcp_fin_time: never shorter than 3.5 RTO.
         let rto = sk.rtt.backed_off(0);
-        self.cfg.tcp_fin_timeout.max(rto * 7 / 2)
+        let fin_timeout = match sk.opts.linger2 {
+            n if n > 0 => Duration::from_secs(n as u64),
+            _ => self.cfg.tcp_fin_timeout,
+        };
+        fin_timeout.max(rto * 7 / 2)
+    }
+
+    /// `keepalive_time_when`.
+    pub(crate) fn tcp_keepalive_time(&self, sk: &TcpSock) -> Duration {
+        match sk.opts.keepidle {
+            0 => self.cfg.tcp_keepalive_time,
+            n => Duration::from_secs(u64::from(n)),
+        }
+    }
+
+    /// `keepalive_intvl_when`.
+    fn tcp_keepalive_intvl(&self, sk: &TcpSock) -> Duration {
+        match sk.opts.keepintvl {
+            0 => self.cfg.tcp_keepalive_intvl,
+            n => Duration::from_secs(u64::from(n)),
+        }
+    }
+
+    /// `keepalive_probes`.
+    fn tcp_keepalive_probes(&self, sk: &TcpSock) -> u32 {
+        match sk.opts.keepcnt {
+            0 => u32::from(self.cfg.tcp_keepalive_probes),
+            n => n,
+        }
+    }
+
+    /// `keepalive_time_elapsed`: time since the peer was last heard from (data or ACK).
+    pub(crate) fn tcp_keepalive_elapsed(&self, sk: &TcpSock) -> Duration {
+        let last = sk.ack.lrcvtime.max(sk.rcv_tstamp);
+        self.now.saturating_since(last)
+    }
+
+    /// `tcp_keepalive_timer`: after `TCP_KEEPIDLE` of silence with nothing in flight, probe
+    /// every `TCP_KEEPINTVL` with an ACK one byte before `snd_una` (`tcp_xmit_probe_skb`);
+    /// after `TCP_KEEPCNT` unanswered probes (or, with `TCP_USER_TIMEOUT`, once the silence
+    /// exceeds it and a probe went out), reset the connection and report ETIMEDOUT (or the
+    /// soft error). The peer's ACKs set `probes_out` back to 0.
+    fn tcp_keepalive_timer(&mut self, sk: &mut TcpSock) {
+        if !sk.opts.keepalive
+            || !sk.state.is_synchronized()
+            || sk.state == TcpState::TimeWait
+            || (sk.orphan && sk.state == TcpState::FinWait2)
+        {
+            return;
+        }
+        let now = self.now;
+        let when = self.tcp_keepalive_time(sk);
+        // Data in flight or queued: the retransmission and probe timers watch the peer.
+        if sk.snd_una != sk.snd_nxt || self.tcp_has_unsent(sk) {
+            sk.set_timer(TimerKind::Keepalive, now + when);
+            return;
+        }
+        let elapsed = self.tcp_keepalive_elapsed(sk);
+        let next = if elapsed >= when {
+            let user_timeout = sk.opts.user_timeout;
+            let expired = if user_timeout != 0 {
+                elapsed >= Duration::from_millis(u64::from(user_timeout)) && sk.probes_out > 0
+            } else {
+                sk.probes_out >= self.tcp_keepalive_probes(sk)
+            };
+            if expired {
+                self.tcp_send_active_reset(sk);
+                self.stats.tcp_ext.tcp_abort_on_timeout += 1;
+                self.tcp_write_err(sk);
+                return;
+            }
+            // tcp_write_wakeup with nothing to send: tcp_xmit_probe_skb.
+            let seq = sk.snd_una - 1;
+            self.tcp_transmit(sk, seq, super::output::SegFlags::ACK, 0, 0, false);
+            self.stats.tcp_ext.tcp_keep_alive += 1;
+            sk.probes_out += 1;
+            self.tcp_keepalive_intvl(sk)
+        } else {
+            when - elapsed
+        };
+        sk.set_timer(TimerKind::Keepalive, now + next);
     }
 
     /// An orphan reached FIN-WAIT-2: it waits at most `tcp_fin_timeout` for the peer's FIN.
@@ -489,7 +609,7 @@ impl Stack {
         let now = self.now;
         if sk.orphan {
             self.tcp_set_state(sk, TcpState::TimeWait);
-            sk.deadlines = [None; 3];
+            sk.deadlines = [None; super::NTIMERS];
             sk.ack = Default::default();
             sk.free_buffers(true);
             sk.set_timer(TimerKind::Wait, now + len);
@@ -529,7 +649,7 @@ impl Stack {
         // The TIME-WAIT socket takes the 4-tuple and holds the port.
         self.tcp_set_state(sk, TcpState::Close);
         sk.shutdown = super::RCV_SHUTDOWN | super::SEND_SHUTDOWN;
-        sk.deadlines = [None; 3];
+        sk.deadlines = [None; super::NTIMERS];
         sk.free_buffers(false);
         self.tcp.ehash.insert(tw.tuple(), tw.id.0);
         tw.ehashed = true;
