@@ -376,6 +376,9 @@ const TCP: &[Entry] = &[
 /// net-tools' TcpExt wording for the counters it knows; the others print as `Name: N`.
 /// TcpExt lines appear only when non-zero.
 const TCP_EXT: &[Entry] = &[
+    ("SyncookiesSent", "{} SYN cookies sent", false),
+    ("SyncookiesRecv", "{} SYN cookies received", false),
+    ("SyncookiesFailed", "{} invalid SYN cookies received", false),
     (
         "EmbryonicRsts",
         "{} resets received for embryonic SYN_RECV sockets",
@@ -672,7 +675,7 @@ mod tests {
         assert!(text.contains("    1 resets sent\n"), "{text}");
         let netstat = proc_net_netstat(&c);
         assert!(
-            netstat.starts_with("TcpExt: EmbryonicRsts OutOfWindowIcmps TW"),
+            netstat.starts_with("TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed"),
             "{netstat}"
         );
     }

@@ -408,5 +408,5 @@ fn stat_prints_netstat_and_proc_layouts() {
         out.contains("\nTcp: RtoAlgorithm RtoMin RtoMax MaxConn"),
         "{out}"
     );
-    assert!(out.contains("\nTcpExt: EmbryonicRsts"), "{out}");
+    assert!(out.contains("\nTcpExt: SyncookiesSent"), "{out}");
 }

@@ -108,12 +108,18 @@ pub struct StackConfig {
     /// `net.ipv4.tcp_wmem`: (min 4096, default 16384, max 4194304). The default is each
     /// socket's send buffer.
     pub tcp_wmem: (usize, usize, usize),
+    /// `net.ipv4.tcp_congestion_control`: "cubic" (or "reno"); an unknown name means the
+    /// default.
+    pub tcp_congestion_control: &'static str,
     /// `net.ipv4.tcp_timestamps`: 1 (RFC 7323 timestamps offered).
     pub tcp_timestamps: bool,
     /// `net.ipv4.tcp_window_scaling`: 1.
     pub tcp_window_scaling: bool,
     /// `net.ipv4.tcp_sack`: 1 (SACK-permitted offered; SACK blocks generated).
     pub tcp_sack: bool,
+    /// `net.ipv4.tcp_syncookies`: 1 (SYN cookies when a listener's SYN queue is full);
+    /// 0 never (the SYN is dropped), 2 always.
+    pub tcp_syncookies: u8,
     /// `net.ipv4.tcp_syn_retries`: 6 (about 127 s before ETIMEDOUT).
     pub tcp_syn_retries: u8,
     /// `net.ipv4.tcp_synack_retries`: 5.
@@ -181,9 +187,11 @@ impl Default for StackConfig {
             somaxconn: 4096,
             tcp_rmem: (4096, 131_072, 6_291_456),
             tcp_wmem: (4096, 16_384, 4_194_304),
+            tcp_congestion_control: "cubic",
             tcp_timestamps: true,
             tcp_window_scaling: true,
             tcp_sack: true,
+            tcp_syncookies: 1,
             tcp_syn_retries: 6,
             tcp_synack_retries: 5,
             tcp_retries2: 15,

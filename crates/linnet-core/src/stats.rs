@@ -241,6 +241,12 @@ impl TcpMib {
 mib! {
     /// The `TcpExt:` counters kept so far (`LINUX_MIB_*`), in `/proc/net/netstat` order.
     TcpExtMib {
+        /// SYN cookies sent.
+        syncookies_sent => "SyncookiesSent",
+        /// Valid SYN cookies received (connections made from a cookie).
+        syncookies_recv => "SyncookiesRecv",
+        /// ACKs to a listener that recently sent cookies whose cookie did not check out.
+        syncookies_failed => "SyncookiesFailed",
         /// Resets received for connections still in SYN-RECEIVED.
         embryonic_rsts => "EmbryonicRsts",
         /// ICMP errors quoting a sequence number outside SND.UNA..SND.NXT.
@@ -271,6 +277,9 @@ mib! {
         tcp_abort_on_timeout => "TCPAbortOnTimeout",
         /// Orphans in FIN-WAIT-2 reset at once because `TCP_LINGER2` is negative.
         tcp_abort_on_linger => "TCPAbortOnLinger",
+        /// SYNs answered with a SYN cookie because the SYN queue was full (or
+        /// `tcp_syncookies = 2`).
+        tcp_req_q_full_do_cookies => "TCPReqQFullDoCookies",
         /// SYNs dropped because the SYN queue was full (no SYN cookies).
         tcp_req_q_full_drop => "TCPReqQFullDrop",
         /// Segments put in the out-of-order queue.
@@ -770,7 +779,9 @@ mod tests {
         let mut s = Stats::default();
         s.tcp_ext.listen_overflows = 3;
         let text = s.proc_net_netstat();
-        assert!(text.starts_with("TcpExt: EmbryonicRsts OutOfWindowIcmps TW DelayedACKs"));
+        assert!(text.starts_with(
+            "TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed EmbryonicRsts OutOfWindowIcmps"
+        ));
         assert!(text.contains("\nIpExt: InMcastPkts"));
         let names: alloc::vec::Vec<&str> = text.lines().next().unwrap().split(' ').collect();
         let vals: alloc::vec::Vec<&str> = text.lines().nth(1).unwrap().split(' ').collect();

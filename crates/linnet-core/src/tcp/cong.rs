@@ -12,8 +12,11 @@
 //! thing for full-sized segments.
 //!
 //! An algorithm is a [`CongestionOps`] implementation; [`Congestion`] is the closed set of
-//! those the stack knows (CUBIC joins it later), so that a socket holds its algorithm by
-//! value without a boxed trait object.
+//! those the stack knows (CUBIC, the default, in `cubic.rs`, and NewReno), so that a socket
+//! holds its algorithm by value without a boxed trait object.
+
+use super::cubic::Cubic;
+use crate::time::{Duration, Instant};
 
 /// `TCP_INFINITE_SSTHRESH`.
 pub const INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
@@ -33,6 +36,13 @@ pub struct Window {
     pub cwnd_cnt: u32,
     /// Sender MSS the window is counted in.
     pub mss: u32,
+    /// The socket's clock (the role of `tcp_mstamp`): stamped by the stack each time it
+    /// puts the socket back in the table, so an ACK sees the time of the socket's previous
+    /// event.
+    pub now: Instant,
+    /// The latest RTT sample not yet used (the role of `ack_sample.rtt_us`); an algorithm
+    /// that uses it takes it.
+    pub rtt: Option<Duration>,
 }
 
 impl Window {
@@ -43,6 +53,8 @@ impl Window {
             ssthresh: INFINITE_SSTHRESH,
             cwnd_cnt: 0,
             mss,
+            now: Instant::ZERO,
+            rtt: None,
         }
     }
 
@@ -72,6 +84,39 @@ impl Window {
     }
 }
 
+impl Window {
+    /// `tcp_cong_avoid_ai` with an explicit pace: one MSS more per `cnt` segments' worth of
+    /// acknowledged bytes.
+    pub fn cong_avoid_ai_cnt(&mut self, cnt: u32, acked: u32) {
+        let w = cnt.max(1).saturating_mul(self.mss.max(1));
+        if self.cwnd_cnt >= w {
+            self.cwnd_cnt = 0;
+            self.cwnd = self.cwnd.saturating_add(self.mss);
+        }
+        self.cwnd_cnt = self.cwnd_cnt.saturating_add(acked);
+        if self.cwnd_cnt >= w {
+            let n = self.cwnd_cnt / w;
+            self.cwnd_cnt -= n * w;
+            self.cwnd = self.cwnd.saturating_add(n.saturating_mul(self.mss));
+        }
+    }
+}
+
+/// `tcp_mstamp_refresh` and the RTT sample for the next ACK, plus a `TCP_CONGESTION`
+/// choice a listener's child inherited with the socket options; run whenever the stack
+/// puts a socket back in the table.
+pub(crate) fn tcp_ca_refresh(sk: &mut super::TcpSock, now: Instant) {
+    sk.win.now = now;
+    if let Some(r) = sk.rtt.last.take() {
+        sk.win.rtt = Some(r);
+    }
+    if let Some(name) = sk.opts.congestion {
+        if sk.cc.name() != name {
+            sk.cc = Congestion::from_name(name).unwrap_or_default();
+        }
+    }
+}
+
 /// The hooks of a congestion-control algorithm (Linux: `struct tcp_congestion_ops`).
 pub trait CongestionOps {
     /// The algorithm's name, as `TCP_CONGESTION` spells it.
@@ -89,6 +134,9 @@ pub trait CongestionOps {
     fn undo_cwnd(&mut self, w: &Window, prior_cwnd: u32) -> u32 {
         w.cwnd.max(prior_cwnd)
     }
+
+    /// `set_state(TCP_CA_Loss)`: a retransmission timeout, after `ssthresh`.
+    fn on_loss_timeout(&mut self, _w: &Window) {}
 }
 
 /// NewReno (Linux `tcp_reno`, RFC 5681 + RFC 6582).
@@ -126,38 +174,65 @@ impl CongestionOps for NewReno {
 /// The algorithms the stack knows, held by value in each socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Congestion {
+    /// CUBIC with HyStart (the default, as Linux).
+    Cubic(Cubic),
     /// NewReno.
     Reno(NewReno),
 }
 
+/// The default algorithm's name (`net.ipv4.tcp_congestion_control`).
+pub const DEFAULT_CONGESTION: &str = "cubic";
+
+impl Congestion {
+    /// A fresh instance of the algorithm named `name` (`tcp_ca_find`), none if unknown.
+    pub fn from_name(name: &str) -> Option<Congestion> {
+        match name {
+            "cubic" => Some(Congestion::Cubic(Cubic::new())),
+            "reno" => Some(Congestion::Reno(NewReno)),
+            _ => None,
+        }
+    }
+}
+
 impl Default for Congestion {
     fn default() -> Self {
-        Congestion::Reno(NewReno)
+        Congestion::Cubic(Cubic::new())
     }
 }
 
 impl CongestionOps for Congestion {
     fn name(&self) -> &'static str {
         match self {
+            Congestion::Cubic(a) => a.name(),
             Congestion::Reno(a) => a.name(),
         }
     }
 
     fn ssthresh(&mut self, w: &Window) -> u32 {
         match self {
+            Congestion::Cubic(a) => a.ssthresh(w),
             Congestion::Reno(a) => a.ssthresh(w),
         }
     }
 
     fn cong_avoid(&mut self, w: &mut Window, acked: u32, cwnd_limited: bool) {
         match self {
+            Congestion::Cubic(a) => a.cong_avoid(w, acked, cwnd_limited),
             Congestion::Reno(a) => a.cong_avoid(w, acked, cwnd_limited),
         }
     }
 
     fn undo_cwnd(&mut self, w: &Window, prior_cwnd: u32) -> u32 {
         match self {
+            Congestion::Cubic(a) => a.undo_cwnd(w, prior_cwnd),
             Congestion::Reno(a) => a.undo_cwnd(w, prior_cwnd),
+        }
+    }
+
+    fn on_loss_timeout(&mut self, w: &Window) {
+        match self {
+            Congestion::Cubic(a) => a.on_loss_timeout(w),
+            Congestion::Reno(a) => a.on_loss_timeout(w),
         }
     }
 }
@@ -203,6 +278,18 @@ mod tests {
         NewReno.cong_avoid(&mut w, 2000, true);
         assert_eq!(w.cwnd, 10_500);
         assert_eq!(w.cwnd_cnt, 1500);
+    }
+
+    /// The selectable names, as `TCP_CONGESTION` and the sysctl spell them; CUBIC is the
+    /// default.
+    #[test]
+    fn algorithms_by_name() {
+        assert_eq!(Congestion::default().name(), "cubic");
+        assert_eq!(DEFAULT_CONGESTION, "cubic");
+        assert_eq!(Congestion::from_name("reno").unwrap().name(), "reno");
+        assert_eq!(Congestion::from_name("cubic").unwrap().name(), "cubic");
+        assert!(Congestion::from_name("bbr").is_none());
+        assert!(Congestion::from_name("").is_none());
     }
 
     /// `tcp_reno_ssthresh`: max(cwnd / 2, 2 segments).

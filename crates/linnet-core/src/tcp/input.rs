@@ -214,7 +214,12 @@ impl Stack {
         if f.rst {
             return Rcv::Drop(DropReason::TcpReset);
         }
-        if seg.ack.is_some() {
+        if let Some(ack) = seg.ack {
+            // cookie_v4_check: the ACK may complete a handshake we answered with a SYN
+            // cookie; if not, it is a stray ACK and draws a RST.
+            if let Some(mss) = self.cookie_v4_check(lidx, seg) {
+                return self.tcp_cookie_accept(lidx, seg, ack, mss);
+            }
             return Rcv::Reset(DropReason::TcpFlags);
         }
         if !f.syn || f.fin {
@@ -223,12 +228,73 @@ impl Stack {
         let Some(mut l) = self.tcp.take(lidx) else {
             return Rcv::Drop(DropReason::NotSpecified);
         };
-        let r = self.tcp_conn_request(&mut l, seg, isn);
+        let r = self.tcp_conn_request(&mut l, seg, isn, false);
         self.tcp_put(l);
         r
     }
 
-    fn tcp_conn_request(&mut self, l: &mut TcpSock, seg: &Seg<'_>, isn: Option<SeqNumber>) -> Rcv {
+    /// `cookie_v4_check` once the cookie checked out (`tcp_get_cookie_sock`): the request
+    /// is rebuilt from the ACK (the peer's ISN is `seq - 1`, ours `ack - 1`, the MSS the one
+    /// the cookie carries, no window scaling, SACK or timestamps) and the ACK completes it
+    /// at once, as `tcp_check_req` would, so it lands in the accept queue (or is dropped
+    /// with ListenOverflows when that is full).
+    fn tcp_cookie_accept(&mut self, lidx: u32, seg: &Seg<'_>, ack: SeqNumber, mss: u16) -> Rcv {
+        let syn = Seg {
+            seq: seg.seq - 1,
+            ack: None,
+            flags: Flags {
+                syn: true,
+                ..Flags::default()
+            },
+            mss: Some(mss),
+            ws: None,
+            sack_perm: false,
+            ts: None,
+            payload: &[],
+            ..*seg
+        };
+        let Some(mut l) = self.tcp.take(lidx) else {
+            return Rcv::Drop(DropReason::NotSpecified);
+        };
+        let r = self.tcp_conn_request(&mut l, &syn, Some(ack - 1), true);
+        self.tcp_put(l);
+        if r != Rcv::Ok {
+            return r;
+        }
+        let tuple = FourTuple {
+            laddr: seg.daddr,
+            lport: seg.dport,
+            raddr: seg.saddr,
+            rport: seg.sport,
+        };
+        let Some(mut sk) = self
+            .tcp
+            .ehash
+            .get(&tuple)
+            .copied()
+            .and_then(|i| self.tcp.take(i))
+        else {
+            return Rcv::Drop(DropReason::NotSpecified);
+        };
+        let r = self.tcp_check_req(&mut sk, seg);
+        if sk.state == TcpState::SynRecv {
+            // The ACK did not complete it (say, data beyond the window): keep no state, as
+            // for a cookie that was never answered.
+            self.tcp_reqsk_drop(&mut sk);
+        }
+        self.tcp_put(sk);
+        r
+    }
+
+    /// `tcp_conn_request`. `cookie_ack`: the request is rebuilt from a SYN-cookie ACK; no
+    /// SYN-ACK is sent for it.
+    fn tcp_conn_request(
+        &mut self,
+        l: &mut TcpSock,
+        seg: &Seg<'_>,
+        isn: Option<SeqNumber>,
+        cookie_ack: bool,
+    ) -> Rcv {
         let (qlen, acceptq, max) = match l.listen.as_deref() {
             Some(q) => (
                 q.syn_queue.len() as u32,
@@ -237,12 +303,15 @@ impl Stack {
             ),
             None => return Rcv::Drop(DropReason::NotSpecified),
         };
-        // inet_csk_reqsk_queue_is_full: with no SYN cookies yet, the SYN is dropped
-        // (Linux with tcp_syncookies = 0).
-        if qlen >= max && isn.is_none() {
-            self.stats.tcp_ext.tcp_req_q_full_drop += 1;
-            self.stats.tcp_ext.listen_drops += 1;
-            return Rcv::Drop(DropReason::TcpReqQFullDrop);
+        // inet_csk_reqsk_queue_is_full (or tcp_syncookies = 2): answer with a SYN cookie,
+        // or drop the SYN when cookies are off.
+        let mut want_cookie = false;
+        if isn.is_none() && (self.cfg.tcp_syncookies == 2 || qlen >= max) {
+            want_cookie = self.tcp_syn_flood_action();
+            if !want_cookie {
+                self.stats.tcp_ext.listen_drops += 1;
+                return Rcv::Drop(DropReason::TcpReqQFullDrop);
+            }
         }
         // sk_acceptq_is_full: sk_ack_backlog > sk_max_ack_backlog.
         if acceptq > max {
@@ -282,6 +351,21 @@ impl Stack {
         c.ts_ok = self.cfg.tcp_timestamps && seg.ts.is_some();
         c.ts_recent = seg.ts.map_or(0, |t| t.0);
         c.sack_ok = self.cfg.tcp_sack && seg.sack_perm;
+        let mut peer_mss = seg.mss;
+        let mut cookie = None;
+        if want_cookie || cookie_ack {
+            // A cookie carries no options but the MSS (see syncookie.rs: deviation).
+            c.wscale_ok = false;
+            c.snd_wscale = 0;
+            c.ts_ok = false;
+            c.ts_recent = 0;
+            c.sack_ok = false;
+        }
+        if want_cookie {
+            let (iss, mss) = self.cookie_v4_init_sequence(l, seg);
+            cookie = Some(iss);
+            peer_mss = Some(mss);
+        }
         c.advmss = dst.mtu.saturating_sub(40).max(48);
         c.pmtu = dst.mtu;
         // tcp_openreq_init_rwin.
@@ -297,7 +381,7 @@ impl Stack {
         c.rcv_ssthresh = wnd;
         c.rcv_wscale = ws;
         c.window_clamp = clamp.min(c.full_space().max(wnd));
-        c.sync_mss(seg.mss, dst.mtu);
+        c.sync_mss(peer_mss, dst.mtu);
         c.win = Window::initial(c.mss);
         c.irs = seg.seq;
         c.rcv_nxt = seg.seq + 1;
@@ -305,7 +389,9 @@ impl Stack {
         c.snd_wnd = u32::from(seg.wnd);
         c.max_window = c.snd_wnd;
         c.snd_wl1 = seg.seq;
-        let iss = isn.unwrap_or_else(|| SeqNumber(self.tcp.keys.isn(c.local, c.remote, now)));
+        let iss = cookie
+            .or(isn)
+            .unwrap_or_else(|| SeqNumber(self.tcp.keys.isn(c.local, c.remote, now)));
         c.iss = iss;
         c.snd_una = iss;
         c.snd_nxt = iss;
@@ -316,15 +402,27 @@ impl Stack {
         c.ts_offset = self.tcp.keys.ts_offset(c.local, c.remote);
         c.inet_id = self.rand_u32() as u16;
         c.ack.rcv_mss = c.advmss.min(c.mss).min(MSS_DEFAULT);
+        if want_cookie {
+            // The SYN-ACK goes out and the request is freed: no state is kept.
+            self.tcp_send_synack(&mut c, false);
+            c.dead = true;
+            self.tcp_put(c);
+            return Rcv::Ok;
+        }
         self.tcp.ehash.insert(c.tuple(), c.id.0);
         c.ehashed = true;
         self.tcp_bhash_add(&mut c);
         if let Some(q) = l.listen.as_deref_mut() {
             q.syn_queue.push(c.id.0);
         }
-        self.tcp_send_synack(&mut c, false);
-        c.rtx_kind = RtxKind::Retrans;
-        c.set_timer(TimerKind::Rtx, now + TIMEOUT_INIT);
+        if cookie_ack {
+            // Our SYN-ACK went out when the cookie was made.
+            c.snd_nxt = iss + 1;
+        } else {
+            self.tcp_send_synack(&mut c, false);
+            c.rtx_kind = RtxKind::Retrans;
+            c.set_timer(TimerKind::Rtx, now + TIMEOUT_INIT);
+        }
         self.tcp_put(c);
         Rcv::Ok
     }

@@ -62,11 +62,38 @@ fn siphash(k: (u64, u64), words: &[u64]) -> u64 {
 pub(crate) struct IsnKeys {
     seq: (u64, u64),
     ts: (u64, u64),
+    /// The two SYN-cookie secrets (Linux: `syncookie_secret[2]`), derived from `seq` by the
+    /// keyed hash itself, so they come from the same seeded PRNG draw.
+    cookie: [(u64, u64); 2],
 }
 
 impl IsnKeys {
     pub(crate) fn new(seq: (u64, u64), ts: (u64, u64)) -> IsnKeys {
-        IsnKeys { seq, ts }
+        let derive = |i: u64| {
+            (
+                siphash(seq, &[0x7379_6e63_6f6f_6b69, i, 0]),
+                siphash(seq, &[0x7379_6e63_6f6f_6b69, i, 1]),
+            )
+        };
+        IsnKeys {
+            seq,
+            ts,
+            cookie: [derive(0), derive(1)],
+        }
+    }
+
+    /// `cookie_hash`: the keyed hash of a SYN's addresses and ports plus `count` under
+    /// SYN-cookie secret `c` (0 or 1).
+    pub(crate) fn cookie_hash(
+        &self,
+        remote: SocketAddrV4,
+        local: SocketAddrV4,
+        count: u32,
+        c: usize,
+    ) -> u32 {
+        let addrs = u64::from(u32::from(*remote.ip())) << 32 | u64::from(u32::from(*local.ip()));
+        let ports = u64::from(remote.port()) << 16 | u64::from(local.port());
+        siphash(self.cookie[c & 1], &[addrs, ports, u64::from(count)]) as u32
     }
 
     /// `secure_tcp_seq`: the ISN for a connection `local -> remote` at `now`.

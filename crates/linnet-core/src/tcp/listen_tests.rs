@@ -35,11 +35,15 @@ fn full_accept_queue_drops_syn_and_counts_listen_overflows() {
     assert_eq!(h.stack.stats().tcp.passive_opens, 2);
 }
 
-/// `inet_csk_reqsk_queue_is_full` with no SYN cookies yet (as `tcp_syncookies = 0`): once
-/// `backlog` handshakes are pending, further SYNs are dropped (TCPReqQFullDrop, ListenDrops).
+/// `inet_csk_reqsk_queue_is_full` with `tcp_syncookies = 0`: once `backlog` handshakes are
+/// pending, further SYNs are dropped (TCPReqQFullDrop, ListenDrops).
 #[test]
 fn full_syn_queue_drops_syn_without_cookies() {
-    let mut h = setup();
+    let cfg = crate::StackConfig {
+        tcp_syncookies: 0,
+        ..crate::StackConfig::default()
+    };
+    let mut h = Harness::with_config(cfg, 1).with_static_peer();
     let _l = listener(&mut h, 2);
     assert_eq!(send(&mut h, &peer_syn(40_001)).len(), 1);
     assert_eq!(send(&mut h, &peer_syn(40_002)).len(), 1);

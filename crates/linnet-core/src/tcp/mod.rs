@@ -7,7 +7,7 @@
 //! net/ipv4/inet_connection_sock.c (`inet_csk_get_port`, `inet_csk_bind_conflict`,
 //! `inet_csk_accept`, `inet_csk_listen_stop`), net/ipv4/tcp_ipv4.c (`tcp_v4_connect`).
 //! RFCs: RFC 9293 (TCP), RFC 5961 (blind-attack protections), RFC 6298 (RTO), RFC 5681 and
-//! RFC 6582 (congestion control and NewReno), RFC 6928 (IW10), RFC 7323 (window scale and
+//! RFC 6582 (congestion control and NewReno), RFC 9438 (CUBIC), RFC 6928 (IW10), RFC 7323 (window scale and
 //! timestamps), RFC 2018 (SACK blocks, generated as a receiver), RFC 6528 (ISNs), RFC 1122
 //! §4.2 (delayed ACK, Nagle, SWS).
 //!
@@ -23,10 +23,13 @@
 //! `TCP_NODELAY`, `SO_REUSEADDR`, `SO_SNDBUF`, `SO_RCVBUF`; keepalive (`SO_KEEPALIVE`,
 //! `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`, defaults from `tcp_keepalive_time`,
 //! `tcp_keepalive_intvl`, `tcp_keepalive_probes`), `TCP_USER_TIMEOUT`, `TCP_SYNCNT`,
-//! `TCP_LINGER2` and `SO_LINGER` (zero time: close() sends a RST), with Linux's ranges and
-//! errnos. They survive `connect` and a listener's children inherit them.
-//! - [`cong`]: the congestion-control hooks and NewReno.
+//! `TCP_LINGER2` and `SO_LINGER` (zero time: close() sends a RST), `TCP_CONGESTION`
+//! (`tcp_set_congestion`, ENOENT for an unknown name), with Linux's ranges and errnos.
+//! They survive `connect` and a listener's children inherit them.
+//! - [`cong`]: the congestion-control hooks and NewReno; [`cubic`]: CUBIC with HyStart, the
+//!   default (`tcp_congestion_control`, `TCP_CONGESTION`).
 //! - `isn`: RFC 6528 initial sequence numbers and timestamp offsets.
+//! - `syncookie`: SYN cookies when the SYN queue is full (`tcp_syncookies`).
 //!
 //! # Sockets and lookups
 //! Sockets live in a slab and are found by hash, never by a scan: connections (every state
@@ -55,12 +58,15 @@
 //!   transmit). DSACK generation. (SACK blocks *are* generated as a receiver, RFC 2018, so
 //!   SACK-permitted is offered honestly.)
 //! - RACK-TLP (RFC 8985), F-RTO / spurious-retransmission undo (RFC 5682, Eifel).
-//! - CUBIC with HyStart (RFC 9438) and `TCP_CONGESTION`; NewReno is the only algorithm
-//!   behind the `cong::CongestionOps` trait.
+//! - Other congestion-control algorithms (BBR, DCTCP, ...), `tcp_available_congestion_control`
+//!   and `tcp_allowed_congestion_control`; CUBIC (default, with HyStart) and NewReno are
+//!   behind the `cong::CongestionOps` trait. No pacing, and no `CA_EVENT_TX_START` epoch
+//!   shift after idle.
 //! - ECN negotiation and reaction (RFC 3168).
 //! - PAWS (RFC 7323 §5): timestamps are negotiated, sent, echoed and used for RTT samples
 //!   of retransmitted data, but old timestamps are not rejected.
-//! - SYN cookies: a full SYN queue drops the SYN (as Linux with `tcp_syncookies = 0`).
+//! - SYN cookies carry only the MSS: a cookie connection negotiates no window scale, SACK
+//!   or timestamps (Linux encodes them in TSval when the SYN has timestamps).
 //! - `TCP_CORK`, a TCP_INFO snapshot, getters for the socket options.
 //! - `TCP_USER_TIMEOUT` does not bound zero-window probing (Linux's `icsk_probes_tstamp`
 //!   check in `tcp_probe_timer`), nor SYN retransmissions.
@@ -96,10 +102,12 @@ use crate::timer::Timers;
 use crate::udp::SocketHandle;
 
 pub mod cong;
+pub mod cubic;
 mod input;
 mod isn;
 mod output;
 pub mod state;
+mod syncookie;
 mod timer;
 
 pub use state::TcpState;
@@ -193,6 +201,8 @@ pub(crate) struct SockOpts {
     pub(crate) linger2: i32,
     /// `SO_LINGER`: `Some(seconds)` when on (`SOCK_LINGER`, `sk_lingertime`).
     pub(crate) linger: Option<u32>,
+    /// `TCP_CONGESTION`: the algorithm chosen for this socket; none means the sysctl.
+    pub(crate) congestion: Option<&'static str>,
 }
 
 /// What the retransmission timer is armed for (`ICSK_TIME_RETRANS` / `ICSK_TIME_PROBE0`).
@@ -213,6 +223,8 @@ pub(crate) struct ListenQueue {
     pub(crate) syn_queue: Vec<u32>,
     /// Established children waiting for `accept` (`sk_ack_backlog` is its length).
     pub(crate) accept_queue: VecDeque<u32>,
+    /// When the listener last sent a SYN cookie (`tcp_synq_overflow`).
+    pub(crate) last_overflow: Option<Instant>,
 }
 
 /// Key of the connection hash: local and remote address and port.
@@ -454,7 +466,7 @@ impl TcpSock {
             probes_out: 0,
             opts: SockOpts::default(),
             ca_state: CaState::Open,
-            cc: Congestion::default(),
+            cc: Congestion::from_name(cfg.tcp_congestion_control).unwrap_or_default(),
             win: Window::initial(536),
             dupacks: 0,
             high_seq: z,
@@ -708,6 +720,7 @@ impl Stack {
     /// Puts a socket back in its slot, arming its timer entry, or frees it if it is dead.
     pub(crate) fn tcp_put(&mut self, mut sk: Box<TcpSock>) {
         let (idx, _) = sk.id;
+        cong::tcp_ca_refresh(&mut sk, self.now);
         if sk.dead {
             self.tcp_destroy(sk);
             return;
@@ -1490,6 +1503,22 @@ impl Stack {
         })
     }
 
+    /// `TCP_CONGESTION` (set): "cubic" or "reno"; ENOENT for an unknown name. The
+    /// algorithm starts fresh, and a listener's children inherit it.
+    pub fn tcp_set_congestion(&mut self, h: SocketHandle, name: &str) -> Result<(), Errno> {
+        let cc = Congestion::from_name(name).ok_or(Errno::ENOENT)?;
+        self.tcp_with(h, |_, sk| {
+            sk.opts.congestion = Some(cong::CongestionOps::name(&cc));
+            sk.cc = cc;
+            Ok(())
+        })
+    }
+
+    /// `TCP_CONGESTION` (get): the socket's algorithm.
+    pub fn tcp_congestion(&self, h: SocketHandle) -> Result<&'static str, Errno> {
+        Ok(cong::CongestionOps::name(&self.tcp.get(h)?.cc))
+    }
+
     /// `getsockname`.
     pub fn tcp_local_addr(&self, h: SocketHandle) -> Result<SocketAddrV4, Errno> {
         Ok(self.tcp.get(h)?.local)
@@ -1584,3 +1613,5 @@ mod loss_tests;
 mod option_tests;
 #[cfg(test)]
 mod reset_tests;
+#[cfg(test)]
+mod syncookie_tests;

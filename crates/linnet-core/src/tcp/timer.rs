@@ -43,6 +43,8 @@ pub(crate) struct RttEstimator {
     pub(crate) rttvar: Duration,
     /// The current RTO, before backoff.
     pub(crate) rto: Duration,
+    /// The latest sample not yet handed to congestion control.
+    pub(crate) last: Option<Duration>,
     rto_min: Duration,
     rto_max: Duration,
 }
@@ -53,6 +55,7 @@ impl RttEstimator {
             srtt: None,
             rttvar: Duration::ZERO,
             rto: TIMEOUT_INIT.min(cfg.tcp_rto_max),
+            last: None,
             rto_min: cfg.tcp_rto_min,
             rto_max: cfg.tcp_rto_max,
         }
@@ -64,6 +67,7 @@ impl RttEstimator {
     /// rto_min), so the 200 ms floor bounds the variance term rather than the sum.
     pub(crate) fn sample(&mut self, r: Duration) {
         let r = r.max(Duration::from_micros(1));
+        self.last = Some(r);
         match self.srtt {
             None => {
                 self.srtt = Some(r);
@@ -324,6 +328,8 @@ impl Stack {
             let w = sk.win;
             sk.win.ssthresh = super::cong::CongestionOps::ssthresh(&mut sk.cc, &w);
         }
+        let w = sk.win;
+        super::cong::CongestionOps::on_loss_timeout(&mut sk.cc, &w);
         sk.win.cwnd = sk.mss;
         sk.win.cwnd_cnt = 0;
         sk.ca_state = CaState::Loss;
