@@ -9,11 +9,11 @@
 //! Fixed point, no floats: time is counted in 1/1024 s, windows in segments, and K is an
 //! integer cube root (Newton's method).
 //!
+//! The clock and RTT samples come through [`Window::now`] and [`Window::rtt`], which
+//! `tcp_ack` stamps before calling the hooks with this ACK's time and sample (the role of
+//! `tcp_mstamp` and the rate sample).
+//!
 //! Deviations from Linux:
-//! - The clock and RTT samples come through [`Window::now`] and [`Window::rtt`], which the
-//!   stack stamps each time it hands a socket back to the table (the role of
-//!   `tcp_mstamp`); an ACK is therefore seen with the clock and RTT sample as of the
-//!   socket's previous event.
 //! - A HyStart round ends when a window's worth of bytes (the window at the start of the
 //!   round) has been acknowledged, instead of when `snd_una` passes the `snd_nxt` of the
 //!   round's start; the hooks do not see sequence numbers.
@@ -580,10 +580,9 @@ mod api_tests {
         let super::super::cong::Congestion::Cubic(c) = sk.cc else {
             panic!("default is CUBIC");
         };
-        // The handshake's sample (the scripted peer answers at once) was used; the last
-        // ACK's sample waits for the next ACK.
-        assert!(c.delay_min_us > 0, "{c:?}");
-        assert_eq!(sk.win.rtt, Some(Duration::from_millis(30)));
+        // Each ACK's own 30 ms sample reached CUBIC on that ACK and was consumed there.
+        assert_eq!(c.delay_min_us, 30_000, "{c:?}");
+        assert_eq!(sk.win.rtt, None);
     }
 
     /// `net.ipv4.tcp_congestion_control` picks the algorithm of new sockets.

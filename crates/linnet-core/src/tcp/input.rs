@@ -939,6 +939,9 @@ impl Stack {
         is_dup: bool,
         prior_in_flight: u32,
     ) {
+        // The clock and this ACK's RTT sample for the congestion hooks (tcp_mstamp_refresh,
+        // the rate sample of tcp_ack).
+        super::cong::tcp_ca_refresh(sk, self.now);
         let mss = sk.mss;
         match sk.ca_state {
             CaState::Open | CaState::Disorder => {
