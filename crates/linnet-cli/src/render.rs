@@ -614,6 +614,45 @@ mod tests {
         assert_eq!(j[0]["link_type"], "loopback");
     }
 
+    /// The `/proc/net/snmp` layout, column for column: Udp's nine columns, IcmpMsg with
+    /// only the types seen, and Tcp between IcmpMsg and Udp with MaxConn signed.
+    #[test]
+    fn proc_net_snmp_layout_matches_linux_column_order() {
+        let mut c = Stack::new(StackConfig::default(), 1).counters();
+        c.udp.no_ports = 35;
+        c.udp.in_datagrams = 14;
+        c.udp.out_datagrams = 30;
+        c.icmp_msg = vec![("OutType3".into(), 1)];
+        let text = proc_net_snmp(&c);
+        assert!(
+            text.starts_with("Ip: Forwarding DefaultTTL InReceives InHdrErrors"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "IcmpMsg: OutType3\nIcmpMsg: 1\nTcp: RtoAlgorithm RtoMin RtoMax MaxConn \
+                 ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs OutSegs \
+                 RetransSegs InErrs OutRsts InCsumErrors\nTcp: 1 200 120000 -1 0 0 0 0 0 0 0 0 \
+                 0 0 0\nUdp:"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors \
+                 InCsumErrors IgnoredMulti MemErrors\nUdp: 14 35 0 30 0 0 0 0 0\n"
+            ),
+            "{text}"
+        );
+        c.tcp_ext.listen_overflows = 3;
+        let netstat = proc_net_netstat(&c);
+        let names: Vec<&str> = netstat.lines().next().unwrap().split(' ').collect();
+        let vals: Vec<&str> = netstat.lines().nth(1).unwrap().split(' ').collect();
+        let i = names.iter().position(|n| *n == "ListenOverflows").unwrap();
+        assert_eq!(vals[i], "3");
+        assert!(netstat.contains("\nIpExt: InMcastPkts"), "{netstat}");
+    }
+
     #[test]
     fn netstat_s_uses_net_tools_wording() {
         let mut s = stack();

@@ -586,10 +586,7 @@ impl Sim<'_> {
     fn counters(&mut self, host: HostId) -> Result<(), SimRunError> {
         let name = self.name(host);
         let stack = self.net.stack(host);
-        let mut stats = stack.stats().clone();
-        stats.ip.forwarding = if stack.config().ip_forward { 1 } else { 2 };
-        stats.ip.default_ttl = u64::from(stack.config().ip_default_ttl);
-        let snmp = stats.proc_net_snmp();
+        let snmp = crate::render::proc_net_snmp(&stack.counters());
         let devs: Vec<String> = stack
             .devices()
             .map(|d| {

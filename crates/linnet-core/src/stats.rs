@@ -1,5 +1,5 @@
-//! Counters: the SNMP MIBs with Linux's names, per-reason drop counts, and the
-//! `/proc/net/snmp` layout.
+//! Counters: the SNMP MIBs with Linux's names (in `/proc/net/snmp` column order; the text
+//! layout itself is rendered from `ctl::Counters` by the tools) and per-reason drop counts.
 //!
 //! Linux: include/uapi/linux/snmp.h (`IPSTATS_MIB_*`, `ICMP_MIB_*`, `TCP_MIB_*`, `UDP_MIB_*`,
 //! `LINUX_MIB_*`), net/ipv4/proc.c (`snmp_seq_show`, `netstat_seq_show`),
@@ -9,9 +9,6 @@
 //!
 //! Invariant relied on by the robustness tests: every frame handed to `Stack::receive` ends
 //! in exactly one of `drops[reason] += 1` or `consumed += 1`.
-
-use alloc::string::String;
-use core::fmt::Write;
 
 macro_rules! mib {
     ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident => $linux:literal,)* }) => {
@@ -658,136 +655,11 @@ impl Stats {
             _ => {}
         }
     }
-
-    /// The counters laid out as Linux's `/proc/net/snmp` (Ip, Icmp, IcmpMsg, Tcp, Udp),
-    /// each group a header line of names and a line of values.
-    pub fn proc_net_snmp(&self) -> String {
-        let mut out = String::new();
-        fn group<'a>(
-            out: &mut String,
-            prefix: &str,
-            pairs: impl Iterator<Item = (&'a str, u64)> + Clone,
-        ) {
-            let _ = write!(out, "{prefix}:");
-            for (n, _) in pairs.clone() {
-                let _ = write!(out, " {n}");
-            }
-            let _ = write!(out, "\n{prefix}:");
-            for (_, v) in pairs {
-                let _ = write!(out, " {v}");
-            }
-            out.push('\n');
-        }
-        group(&mut out, "Ip", self.ip.iter());
-        group(&mut out, "Icmp", self.icmp.iter());
-        // IcmpMsg lists only the types seen, InTypes before OutTypes, as Linux does.
-        let mut names: [(&str, u8, u64); 512] = [("", 0, 0); 512];
-        let mut n = 0;
-        for (t, &v) in self.icmp_in_type.iter().enumerate() {
-            if v != 0 {
-                names[n] = ("InType", t as u8, v);
-                n += 1;
-            }
-        }
-        for (t, &v) in self.icmp_out_type.iter().enumerate() {
-            if v != 0 {
-                names[n] = ("OutType", t as u8, v);
-                n += 1;
-            }
-        }
-        if n > 0 {
-            out.push_str("IcmpMsg:");
-            for (p, t, _) in &names[..n] {
-                let _ = write!(out, " {p}{t}");
-            }
-            out.push_str("\nIcmpMsg:");
-            for (_, _, v) in &names[..n] {
-                let _ = write!(out, " {v}");
-            }
-            out.push('\n');
-        }
-        out.push_str("Tcp:");
-        for (n, _) in self.tcp.display_iter() {
-            let _ = write!(out, " {n}");
-        }
-        out.push_str("\nTcp:");
-        for (_, v) in self.tcp.display_iter() {
-            let _ = write!(out, " {v}");
-        }
-        out.push('\n');
-        group(&mut out, "Udp", self.udp.iter());
-        out
-    }
-
-    /// The part of Linux's `/proc/net/netstat` kept so far: `TcpExt:` then `IpExt:`.
-    pub fn proc_net_netstat(&self) -> String {
-        let mut out = String::new();
-        for (prefix, names, values) in [
-            (
-                "TcpExt",
-                TcpExtMib::NAMES,
-                self.tcp_ext.values().collect::<alloc::vec::Vec<_>>(),
-            ),
-            (
-                "IpExt",
-                IpExtMib::NAMES,
-                self.ip_ext.values().collect::<alloc::vec::Vec<_>>(),
-            ),
-        ] {
-            let _ = write!(out, "{prefix}:");
-            for n in names {
-                let _ = write!(out, " {n}");
-            }
-            let _ = write!(out, "\n{prefix}:");
-            for v in values {
-                let _ = write!(out, " {v}");
-            }
-            out.push('\n');
-        }
-        out
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn proc_net_snmp_layout_matches_linux_column_order() {
-        let mut s = Stats::default();
-        s.udp.no_ports = 35;
-        s.udp.in_datagrams = 14;
-        s.udp.out_datagrams = 30;
-        s.icmp_out(3);
-        let text = s.proc_net_snmp();
-        assert!(text.contains(
-            "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors \
-             InCsumErrors IgnoredMulti MemErrors\nUdp: 14 35 0 30 0 0 0 0 0\n"
-        ));
-        assert!(text.contains("IcmpMsg: OutType3\nIcmpMsg: 1\n"));
-        assert!(text.starts_with("Ip: Forwarding DefaultTTL InReceives InHdrErrors"));
-        // The Tcp line sits between IcmpMsg and Udp, MaxConn printed signed.
-        assert!(text.contains(
-            "IcmpMsg: 1\nTcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens \
-             AttemptFails EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts \
-             InCsumErrors\nTcp: 1 200 120000 -1 0 0 0 0 0 0 0 0 0 0 0\nUdp:"
-        ));
-    }
-
-    #[test]
-    fn proc_net_netstat_has_tcpext_then_ipext() {
-        let mut s = Stats::default();
-        s.tcp_ext.listen_overflows = 3;
-        let text = s.proc_net_netstat();
-        assert!(text.starts_with(
-            "TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed EmbryonicRsts OutOfWindowIcmps"
-        ));
-        assert!(text.contains("\nIpExt: InMcastPkts"));
-        let names: alloc::vec::Vec<&str> = text.lines().next().unwrap().split(' ').collect();
-        let vals: alloc::vec::Vec<&str> = text.lines().nth(1).unwrap().split(' ').collect();
-        let i = names.iter().position(|n| *n == "ListenOverflows").unwrap();
-        assert_eq!(vals[i], "3");
-    }
 
     #[test]
     fn drop_reason_table_is_in_discriminant_order() {
