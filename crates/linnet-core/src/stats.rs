@@ -250,6 +250,10 @@ mib! {
         out_of_window_icmps => "OutOfWindowIcmps",
         /// Connections that finished TIME-WAIT (or an orphan's FIN-WAIT-2) by the timer.
         tw => "TW",
+        /// SYN-ACKs whose timestamp echo was not one we sent (PAWS in SYN-SENT).
+        paws_active => "PAWSActive",
+        /// Segments dropped by PAWS (an old timestamp) in a synchronized state.
+        paws_estab => "PAWSEstab",
         /// Delayed ACKs sent by the timer.
         delayed_acks => "DelayedACKs",
         /// Old data received again (our ACK was probably lost).
@@ -295,6 +299,10 @@ mib! {
         tcp_to_zero_window_adv => "TCPToZeroWindowAdv",
         /// SYN and SYN-ACK retransmissions.
         tcp_syn_retrans => "TCPSynRetrans",
+        /// SYN-RECEIVED out-of-window ACKs not sent (rate limit).
+        tcp_ack_skipped_syn_recv => "TCPACKSkippedSynRecv",
+        /// Duplicate ACKs for PAWS-rejected segments not sent (rate limit).
+        tcp_ack_skipped_paws => "TCPACKSkippedPAWS",
         /// Out-of-window ACKs not sent (rate limit).
         tcp_ack_skipped_seq => "TCPACKSkippedSeq",
         /// TIME-WAIT ACKs not sent (rate limit).
@@ -432,11 +440,12 @@ pub enum DropReason {
     TcpListenOverflow,
     TcpReqQFullDrop,
     TcpAbortOnData,
+    TcpRfc7323Paws,
 }
 
 impl DropReason {
     /// Every reason, in discriminant order.
-    pub const ALL: [DropReason; 48] = [
+    pub const ALL: [DropReason; 49] = [
         DropReason::NotSpecified,
         DropReason::NoSocket,
         DropReason::PktTooSmall,
@@ -485,6 +494,7 @@ impl DropReason {
         DropReason::TcpListenOverflow,
         DropReason::TcpReqQFullDrop,
         DropReason::TcpAbortOnData,
+        DropReason::TcpRfc7323Paws,
     ];
 
     /// Linux's name (`SKB_DROP_REASON_` stripped). `ArpInvalid`,
@@ -540,6 +550,7 @@ impl DropReason {
             DropReason::TcpListenOverflow => "TCP_LISTEN_OVERFLOW",
             DropReason::TcpReqQFullDrop => "TCP_REQQFULLDROP",
             DropReason::TcpAbortOnData => "TCP_ABORT_ON_DATA",
+            DropReason::TcpRfc7323Paws => "TCP_RFC7323_PAWS",
         }
     }
 }

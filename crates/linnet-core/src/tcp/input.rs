@@ -49,7 +49,7 @@ pub(crate) struct Seg<'a> {
 
 impl Seg<'_> {
     /// Sequence space the segment occupies.
-    fn seq_len(&self) -> usize {
+    pub(crate) fn seq_len(&self) -> usize {
         self.payload.len() + usize::from(self.flags.syn) + usize::from(self.flags.fin)
     }
 
@@ -350,6 +350,10 @@ impl Stack {
         };
         c.ts_ok = self.cfg.tcp_timestamps && seg.ts.is_some();
         c.ts_recent = seg.ts.map_or(0, |t| t.0);
+        if c.ts_ok {
+            // tcp_create_openreq_child: the stamp starts with the request.
+            c.ts_recent_stamp = Some(now);
+        }
         c.sack_ok = self.cfg.tcp_sack && seg.sack_perm;
         let mut peer_mss = seg.mss;
         let mut cookie = None;
@@ -359,6 +363,7 @@ impl Stack {
             c.snd_wscale = 0;
             c.ts_ok = false;
             c.ts_recent = 0;
+            c.ts_recent_stamp = None;
             c.sack_ok = false;
         }
         if want_cookie {
@@ -430,8 +435,14 @@ impl Stack {
     /// `tcp_check_req`: a segment for a child in SYN-RECEIVED.
     fn tcp_check_req(&mut self, sk: &mut TcpSock, seg: &Seg<'_>) -> Rcv {
         let f = seg.flags;
+        // PAWS against the SYN's timestamp (tcp_paws_reject; the request's stamp is when
+        // it was made).
+        let paws_reject = match seg.ts {
+            Some((tsval, _)) if sk.ts_ok => sk.paws_view(tsval).reject(self.now, f.rst),
+            _ => false,
+        };
         // A retransmitted SYN: the SYN-ACK was lost; send it again (rate limited).
-        if f.syn && !f.ack && !f.rst && !f.fin && seg.seq == sk.irs {
+        if f.syn && !f.ack && !f.rst && !f.fin && seg.seq == sk.irs && !paws_reject {
             if !self.tcp_oow_rate_limited(sk) {
                 self.tcp_send_synack(sk, true);
                 self.stats.tcp_ext.tcp_syn_retrans += 1;
@@ -445,9 +456,17 @@ impl Stack {
             }
         }
         let win_end = sk.rcv_nxt + sk.rcv_wnd as usize;
-        if !in_window(seg.seq, seg.end_seq(), sk.rcv_nxt, win_end) {
-            if !f.rst && !self.tcp_oow_rate_limited(sk) {
-                self.tcp_send_ack(sk);
+        if paws_reject || !in_window(seg.seq, seg.end_seq(), sk.rcv_nxt, win_end) {
+            if !f.rst {
+                if self.tcp_oow_rate_limited(sk) {
+                    self.stats.tcp_ext.tcp_ack_skipped_syn_recv += 1;
+                } else {
+                    self.tcp_send_ack(sk);
+                }
+            }
+            if paws_reject {
+                self.stats.tcp_ext.paws_estab += 1;
+                return Rcv::Drop(DropReason::TcpRfc7323Paws);
             }
             return Rcv::Drop(DropReason::TcpInvalidSequence);
         }
@@ -570,6 +589,9 @@ impl Stack {
                     Rcv::Reset(DropReason::TcpInvalidAckSequence)
                 };
             }
+            if self.tcp_synsent_paws_reject(sk, seg) {
+                return Rcv::Reset(DropReason::TcpRfc7323Paws);
+            }
             if f.rst {
                 // "If the ACK was acceptable, then signal to the user 'error: connection
                 // reset', drop the segment, enter CLOSED state" (Linux: ECONNREFUSED).
@@ -622,7 +644,7 @@ impl Stack {
             sk.window_clamp = sk.window_clamp.min(65_535);
         }
         match seg.ts {
-            Some((tsval, _)) if sk.ts_ok => sk.ts_recent = tsval,
+            Some((tsval, _)) if sk.ts_ok => sk.tcp_store_ts_recent(tsval, self.now),
             _ => sk.ts_ok = false,
         }
         sk.sack_ok = sk.sack_ok && seg.sack_perm;
@@ -652,6 +674,10 @@ impl Stack {
         }
         let seq = seg.seq;
         let end = seg.end_seq();
+        // RFC 7323 §5.3 R1: PAWS before anything else (tcp_validate_incoming).
+        if self.tcp_paws_validate(sk, seg) {
+            return Rcv::Drop(DropReason::TcpRfc7323Paws);
+        }
         // First: sequence number (tcp_sequence).
         let win_end = sk.rcv_nxt + sk.receive_window() as usize;
         let acceptable = !end.before(sk.rcv_wup) && !seq.after(win_end);
@@ -711,12 +737,7 @@ impl Stack {
             }
         }
         // RFC 7323 §4.3: TS.Recent from a segment that covers RCV.NXT at the last ACK.
-        if let Some((tsval, _)) = seg.ts {
-            if sk.ts_ok && !seq.after(sk.rcv_wup) && (tsval.wrapping_sub(sk.ts_recent) as i32) >= 0
-            {
-                sk.ts_recent = tsval;
-            }
-        }
+        sk.tcp_replace_ts_recent(seg, self.now);
         // Fifth: ACK.
         let Some(ack) = seg.ack else {
             return Rcv::Drop(DropReason::TcpFlags);
@@ -811,7 +832,7 @@ impl Stack {
     }
 
     /// `tcp_send_dupack`: answer an unacceptable segment with our current ACK.
-    fn tcp_send_dupack(&mut self, sk: &mut TcpSock, seg: &Seg<'_>) {
+    pub(crate) fn tcp_send_dupack(&mut self, sk: &mut TcpSock, seg: &Seg<'_>) {
         if seg.seq_len() > 0 && seg.seq.before(sk.rcv_nxt) {
             self.stats.tcp_ext.delayed_ack_lost += 1;
             self.tcp_enter_quickack_mode(sk);
@@ -1281,7 +1302,14 @@ impl Stack {
         let f = seg.flags;
         let now = self.now;
         let len = self.tcp_timewait_len();
-        if seg.seq == sk.rcv_nxt && (seg.seq_len() == 0 || f.rst) {
+        // PAWS with the connection's last TS.Recent (tw_ts_recent, tw_ts_recent_stamp).
+        let paws_reject = match seg.ts {
+            Some((tsval, _)) if sk.ts_recent_stamp.is_some() => {
+                sk.paws_view(tsval).reject(now, f.rst)
+            }
+            _ => false,
+        };
+        if !paws_reject && seg.seq == sk.rcv_nxt && (seg.seq_len() == 0 || f.rst) {
             if f.rst {
                 // TIME-WAIT assassination (RFC 1337 hazard), as Linux with tcp_rfc1337 = 0.
                 if !self.cfg.tcp_rfc1337 {
@@ -1291,11 +1319,15 @@ impl Stack {
             } else {
                 sk.set_timer(TimerKind::Wait, now + len);
             }
+            if let Some((tsval, _)) = seg.ts {
+                sk.tcp_store_ts_recent(tsval, now);
+            }
             return Rcv::Ok;
         }
-        // A new SYN with a higher sequence number may reuse the 4-tuple.
-        if f.syn && !f.rst && seg.ack.is_none() {
-            let newer_ts = match (seg.ts, sk.ts_ok) {
+        // A new SYN with a higher sequence number (or a newer timestamp) may reuse the
+        // 4-tuple, unless PAWS rejects it.
+        if f.syn && !f.rst && seg.ack.is_none() && !paws_reject {
+            let newer_ts = match (seg.ts, sk.ts_recent_stamp.is_some()) {
                 (Some((tsval, _)), true) => (sk.ts_recent.wrapping_sub(tsval) as i32) < 0,
                 _ => false,
             };
@@ -1309,10 +1341,13 @@ impl Stack {
                 return Rcv::NewSyn(isn);
             }
         }
+        if paws_reject {
+            self.stats.tcp_ext.paws_estab += 1;
+        }
         if f.rst {
             return Rcv::Drop(DropReason::TcpReset);
         }
-        if seg.ack.is_some() {
+        if paws_reject || seg.ack.is_some() {
             sk.set_timer(TimerKind::Wait, now + len);
         }
         if self.tcp_oow_rate_limited(sk) {

@@ -7,8 +7,8 @@
 //! net/ipv4/inet_connection_sock.c (`inet_csk_get_port`, `inet_csk_bind_conflict`,
 //! `inet_csk_accept`, `inet_csk_listen_stop`), net/ipv4/tcp_ipv4.c (`tcp_v4_connect`).
 //! RFCs: RFC 9293 (TCP), RFC 5961 (blind-attack protections), RFC 6298 (RTO), RFC 5681 and
-//! RFC 6582 (congestion control and NewReno), RFC 9438 (CUBIC), RFC 6928 (IW10), RFC 7323 (window scale and
-//! timestamps), RFC 2018 (SACK blocks, generated as a receiver), RFC 6528 (ISNs), RFC 1122
+//! RFC 6582 (congestion control and NewReno), RFC 9438 (CUBIC), RFC 6928 (IW10), RFC 7323 (window scale,
+//! timestamps and PAWS), RFC 2018 (SACK blocks, generated as a receiver), RFC 6528 (ISNs), RFC 1122
 //! §4.2 (delayed ACK, Nagle, SWS).
 //!
 //! # Layout
@@ -30,6 +30,8 @@
 //!   default (`tcp_congestion_control`, `TCP_CONGESTION`).
 //! - `isn`: RFC 6528 initial sequence numbers and timestamp offsets.
 //! - `syncookie`: SYN cookies when the SYN queue is full (`tcp_syncookies`).
+//! - `paws`: RFC 7323 §5 PAWS (`tcp_paws_discard`, TS.Recent with its stamp, PAWSActive
+//!   in SYN-SENT, TIME-WAIT keeps TS.Recent).
 //!
 //! # Sockets and lookups
 //! Sockets live in a slab and are found by hash, never by a scan: connections (every state
@@ -63,8 +65,6 @@
 //!   behind the `cong::CongestionOps` trait. No pacing, and no `CA_EVENT_TX_START` epoch
 //!   shift after idle.
 //! - ECN negotiation and reaction (RFC 3168).
-//! - PAWS (RFC 7323 §5): timestamps are negotiated, sent, echoed and used for RTT samples
-//!   of retransmitted data, but old timestamps are not rejected.
 //! - SYN cookies carry only the MSS: a cookie connection negotiates no window scale, SACK
 //!   or timestamps (Linux encodes them in TSval when the SYN has timestamps).
 //! - `TCP_CORK`, a TCP_INFO snapshot, getters for the socket options.
@@ -106,6 +106,7 @@ pub mod cubic;
 mod input;
 mod isn;
 mod output;
+mod paws;
 pub mod state;
 mod syncookie;
 mod timer;
@@ -337,6 +338,8 @@ pub(crate) struct TcpSock {
     // ---- options ----
     pub(crate) ts_ok: bool,
     pub(crate) ts_recent: u32,
+    /// When `ts_recent` was stored (`ts_recent_stamp`); none before the first timestamp.
+    pub(crate) ts_recent_stamp: Option<Instant>,
     pub(crate) ts_offset: u32,
     pub(crate) sack_ok: bool,
     pub(crate) wscale_ok: bool,
@@ -448,6 +451,7 @@ impl TcpSock {
             sacks: [None; 4],
             ts_ok: false,
             ts_recent: 0,
+            ts_recent_stamp: None,
             ts_offset: 0,
             sack_ok: false,
             wscale_ok: false,
@@ -1611,6 +1615,8 @@ mod listen_tests;
 mod loss_tests;
 #[cfg(test)]
 mod option_tests;
+#[cfg(test)]
+mod paws_tests;
 #[cfg(test)]
 mod reset_tests;
 #[cfg(test)]

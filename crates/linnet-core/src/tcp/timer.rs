@@ -645,6 +645,7 @@ impl Stack {
         tw.rcv_ssthresh = sk.rcv_ssthresh;
         tw.ts_ok = sk.ts_ok;
         tw.ts_recent = sk.ts_recent;
+        tw.ts_recent_stamp = sk.ts_recent_stamp;
         tw.ts_offset = sk.ts_offset;
         tw.wscale_ok = sk.wscale_ok;
         tw.advmss = sk.advmss;
