@@ -217,8 +217,8 @@ impl Stack {
         if let Some(ack) = seg.ack {
             // cookie_v4_check: the ACK may complete a handshake we answered with a SYN
             // cookie; if not, it is a stray ACK and draws a RST.
-            if let Some(mss) = self.cookie_v4_check(lidx, seg) {
-                return self.tcp_cookie_accept(lidx, seg, ack, mss);
+            if let Some(opts) = self.cookie_v4_check(lidx, seg) {
+                return self.tcp_cookie_accept(lidx, seg, ack, opts);
             }
             return Rcv::Reset(DropReason::TcpFlags);
         }
@@ -235,10 +235,16 @@ impl Stack {
 
     /// `cookie_v4_check` once the cookie checked out (`tcp_get_cookie_sock`): the request
     /// is rebuilt from the ACK (the peer's ISN is `seq - 1`, ours `ack - 1`, the MSS the one
-    /// the cookie carries, no window scaling, SACK or timestamps) and the ACK completes it
-    /// at once, as `tcp_check_req` would, so it lands in the accept queue (or is dropped
-    /// with ListenOverflows when that is full).
-    fn tcp_cookie_accept(&mut self, lidx: u32, seg: &Seg<'_>, ack: SeqNumber, mss: u16) -> Rcv {
+    /// the cookie carries; window scaling, SACK and timestamps as TSecr echoes them, none
+    /// without timestamps) and the ACK completes it at once, as `tcp_check_req` would, so
+    /// it lands in the accept queue (or is dropped with ListenOverflows when that is full).
+    fn tcp_cookie_accept(
+        &mut self,
+        lidx: u32,
+        seg: &Seg<'_>,
+        ack: SeqNumber,
+        opts: super::syncookie::CookieOpts,
+    ) -> Rcv {
         let syn = Seg {
             seq: seg.seq - 1,
             ack: None,
@@ -246,10 +252,10 @@ impl Stack {
                 syn: true,
                 ..Flags::default()
             },
-            mss: Some(mss),
-            ws: None,
-            sack_perm: false,
-            ts: None,
+            mss: Some(opts.mss),
+            ws: opts.wscale,
+            sack_perm: opts.sack,
+            ts: opts.tsval.map(|v| (v, 0)),
             payload: &[],
             ..*seg
         };
@@ -357,8 +363,8 @@ impl Stack {
         c.sack_ok = self.cfg.tcp_sack && seg.sack_perm;
         let mut peer_mss = seg.mss;
         let mut cookie = None;
-        if want_cookie || cookie_ack {
-            // A cookie carries no options but the MSS (see syncookie.rs: deviation).
+        if (want_cookie || cookie_ack) && !c.ts_ok {
+            // Without timestamps a cookie carries no options but the MSS (tcp_clear_options).
             c.wscale_ok = false;
             c.snd_wscale = 0;
             c.ts_ok = false;
@@ -370,6 +376,16 @@ impl Stack {
             let (iss, mss) = self.cookie_v4_init_sequence(l, seg);
             cookie = Some(iss);
             peer_mss = Some(mss);
+            if c.ts_ok {
+                // cookie_init_timestamp: the options ride in the low bits of our TSval.
+                let ws = c.wscale_ok.then_some(c.snd_wscale);
+                c.cookie_tsval = Some(super::syncookie::cookie_init_timestamp(
+                    super::timer::ts_now(now),
+                    ws,
+                    c.sack_ok,
+                    false,
+                ));
+            }
         }
         c.advmss = dst.mtu.saturating_sub(40).max(48);
         c.pmtu = dst.mtu;

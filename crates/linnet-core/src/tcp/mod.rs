@@ -29,7 +29,8 @@
 //! - [`cong`]: the congestion-control hooks and NewReno; [`cubic`]: CUBIC with HyStart, the
 //!   default (`tcp_congestion_control`, `TCP_CONGESTION`).
 //! - `isn`: RFC 6528 initial sequence numbers and timestamp offsets.
-//! - `syncookie`: SYN cookies when the SYN queue is full (`tcp_syncookies`).
+//! - `syncookie`: SYN cookies when the SYN queue is full (`tcp_syncookies`), with window
+//!   scale, SACK and ECN in the low bits of TSval when the SYN has timestamps.
 //! - `paws`: RFC 7323 §5 PAWS (`tcp_paws_discard`, TS.Recent with its stamp, PAWSActive
 //!   in SYN-SENT, TIME-WAIT keeps TS.Recent).
 //!
@@ -65,8 +66,6 @@
 //!   behind the `cong::CongestionOps` trait. No pacing, and no `CA_EVENT_TX_START` epoch
 //!   shift after idle.
 //! - ECN negotiation and reaction (RFC 3168).
-//! - SYN cookies carry only the MSS: a cookie connection negotiates no window scale, SACK
-//!   or timestamps (Linux encodes them in TSval when the SYN has timestamps).
 //! - `TCP_CORK`, a TCP_INFO snapshot, getters for the socket options.
 //! - `TCP_USER_TIMEOUT` does not bound zero-window probing (Linux's `icsk_probes_tstamp`
 //!   check in `tcp_probe_timer`), nor SYN retransmissions.
@@ -341,6 +340,9 @@ pub(crate) struct TcpSock {
     /// When `ts_recent` was stored (`ts_recent_stamp`); none before the first timestamp.
     pub(crate) ts_recent_stamp: Option<Instant>,
     pub(crate) ts_offset: u32,
+    /// The TSval clock reading of a SYN-cookie SYN-ACK, options in its low bits
+    /// (`cookie_init_timestamp`); used instead of the clock for that one segment.
+    pub(crate) cookie_tsval: Option<u32>,
     pub(crate) sack_ok: bool,
     pub(crate) wscale_ok: bool,
 
@@ -453,6 +455,7 @@ impl TcpSock {
             ts_recent: 0,
             ts_recent_stamp: None,
             ts_offset: 0,
+            cookie_tsval: None,
             sack_ok: false,
             wscale_ok: false,
             rtt: RttEstimator::new(cfg),

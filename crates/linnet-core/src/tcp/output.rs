@@ -265,7 +265,11 @@ impl Stack {
         } else {
             (false, false, sk.ts_ok)
         };
-        let tsval = ts_now(now).wrapping_add(sk.ts_offset);
+        let tsval = match sk.cookie_tsval {
+            Some(t) if f.syn => t,
+            _ => ts_now(now),
+        }
+        .wrapping_add(sk.ts_offset);
         let mut sack_ranges = [None; 4];
         if sk.sack_ok && f.ack && !f.syn && !f.rst {
             for (i, b) in sk.sacks.iter().flatten().enumerate() {

@@ -5,7 +5,8 @@
 //! Linux: net/ipv4/syncookies.c (`secure_tcp_syn_cookie`, `check_tcp_syn_cookie`,
 //! `__cookie_v4_init_sequence`, `__cookie_v4_check`, `cookie_v4_check`, `msstab`),
 //! include/net/tcp.h (`tcp_cookie_time`, `tcp_synq_overflow`,
-//! `tcp_synq_no_recent_overflow`), net/ipv4/tcp_input.c (`tcp_syn_flood_action`,
+//! `tcp_synq_no_recent_overflow`), net/ipv4/syncookies.c (`cookie_init_timestamp`,
+//! `cookie_timestamp_decode`, `cookie_ecn_ok`), net/ipv4/tcp_input.c (`tcp_syn_flood_action`,
 //! `tcp_conn_request`). `net.ipv4.tcp_syncookies`: 0 never, 1 when the SYN queue is full
 //! (the default), 2 always.
 //!
@@ -14,10 +15,12 @@
 //! 60 s and the MSS index into `msstab`. A cookie is valid for the current and the previous
 //! period. The hash is SipHash-2-4 under two secrets derived from the stack's seeded keys.
 //!
-//! Deviation from Linux: when the SYN carries timestamps Linux encodes window scaling,
-//! SACK-permitted and ECN in the low bits of our TSval, and restores them from the echoed
-//! TSecr. Here a cookie connection negotiates none of window scaling, SACK or timestamps
-//! (what Linux does for a SYN without timestamps).
+//! When the SYN carries timestamps (and `tcp_timestamps` is on), the cookie SYN-ACK offers
+//! the options as usual and the low 6 bits of its TSval carry the peer's window scale (15
+//! for none), SACK-permitted and ECN (`cookie_init_timestamp`, `TSBITS`); the ACK echoes
+//! them in TSecr and `cookie_timestamp_decode` restores them, so the connection negotiates
+//! window scaling, SACK and timestamps. A SYN without timestamps gets a SYN-ACK with the
+//! MSS only.
 
 use linnet_wire::tcp::SeqNumber;
 
@@ -39,6 +42,73 @@ const MAX_SYNCOOKIE_AGE: u32 = 2;
 const PERIOD_NANOS: u64 = 60 * 1_000_000_000;
 /// `TCP_SYNCOOKIE_VALID`: a listener checks cookies for 2 minutes after it last sent one.
 pub(crate) const SYNCOOKIE_VALID: Duration = Duration::from_secs(120);
+
+/// `TSBITS`: the low TSval bits that carry the options.
+const TSBITS: u32 = 6;
+/// `TS_OPT_WSCALE_MASK`: the window-scale bits; all ones means no window scaling.
+const TS_OPT_WSCALE_MASK: u32 = 0xf;
+/// `TS_OPT_SACK`.
+const TS_OPT_SACK: u32 = 1 << 4;
+/// `TS_OPT_ECN`.
+const TS_OPT_ECN: u32 = 1 << 5;
+
+/// The options a cookie ACK restores (`tcp_options_received` after
+/// `cookie_timestamp_decode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CookieOpts {
+    /// The MSS from `msstab`.
+    pub(crate) mss: u16,
+    /// The peer's window scale, if window scaling was negotiated.
+    pub(crate) wscale: Option<u8>,
+    /// SACK-permitted was negotiated.
+    pub(crate) sack: bool,
+    /// ECN was negotiated (`cookie_ecn_ok`).
+    pub(crate) ecn: bool,
+    /// The ACK's TSval (the new TS.Recent) when timestamps are in use.
+    pub(crate) tsval: Option<u32>,
+}
+
+/// `cookie_init_timestamp`: the TSval clock reading `ts_now` (before the per-connection
+/// offset) with its low `TSBITS` replaced by the options, never later than `ts_now`.
+pub(crate) fn cookie_init_timestamp(ts_now: u32, wscale: Option<u8>, sack: bool, ecn: bool) -> u32 {
+    let mut options = wscale.map_or(TS_OPT_WSCALE_MASK, |w| u32::from(w) & TS_OPT_WSCALE_MASK);
+    if sack {
+        options |= TS_OPT_SACK;
+    }
+    if ecn {
+        options |= TS_OPT_ECN;
+    }
+    let mut ts = (ts_now >> TSBITS << TSBITS) | options;
+    if ts > ts_now {
+        ts = ts.wrapping_sub(1 << TSBITS);
+    }
+    ts
+}
+
+/// `cookie_timestamp_decode`: the options echoed in the ACK's TSecr (`tsecr`, our offset
+/// already taken off). None when the echo asks for something the sysctls forbid (the
+/// cookie is then refused).
+pub(crate) fn cookie_timestamp_decode(
+    cfg: &crate::config::StackConfig,
+    tsecr: u32,
+) -> Option<(Option<u8>, bool, bool)> {
+    if !cfg.tcp_timestamps {
+        return None;
+    }
+    let sack = tsecr & TS_OPT_SACK != 0;
+    if sack && !cfg.tcp_sack {
+        return None;
+    }
+    let ecn = tsecr & TS_OPT_ECN != 0;
+    let ws = tsecr & TS_OPT_WSCALE_MASK;
+    if ws == TS_OPT_WSCALE_MASK {
+        return Some((None, sack, ecn));
+    }
+    if !cfg.tcp_window_scaling {
+        return None;
+    }
+    Some((Some(ws as u8), sack, ecn))
+}
 
 /// `tcp_cookie_time`: the coarse clock.
 pub(crate) fn cookie_time(now: Instant) -> u32 {
@@ -143,8 +213,9 @@ impl Stack {
     /// `cookie_v4_check`: an ACK (no SYN, no RST) reached listener `lidx`. If cookies are on
     /// and the listener sent one in the last 2 minutes (`tcp_synq_no_recent_overflow`),
     /// check `ack - 1` as a cookie for `seq - 1`: the MSS it carries (SyncookiesRecv) or
-    /// nothing (SyncookiesFailed; the caller answers the stray ACK with a RST).
-    pub(crate) fn cookie_v4_check(&mut self, lidx: u32, seg: &Seg<'_>) -> Option<u16> {
+    /// nothing (SyncookiesFailed; the caller answers the stray ACK with a RST). With
+    /// timestamps, the other options come back from TSecr (`cookie_timestamp_decode`).
+    pub(crate) fn cookie_v4_check(&mut self, lidx: u32, seg: &Seg<'_>) -> Option<CookieOpts> {
         let ack = seg.ack?;
         if self.cfg.tcp_syncookies == 0 || seg.flags.syn || seg.flags.rst {
             return None;
@@ -165,7 +236,23 @@ impl Stack {
         ) {
             Some(idx) => {
                 self.stats.tcp_ext.syncookies_recv += 1;
-                Some(MSSTAB[idx])
+                let mut opts = CookieOpts {
+                    mss: MSSTAB[idx],
+                    wscale: None,
+                    sack: false,
+                    ecn: false,
+                    tsval: None,
+                };
+                if let Some((tsval, tsecr)) = seg.ts {
+                    let off = self.tcp.keys.ts_offset(local, remote);
+                    let (wscale, sack, ecn) =
+                        cookie_timestamp_decode(&self.cfg, tsecr.wrapping_sub(off))?;
+                    opts.wscale = wscale;
+                    opts.sack = sack;
+                    opts.ecn = ecn;
+                    opts.tsval = Some(tsval);
+                }
+                Some(opts)
             }
             None => {
                 self.stats.tcp_ext.syncookies_failed += 1;
@@ -200,6 +287,36 @@ mod tests {
             let other = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 40_001);
             assert_eq!(check_cookie(&keys, other, l, 1234, c, 7), None);
         }
+    }
+
+    /// `cookie_init_timestamp` never runs ahead of the clock and round-trips through
+    /// `cookie_timestamp_decode`; sysctls that forbid an echoed option refuse the cookie.
+    #[test]
+    fn cookie_timestamp_round_trips_options() {
+        let cfg = crate::config::StackConfig::default();
+        for now in [0u32, 5, 63, 64, 1000, 123_456, u32::MAX] {
+            for ws in [None, Some(0), Some(7), Some(14)] {
+                for sack in [false, true] {
+                    let ts = cookie_init_timestamp(now, ws, sack, true);
+                    assert!(now.wrapping_sub(ts) < 64, "{now} {ts}");
+                    assert_eq!(cookie_timestamp_decode(&cfg, ts), Some((ws, sack, true)));
+                }
+            }
+        }
+        let no_sack = crate::config::StackConfig {
+            tcp_sack: false,
+            ..crate::config::StackConfig::default()
+        };
+        assert_eq!(cookie_timestamp_decode(&no_sack, 16 | 15), None);
+        let no_ws = crate::config::StackConfig {
+            tcp_window_scaling: false,
+            ..crate::config::StackConfig::default()
+        };
+        assert_eq!(cookie_timestamp_decode(&no_ws, 7), None);
+        assert_eq!(
+            cookie_timestamp_decode(&no_ws, 15),
+            Some((None, false, false))
+        );
     }
 
     #[test]

@@ -32,8 +32,8 @@ fn cookie_ack(port: u16, sa: &TcpOut, payload: &[u8]) -> TcpSeg {
 
 /// `tcp_conn_request` with `tcp_syncookies = 1` (the default): once the SYN queue is full a
 /// SYN is answered with a cookie SYN-ACK (SyncookiesSent, TCPReqQFullDoCookies) and no state
-/// is kept; the cookie carries the MSS (1400 → msstab 1300) but no window scale, SACK or
-/// timestamps. The peer's ACK rebuilds the connection (SyncookiesRecv): it is accepted and
+/// is kept; the cookie carries the MSS (1400 → msstab 1300); a SYN without timestamps gets
+/// no window scale or SACK either (`tcp_clear_options`). The peer's ACK rebuilds the connection (SyncookiesRecv): it is accepted and
 /// data flows both ways.
 #[test]
 fn full_syn_queue_answers_with_cookie_and_ack_makes_connection() {
@@ -45,7 +45,6 @@ fn full_syn_queue_answers_with_cookie_and_ack_makes_connection() {
         mss: Some(1400),
         wscale: Some(7),
         sack_perm: true,
-        ts: Some((777, 0)),
         ..peer_syn(40_003)
     };
     let sa = send(&mut h, &syn);
@@ -212,4 +211,118 @@ fn cookie_ack_on_full_accept_queue_is_dropped() {
     );
     assert_eq!(state_of(&mut h, OUR_PORT, 40_003), None);
     assert_eq!(h.stack.tcp_socket_count(), 3);
+}
+
+/// `cookie_init_timestamp` / `cookie_timestamp_decode`: when the SYN has timestamps the
+/// cookie SYN-ACK offers window scaling, SACK-permitted and timestamps, and the low 6 bits
+/// of its TSval (before our per-connection offset) carry the peer's window scale (7) and
+/// SACK (bit 4), never ahead of our clock. The ACK echoing it rebuilds a connection that
+/// scales the peer's window, uses timestamps (TS.Recent from the ACK) and reports SACK
+/// blocks.
+#[test]
+fn cookie_with_timestamps_negotiates_wscale_sack_ts() {
+    let mut h = setup_cookies(2);
+    let l = listener(&mut h, 16);
+    let _ = h.advance(Duration::from_millis(12_345));
+    let syn = TcpSeg {
+        mss: Some(1460),
+        wscale: Some(7),
+        sack_perm: true,
+        ts: Some((777, 0)),
+        ..peer_syn(PEER_PORT)
+    };
+    let sa = send(&mut h, &syn).remove(0);
+    assert_eq!(sa.flag_str(), "S.");
+    assert!(sa.sack_perm);
+    let our_ws = sa.wscale.expect("window scale offered");
+    let (tsval, tsecr) = sa.ts.expect("timestamps offered");
+    assert_eq!(tsecr, 777);
+    let local = core::net::SocketAddrV4::new(OUR_IP, OUR_PORT);
+    let remote = core::net::SocketAddrV4::new(PEER_IP, PEER_PORT);
+    let clock = tsval.wrapping_sub(h.stack.tcp.keys.ts_offset(local, remote));
+    assert_eq!(clock & 63, 7 | 16, "wscale 7 + SACK in the low bits");
+    assert!(clock <= 12_345 && clock > 12_345 - 64, "{clock}");
+    assert_eq!(state_of(&mut h, OUR_PORT, PEER_PORT), None);
+
+    let mut conn = Conn {
+        our_port: OUR_PORT,
+        peer_port: PEER_PORT,
+        our_nxt: sa.seq.wrapping_add(1),
+        peer_nxt: PEER_ISN + 1,
+        window: 1000,
+    };
+    let ack = TcpSeg {
+        ts: Some((778, tsval)),
+        ..conn.ack()
+    };
+    assert!(send(&mut h, &ack).is_empty());
+    assert_eq!(h.stack.stats().tcp_ext.syncookies_recv, 1);
+    let (c, _) = h.stack.tcp_accept(l).unwrap();
+    // The peer's window is 1000 << 7: 4000 bytes go out at once (MSS 1460 - 12).
+    let data = [7u8; 4000];
+    assert_eq!(h.stack.tcp_send(c, &data), Ok(4000));
+    let segs = out(&mut h);
+    let lens: Vec<usize> = segs.iter().map(|s| s.payload.len()).collect();
+    assert_eq!(lens, [1448, 1448, 1104], "{segs:#?}");
+    assert_eq!(segs[0].ts.map(|t| t.1), Some(778), "TS.Recent from the ACK");
+    let idx = *h
+        .stack
+        .tcp
+        .ehash
+        .get(&super::FourTuple {
+            laddr: OUR_IP,
+            lport: OUR_PORT,
+            raddr: PEER_IP,
+            rport: PEER_PORT,
+        })
+        .unwrap();
+    let sk = h.stack.tcp.sock_at(idx).unwrap();
+    assert_eq!((sk.rcv_wscale, sk.snd_wscale), (our_ws, 7));
+    assert!(sk.sack_ok && sk.ts_ok && sk.wscale_ok);
+    // Out-of-order data from the peer: the ACK carries a SACK block.
+    conn.our_nxt = conn.our_nxt.wrapping_add(4000);
+    let gap = conn.peer_nxt.wrapping_add(100);
+    let ooo = TcpSeg {
+        seq: gap,
+        ts: Some((779, tsval)),
+        payload: b"later".to_vec(),
+        psh: true,
+        ..conn.ack()
+    };
+    let r = send(&mut h, &ooo);
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert_eq!(r[0].sacks, [(gap, gap + 5)]);
+}
+
+/// `cookie_timestamp_decode`: a SYN with timestamps but no window scale encodes 15 (none);
+/// the connection then sends unscaled windows and reads the peer's unscaled.
+#[test]
+fn cookie_with_timestamps_without_wscale_stays_unscaled() {
+    let mut h = setup_cookies(2);
+    let l = listener(&mut h, 16);
+    let syn = TcpSeg {
+        ts: Some((5, 0)),
+        ..peer_syn(PEER_PORT)
+    };
+    let sa = send(&mut h, &syn).remove(0);
+    assert_eq!((sa.wscale, sa.sack_perm), (None, false));
+    let (tsval, _) = sa.ts.unwrap();
+    let local = core::net::SocketAddrV4::new(OUR_IP, OUR_PORT);
+    let remote = core::net::SocketAddrV4::new(PEER_IP, PEER_PORT);
+    let clock = tsval.wrapping_sub(h.stack.tcp.keys.ts_offset(local, remote));
+    assert_eq!(clock & 63, 15);
+    let ack = TcpSeg {
+        sport: PEER_PORT,
+        dport: OUR_PORT,
+        seq: PEER_ISN + 1,
+        ack: Some(sa.seq.wrapping_add(1)),
+        window: 2896,
+        ts: Some((6, tsval)),
+        ..TcpSeg::default()
+    };
+    assert!(send(&mut h, &ack).is_empty());
+    let (c, _) = h.stack.tcp_accept(l).unwrap();
+    assert_eq!(h.stack.tcp_send(c, &[1u8; 5000]), Ok(5000));
+    let sent: usize = out(&mut h).iter().map(|s| s.payload.len()).sum();
+    assert_eq!(sent, 2896, "the window is 2896 bytes, unscaled");
 }
