@@ -309,6 +309,8 @@ mib! {
         tcp_ack_skipped_time_wait => "TCPACKSkippedTimeWait",
         /// Challenge ACKs not sent (rate limit).
         tcp_ack_skipped_challenge => "TCPACKSkippedChallenge",
+        /// Zero-window probes sent.
+        tcp_win_probe => "TCPWinProbe",
         /// Keepalive probes sent.
         tcp_keep_alive => "TCPKeepAlive",
         /// Segments dropped because the receive window was zero.

@@ -950,6 +950,7 @@ impl Stack {
                 sk.clear_timer(TimerKind::Rtx);
                 sk.backoff = 0;
                 sk.retransmits = 0;
+                sk.probes_tstamp = None;
             }
         }
         let is_dup = acked == 0

@@ -67,8 +67,6 @@
 //!   shift after idle.
 //! - ECN negotiation and reaction (RFC 3168).
 //! - `TCP_CORK`, a TCP_INFO snapshot, getters for the socket options.
-//! - `TCP_USER_TIMEOUT` does not bound zero-window probing (Linux's `icsk_probes_tstamp`
-//!   check in `tcp_probe_timer`), nor SYN retransmissions.
 //! - `SO_LINGER` with a nonzero time: the blocking wait in close() belongs to the runtime
 //!   (not there yet); the core closes gracefully.
 //! - Urgent data (the URG flag and pointer are ignored on input and never sent).
@@ -367,8 +365,10 @@ pub(crate) struct TcpSock {
     pub(crate) rtt_sample: Option<(SeqNumber, Instant)>,
     /// Last time an acceptable ACK arrived (`rcv_tstamp`).
     pub(crate) rcv_tstamp: Instant,
-    /// Keepalive probes sent without an answer (`icsk_probes_out`).
+    /// Keepalive or zero-window probes sent without an answer (`icsk_probes_out`).
     pub(crate) probes_out: u32,
+    /// When the first zero-window probe of this episode went out (`icsk_probes_tstamp`).
+    pub(crate) probes_tstamp: Option<Instant>,
     /// Socket options (keepalive, user timeout, SYN count, lingering).
     pub(crate) opts: SockOpts,
 
@@ -471,6 +471,7 @@ impl TcpSock {
             rtt_sample: None,
             rcv_tstamp: Instant::ZERO,
             probes_out: 0,
+            probes_tstamp: None,
             opts: SockOpts::default(),
             ca_state: CaState::Open,
             cc: Congestion::from_name(cfg.tcp_congestion_control).unwrap_or_default(),
@@ -1624,3 +1625,5 @@ mod paws_tests;
 mod reset_tests;
 #[cfg(test)]
 mod syncookie_tests;
+#[cfg(test)]
+mod user_timeout_tests;

@@ -177,10 +177,11 @@ impl Stack {
     /// later than the end of `TCP_USER_TIMEOUT` (`tcp_clamp_rto_to_user_timeout`).
     pub(crate) fn tcp_arm_rto(&mut self, sk: &mut TcpSock) {
         let mut d = sk.rtt.backed_off(sk.backoff);
+        // SYN-SENT too once retransmitting (tcp_retransmit_timer re-arms with the clamp).
         if let (true, Some(start), true) = (
             sk.opts.user_timeout != 0,
             sk.retrans_stamp,
-            sk.state.is_synchronized(),
+            sk.state.is_synchronized() || sk.retransmits > 0,
         ) {
             let limit = Duration::from_millis(u64::from(sk.opts.user_timeout));
             let elapsed = self.now.saturating_since(start);
@@ -234,9 +235,13 @@ impl Stack {
         let now = self.now;
         match sk.state {
             TcpState::SynSent => {
-                // tcp_write_timeout: SYN retries in time (tcp_syn_retries, TCP_TIMEOUT_INIT).
+                // tcp_write_timeout: SYN retries in time (tcp_syn_retries, TCP_TIMEOUT_INIT),
+                // or TCP_USER_TIMEOUT since the first SYN.
                 let retries = self.tcp_syn_retries(sk);
-                if self.tcp_timed_out(sk, retries, TIMEOUT_INIT, 0) {
+                let ut = sk.opts.user_timeout;
+                if self.tcp_timed_out(sk, retries, TIMEOUT_INIT, 0)
+                    || (ut != 0 && self.tcp_timed_out(sk, retries, TIMEOUT_INIT, ut))
+                {
                     self.tcp_write_err(sk);
                     return;
                 }
@@ -339,43 +344,71 @@ impl Stack {
         sk.rtt_sample = None;
     }
 
-    /// `tcp_probe_timer` + `tcp_send_probe0`: probe a zero window.
+    /// `tcp_probe_timer` + `tcp_send_probe0`: probe a zero window. The peer's ACKs to the
+    /// probes set `probes_out` back to 0, so a receiver that keeps answering is probed
+    /// forever (RFC 1122 §4.2.2.17), unless `TCP_USER_TIMEOUT` runs out since the first
+    /// probe (`icsk_probes_tstamp`) or the socket is an orphan past `tcp_orphan_retries`.
     fn tcp_probe_timer(&mut self, sk: &mut TcpSock) {
+        let now = self.now;
         if sk.snd_una != sk.snd_nxt || !self.tcp_has_unsent(sk) {
+            sk.probes_out = 0;
+            sk.probes_tstamp = None;
             sk.backoff = 0;
             sk.retransmits = 0;
             return;
         }
-        let max_probes = if sk.orphan {
-            match self.cfg.tcp_orphan_retries {
-                0 => 8,
-                n => u32::from(n),
+        let ut = sk.opts.user_timeout;
+        let mut abort = false;
+        match sk.probes_tstamp {
+            None => sk.probes_tstamp = Some(now),
+            Some(t) => {
+                abort = ut != 0 && now.saturating_since(t) >= Duration::from_millis(u64::from(ut));
             }
-        } else {
-            u32::from(self.cfg.tcp_retries2)
-        };
-        if sk.retransmits >= max_probes {
+        }
+        let mut max_probes = u32::from(self.cfg.tcp_retries2);
+        if sk.orphan {
+            let alive = sk.rtt.backed_off(sk.backoff) < sk.rtt.rto_max();
+            max_probes = match self.cfg.tcp_orphan_retries {
+                0 if alive => 8,
+                n => u32::from(n),
+            };
+            abort |= !alive && sk.backoff >= max_probes;
+        }
+        if abort || sk.probes_out >= max_probes {
             self.stats.tcp_ext.tcp_abort_on_timeout += 1;
             self.tcp_write_err(sk);
             return;
         }
-        sk.retransmits += 1;
+        // tcp_send_probe0.
+        let before = sk.snd_nxt;
         self.tcp_write_wakeup(sk);
-        if sk.snd_una != sk.snd_nxt {
+        if sk.snd_una != sk.snd_nxt || !self.tcp_has_unsent(sk) {
             // Data went out: the RTO takes over.
+            sk.probes_out = 0;
+            sk.backoff = 0;
+            sk.probes_tstamp = None;
             sk.retransmits = 0;
             return;
         }
+        if sk.snd_nxt == before {
+            self.stats.tcp_ext.tcp_win_probe += 1;
+        }
+        sk.probes_out += 1;
         if sk.backoff < u32::from(self.cfg.tcp_retries2) {
             sk.backoff += 1;
         }
-        let d = sk
+        let mut d = sk
             .rtt
             .backed_off(sk.backoff)
             .max(sk.rtt.rto_min())
             .min(sk.rtt.rto_max());
+        // tcp_clamp_probe0_to_user_timeout (TCP_TIMEOUT_MIN: 2 ms).
+        if let (true, Some(t)) = (ut != 0, sk.probes_tstamp) {
+            let left = Duration::from_millis(u64::from(ut)).saturating_sub(now.saturating_since(t));
+            d = d.min(left.max(Duration::from_millis(2)));
+        }
         sk.rtx_kind = RtxKind::Probe;
-        sk.set_timer(TimerKind::Rtx, self.now + d);
+        sk.set_timer(TimerKind::Rtx, now + d);
     }
 
     /// `tcp_check_probe_timer`: nothing in flight and data the window will not take.
