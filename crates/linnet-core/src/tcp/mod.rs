@@ -1446,8 +1446,9 @@ impl Stack {
     }
 
     /// `TCP_USER_TIMEOUT` (milliseconds, 0 = off): data unacknowledged for longer fails the
-    /// connection with ETIMEDOUT (instead of `tcp_retries2`), and keepalive gives up once
-    /// the peer has been silent that long with a probe out.
+    /// connection with ETIMEDOUT (instead of `tcp_retries2`), keepalive gives up once the
+    /// peer has been silent that long with a probe out, zero-window probing gives up that
+    /// long after its first probe, and a connect that long after its first SYN.
     pub fn tcp_set_user_timeout(&mut self, h: SocketHandle, ms: u32) -> Result<(), Errno> {
         self.tcp_with(h, |_, sk| {
             sk.opts.user_timeout = ms;
