@@ -344,6 +344,7 @@ impl Stack {
         c.rcvbuf_locked = l.rcvbuf_locked;
         c.sndbuf = l.sndbuf;
         c.nodelay = l.nodelay;
+        c.cork = l.cork;
         c.reuseaddr = l.reuseaddr;
         c.opts = l.opts;
         c.state = TcpState::SynRecv;
@@ -387,21 +388,22 @@ impl Stack {
                 ));
             }
         }
-        c.advmss = dst.mtu.saturating_sub(40).max(48);
+        c.advmss = c.tcp_mss_clamp(dst.mtu.saturating_sub(40).max(48));
         c.pmtu = dst.mtu;
         // tcp_openreq_init_rwin.
         let ts = if c.ts_ok { TS_LEN } else { 0 };
         let wscale_space = c.wscale_space(&self.cfg);
+        let uclamp = c.user_window_clamp();
         let (wnd, ws, clamp) = initial_window(
-            c.full_space(),
+            c.full_space().min(uclamp),
             c.advmss.saturating_sub(ts),
             c.wscale_ok,
-            wscale_space,
+            wscale_space.min(uclamp),
         );
         c.rcv_wnd = wnd;
         c.rcv_ssthresh = wnd;
         c.rcv_wscale = ws;
-        c.window_clamp = clamp.min(c.full_space().max(wnd));
+        c.window_clamp = clamp.min(c.full_space().max(wnd)).min(uclamp);
         c.sync_mss(peer_mss, dst.mtu);
         c.win = Window::initial(c.mss);
         c.irs = seg.seq;

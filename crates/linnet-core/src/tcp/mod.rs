@@ -24,8 +24,10 @@
 //! `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`, defaults from `tcp_keepalive_time`,
 //! `tcp_keepalive_intvl`, `tcp_keepalive_probes`), `TCP_USER_TIMEOUT`, `TCP_SYNCNT`,
 //! `TCP_LINGER2` and `SO_LINGER` (zero time: close() sends a RST), `TCP_CONGESTION`
-//! (`tcp_set_congestion`, ENOENT for an unknown name), with Linux's ranges and errnos.
-//! They survive `connect` and a listener's children inherit them.
+//! (`tcp_set_congestion`, ENOENT for an unknown name), `TCP_CORK` (and `MSG_MORE` through
+//! [`Stack::tcp_send_more`]), `TCP_MAXSEG`, `TCP_WINDOW_CLAMP`, `TCP_QUICKACK`, with Linux's
+//! ranges and errnos, and a getter for each returning what Linux's getsockopt returns
+//! (`sockopt`). They survive `connect` and a listener's children inherit them.
 //! - [`cong`]: the congestion-control hooks and NewReno; [`cubic`]: CUBIC with HyStart, the
 //!   default (`tcp_congestion_control`, `TCP_CONGESTION`).
 //! - `isn`: RFC 6528 initial sequence numbers and timestamp offsets.
@@ -66,7 +68,7 @@
 //!   behind the `cong::CongestionOps` trait. No pacing, and no `CA_EVENT_TX_START` epoch
 //!   shift after idle.
 //! - ECN negotiation and reaction (RFC 3168).
-//! - `TCP_CORK`, a TCP_INFO snapshot, getters for the socket options.
+//! - A TCP_INFO snapshot; `TCP_DEFER_ACCEPT`.
 //! - `SO_LINGER` with a nonzero time: the blocking wait in close() belongs to the runtime
 //!   (not there yet); the core closes gracefully.
 //! - Urgent data (the URG flag and pointer are ignored on input and never sent).
@@ -104,10 +106,12 @@ mod input;
 mod isn;
 mod output;
 mod paws;
+mod sockopt;
 pub mod state;
 mod syncookie;
 mod timer;
 
+pub use sockopt::Linger;
 pub use state::TcpState;
 
 use cong::{Congestion, Window};
@@ -201,6 +205,10 @@ pub(crate) struct SockOpts {
     pub(crate) linger: Option<u32>,
     /// `TCP_CONGESTION`: the algorithm chosen for this socket; none means the sysctl.
     pub(crate) congestion: Option<&'static str>,
+    /// `TCP_MAXSEG` (`rx_opt.user_mss`); 0 means not set.
+    pub(crate) user_mss: u16,
+    /// `TCP_WINDOW_CLAMP` as set by the user; 0 means not set.
+    pub(crate) window_clamp: u32,
 }
 
 /// What the retransmission timer is armed for (`ICSK_TIME_RETRANS` / `ICSK_TIME_PROBE0`).
@@ -259,6 +267,10 @@ pub(crate) struct TcpSock {
     pub(crate) reuseaddr: bool,
     /// `TCP_NODELAY`.
     pub(crate) nodelay: bool,
+    /// `TCP_CORK` (`TCP_NAGLE_CORK` in `nonagle`).
+    pub(crate) cork: bool,
+    /// The current push comes from a `MSG_MORE` send (set for that call only).
+    pub(crate) msg_more: bool,
     /// `sk_shutdown`: `RCV_SHUTDOWN | SEND_SHUTDOWN`.
     pub(crate) shutdown: u8,
     /// `SOCK_DONE`: the peer's FIN was received.
@@ -413,6 +425,8 @@ impl TcpSock {
             dead: false,
             reuseaddr: false,
             nodelay: false,
+            cork: false,
+            msg_more: false,
             shutdown: 0,
             done: false,
             err: None,
@@ -1624,6 +1638,8 @@ mod option_tests;
 mod paws_tests;
 #[cfg(test)]
 mod reset_tests;
+#[cfg(test)]
+mod sockopt_tests;
 #[cfg(test)]
 mod syncookie_tests;
 #[cfg(test)]

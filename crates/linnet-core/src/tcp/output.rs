@@ -126,7 +126,7 @@ impl TcpSock {
 
     /// `tcp_sync_mss` with the peer's MSS option: payload bytes per full segment.
     pub(crate) fn sync_mss(&mut self, peer_mss: Option<u16>, mtu: u32) {
-        let peer = peer_mss.map_or(MSS_DEFAULT, u32::from);
+        let peer = self.tcp_mss_clamp(peer_mss.map_or(MSS_DEFAULT, u32::from));
         self.mss_clamp = peer.min(mtu.saturating_sub(40)).max(MIN_SND_MSS);
         let opts = if self.ts_ok { TS_LEN } else { 0 };
         self.mss = self.mss_clamp.saturating_sub(opts).max(MIN_SND_MSS);
@@ -138,19 +138,20 @@ impl Stack {
     /// `tcp_connect_init`: ISN, MSS, window and scale for an active open.
     pub(crate) fn tcp_connect_init(&mut self, sk: &mut TcpSock, mtu: u32) {
         let now = self.now;
-        sk.advmss = mtu.saturating_sub(40).max(MIN_SND_MSS);
+        sk.advmss = sk.tcp_mss_clamp(mtu.saturating_sub(40).max(MIN_SND_MSS));
         sk.ack.rcv_mss = sk.advmss.min(MSS_DEFAULT);
         let wscale_space = sk.wscale_space(&self.cfg);
+        let uclamp = sk.user_window_clamp();
         let (wnd, ws, clamp) = initial_window(
-            sk.full_space(),
+            sk.full_space().min(uclamp),
             sk.advmss,
             self.cfg.tcp_window_scaling,
-            wscale_space,
+            wscale_space.min(uclamp),
         );
         sk.rcv_wnd = wnd;
         sk.rcv_ssthresh = wnd;
         sk.rcv_wscale = ws;
-        sk.window_clamp = clamp.min(sk.full_space().max(wnd));
+        sk.window_clamp = clamp.min(sk.full_space().max(wnd)).min(uclamp);
         sk.wscale_ok = self.cfg.tcp_window_scaling;
         sk.ts_ok = self.cfg.tcp_timestamps;
         sk.sack_ok = self.cfg.tcp_sack;
@@ -596,15 +597,10 @@ impl Stack {
                 }
                 break;
             }
-            // tcp_nagle_test (Minshall's variant): a partial segment waits while an earlier
-            // partial segment is unacknowledged, unless TCP_NODELAY or it carries the FIN.
-            if len < mss
-                && !fin
-                && !sk.nodelay
-                && in_flight > 0
-                && sk.snd_sml.after(sk.snd_una)
-                && !sk.snd_sml.after(sk.snd_nxt)
-            {
+            // tcp_nagle_test: a partial segment without the FIN waits while corked, or
+            // (Minshall's Nagle) while an earlier partial segment is unacknowledged.
+            if len < mss && !fin && sk.tcp_nagle_check(in_flight) {
+                self.tcp_cork_hold(sk, in_flight);
                 break;
             }
             let f = SegFlags {
