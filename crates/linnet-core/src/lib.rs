@@ -43,6 +43,6 @@ pub use ping::PingEvent;
 pub use skb::SkBuff;
 pub use stack::{ConfigError, Event, IfAddr, Stack, LOOPBACK_IFINDEX};
 pub use stats::{DropReason, Stats};
-pub use tcp::{Linger, Shutdown, TcpState};
+pub use tcp::{Linger, Shutdown, TcpInfo, TcpState};
 pub use time::{Duration, Instant};
 pub use udp::{RecvMeta, SocketHandle};

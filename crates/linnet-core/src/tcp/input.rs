@@ -173,6 +173,9 @@ impl Stack {
             let Some(mut sk) = self.tcp.take(idx) else {
                 return Err(DropReason::NotSpecified);
             };
+            if sk.state != TcpState::TimeWait {
+                sk.count_segment_in(seg.payload.len());
+            }
             let r = match sk.state {
                 TcpState::TimeWait => self.tcp_timewait_rcv(&mut sk, seg),
                 TcpState::SynSent => self.tcp_rcv_synsent(&mut sk, seg),
@@ -550,6 +553,8 @@ impl Stack {
     /// Common to the three ways into ESTABLISHED: the ACK of our SYN arrived.
     fn tcp_establish(&mut self, sk: &mut TcpSock, seg: &Seg<'_>, ack: SeqNumber) {
         let now = self.now;
+        // tcp_snd_una_update: the SYN counts in bytes_acked.
+        sk.counters.bytes_acked += ack.diff(sk.snd_una).max(0) as u64;
         sk.snd_una = ack;
         sk.sbuf_seq = ack.max_seq(sk.sbuf_seq);
         sk.snd_wl1 = seg.seq;
@@ -893,6 +898,7 @@ impl Stack {
             }
         }
         let acked = ack.diff(prior_una).max(0) as u32;
+        sk.counters.bytes_acked += u64::from(acked);
         if acked > 0 {
             let data_acked = ack.diff(sk.sbuf_seq).clamp(0, sk.sbuf.len() as i32) as usize;
             sk.sbuf.drain(..data_acked);
@@ -1101,6 +1107,7 @@ impl Stack {
         if take > 0 {
             sk.rbuf.extend(&data[..take]);
             sk.rcv_nxt += take;
+            sk.counters.bytes_received += take as u64;
             self.tcp_event_data_recv(sk, take);
         }
         sk.ack.pending = true;
@@ -1141,6 +1148,7 @@ impl Stack {
                 let part = &bytes[skip..];
                 sk.rbuf.extend(part);
                 sk.rcv_nxt += part.len();
+                sk.counters.bytes_received += part.len() as u64;
             }
         }
         if sk.ooo_fin == Some(sk.rcv_nxt) {
@@ -1171,6 +1179,7 @@ impl Stack {
             return Rcv::Drop(DropReason::TcpOfoDrop);
         }
         self.stats.tcp_ext.tcp_ofo_queue += 1;
+        sk.counters.rcv_ooopack += 1;
         if fin {
             sk.ooo_fin = Some(end);
         }
@@ -1274,6 +1283,7 @@ impl Stack {
         sk.shutdown |= RCV_SHUTDOWN;
         sk.done = true;
         sk.rcv_nxt += 1;
+        sk.counters.bytes_received += 1;
         sk.ooo.clear();
         sk.ooo_bytes = 0;
         sk.ooo_fin = None;

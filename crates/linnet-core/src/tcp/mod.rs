@@ -33,6 +33,8 @@
 //! - `isn`: RFC 6528 initial sequence numbers and timestamp offsets.
 //! - `syncookie`: SYN cookies when the SYN queue is full (`tcp_syncookies`), with window
 //!   scale, SACK and ECN in the low bits of TSval when the SYN has timestamps.
+//! - `info`: the `TCP_INFO` snapshot ([`TcpInfo`], [`Stack::tcp_info`]) and the
+//!   per-socket counters it reports.
 //! - `paws`: RFC 7323 §5 PAWS (`tcp_paws_discard`, TS.Recent with its stamp, PAWSActive
 //!   in SYN-SENT, TIME-WAIT keeps TS.Recent).
 //!
@@ -68,7 +70,9 @@
 //!   behind the `cong::CongestionOps` trait. No pacing, and no `CA_EVENT_TX_START` epoch
 //!   shift after idle.
 //! - ECN negotiation and reaction (RFC 3168).
-//! - A TCP_INFO snapshot; `TCP_DEFER_ACCEPT`.
+//! - `TCP_DEFER_ACCEPT`. In `TCP_INFO` (`info`): no delivery rate, receiver RTT,
+//!   DSACK or reordering figures; `sacked` is 0 and `lost` / `retrans` come from the
+//!   NewReno Loss state until the SACK scoreboard lands.
 //! - `SO_LINGER` with a nonzero time: the blocking wait in close() belongs to the runtime
 //!   (not there yet); the core closes gracefully.
 //! - Urgent data (the URG flag and pointer are ignored on input and never sent).
@@ -102,6 +106,7 @@ use crate::udp::SocketHandle;
 
 pub mod cong;
 pub mod cubic;
+mod info;
 mod input;
 mod isn;
 mod output;
@@ -111,6 +116,9 @@ pub mod state;
 mod syncookie;
 mod timer;
 
+pub use info::{
+    TcpInfo, TCPI_OPT_ECN, TCPI_OPT_ECN_SEEN, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE,
+};
 pub use sockopt::Linger;
 pub use state::TcpState;
 
@@ -404,6 +412,8 @@ pub(crate) struct TcpSock {
     pub(crate) inet_id: u16,
     /// Path MTU toward the peer when the connection was set up.
     pub(crate) pmtu: u32,
+    /// Per-connection counters for `TCP_INFO`.
+    pub(crate) counters: info::TcpCounters,
     /// A child whose handshake-completing ACK met a full accept queue (`inet_rsk(req)->acked`):
     /// it stops resending its SYN-ACK and waits for the peer's next segment.
     pub(crate) req_acked: bool,
@@ -499,6 +509,7 @@ impl TcpSock {
             inet_id: 0,
             pmtu: 576,
             req_acked: false,
+            counters: info::TcpCounters::default(),
         }
     }
 
@@ -1628,6 +1639,8 @@ mod close_tests;
 mod data_tests;
 #[cfg(test)]
 mod handshake_tests;
+#[cfg(test)]
+mod info_tests;
 #[cfg(test)]
 mod listen_tests;
 #[cfg(test)]

@@ -348,6 +348,7 @@ impl Stack {
         if f.rst {
             self.stats.tcp.out_rsts += 1;
         }
+        sk.count_segment_out(len, retrans);
         self.ip_send(dst, p, skb);
         if f.ack {
             self.tcp_event_ack_sent(sk);

@@ -45,6 +45,9 @@ pub(crate) struct RttEstimator {
     pub(crate) rto: Duration,
     /// The latest sample not yet handed to congestion control.
     pub(crate) last: Option<Duration>,
+    /// The smallest sample (`tcpi_min_rtt`). Deviation from Linux: the minimum over the
+    /// connection's life, not Linux's windowed minimum (`tcp_min_rtt_wlen`, 300 s).
+    pub(crate) min_rtt: Option<Duration>,
     rto_min: Duration,
     rto_max: Duration,
 }
@@ -56,6 +59,7 @@ impl RttEstimator {
             rttvar: Duration::ZERO,
             rto: TIMEOUT_INIT.min(cfg.tcp_rto_max),
             last: None,
+            min_rtt: None,
             rto_min: cfg.tcp_rto_min,
             rto_max: cfg.tcp_rto_max,
         }
@@ -68,6 +72,7 @@ impl RttEstimator {
     pub(crate) fn sample(&mut self, r: Duration) {
         let r = r.max(Duration::from_micros(1));
         self.last = Some(r);
+        self.min_rtt = Some(self.min_rtt.map_or(r, |m| m.min(r)));
         match self.srtt {
             None => {
                 self.srtt = Some(r);
