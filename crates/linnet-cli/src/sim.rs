@@ -258,7 +258,8 @@ impl Sim<'_> {
             | Event::Error(_)
             | Event::Writable(_)
             | Event::Connected(_)
-            | Event::Acceptable(_) => {}
+            | Event::Acceptable(_)
+            | Event::Urgent(_) => {}
         }
         Ok(())
     }

@@ -150,6 +150,9 @@ pub struct StackConfig {
     pub tcp_challenge_ack_limit: u32,
     /// `net.ipv4.tcp_rfc1337`: 0 (a RST kills a TIME-WAIT socket).
     pub tcp_rfc1337: bool,
+    /// `net.ipv4.tcp_stdurg`: 0 (the urgent pointer points just past the urgent byte, as
+    /// BSD; 1 reads it as RFC 1122 §4.2.2.4, at the byte).
+    pub tcp_stdurg: bool,
     /// Neighbour parameters for ARP.
     pub neigh: NeighParms,
     /// Most sockets of all kinds (the role of the fd limit).
@@ -206,6 +209,7 @@ impl Default for StackConfig {
             tcp_invalid_ratelimit: Duration::from_millis(500),
             tcp_challenge_ack_limit: i32::MAX as u32,
             tcp_rfc1337: false,
+            tcp_stdurg: false,
             neigh: NeighParms::default(),
             max_sockets: 65_536,
             tx_queue_len: 1000,

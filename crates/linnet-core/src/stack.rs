@@ -63,6 +63,8 @@ pub enum Event {
     Connected(SocketHandle),
     /// A listening TCP socket has a connection to accept.
     Acceptable(SocketHandle),
+    /// A TCP socket learned of new urgent data (the role of SIGURG).
+    Urgent(SocketHandle),
     /// An echo reply, or an error about one of our echo requests.
     Ping(crate::ping::PingEvent),
 }

@@ -600,6 +600,12 @@ pub struct TcpSeg {
     pub sack_perm: bool,
     /// Timestamps option (TSval, TSecr).
     pub ts: Option<(u32, u32)>,
+    /// URG with this urgent pointer.
+    pub urg: Option<u16>,
+    /// ECE.
+    pub ece: bool,
+    /// CWR.
+    pub cwr: bool,
     /// Payload.
     pub payload: Vec<u8>,
 }
@@ -618,10 +624,12 @@ pub fn tcp_segment(src: Ipv4Addr, dst: Ipv4Addr, s: &TcpSeg) -> Vec<u8> {
             rst: s.rst,
             psh: s.psh,
             ack: s.ack.is_some(),
-            ..Flags::default()
+            urg: s.urg.is_some(),
+            ece: s.ece,
+            cwr: s.cwr,
         },
         window_len: s.window,
-        urgent_pointer: 0,
+        urgent_pointer: s.urg.unwrap_or(0),
         max_seg_size: s.mss,
         window_scale: s.wscale,
         sack_permitted: s.sack_perm,
@@ -662,6 +670,8 @@ pub struct TcpOut {
     pub flags: crate::wire::tcp::Flags,
     /// Raw window field.
     pub window: u16,
+    /// Raw urgent-pointer field.
+    pub urg_ptr: u16,
     /// MSS option.
     pub mss: Option<u16>,
     /// Window-scale option.
@@ -719,6 +729,7 @@ pub fn parse_tcp(frame: &[u8]) -> Option<TcpOut> {
         ack: r.ack_number.map(|a| a.0),
         flags: r.flags,
         window: r.window_len,
+        urg_ptr: r.urgent_pointer,
         mss: r.max_seg_size,
         wscale: r.window_scale,
         sack_perm: r.sack_permitted,

@@ -219,7 +219,10 @@ impl Inner {
                 }
                 Event::Readable(h) => tracing::trace!(?h, "readable"),
                 Event::Error(h) => tracing::trace!(?h, "socket error"),
-                Event::Writable(h) | Event::Connected(h) | Event::Acceptable(h) => {
+                Event::Writable(h)
+                | Event::Connected(h)
+                | Event::Acceptable(h)
+                | Event::Urgent(h) => {
                     tracing::trace!(?h, ?ev, "tcp readiness")
                 }
             }

@@ -44,6 +44,8 @@ pub(crate) struct Seg<'a> {
     pub(crate) ws: Option<u8>,
     pub(crate) sack_perm: bool,
     pub(crate) ts: Option<(u32, u32)>,
+    /// The urgent pointer when URG is set.
+    pub(crate) urg_ptr: Option<u16>,
     pub(crate) payload: &'a [u8],
 }
 
@@ -141,6 +143,7 @@ impl Stack {
                                 ws: r.window_scale,
                                 sack_perm: r.sack_permitted,
                                 ts: r.timestamp,
+                                urg_ptr: r.flags.urg.then_some(r.urgent_pointer),
                                 payload: r.payload,
                             };
                             self.tcp_v4_do_rcv(&seg)
@@ -348,6 +351,7 @@ impl Stack {
         c.sndbuf = l.sndbuf;
         c.nodelay = l.nodelay;
         c.cork = l.cork;
+        c.oobinline = l.oobinline;
         c.reuseaddr = l.reuseaddr;
         c.opts = l.opts;
         c.state = TcpState::SynRecv;
@@ -838,6 +842,8 @@ impl Stack {
         }
         let mut verdict = Rcv::Ok;
         if take_data && !sk.dead {
+            // Sixth: the URG bit.
+            self.tcp_urg(sk, seg);
             verdict = self.tcp_data_queue(sk, seg);
         }
         if !sk.dead {

@@ -35,6 +35,8 @@
 //!   scale, SACK and ECN in the low bits of TSval when the SYN has timestamps.
 //! - `info`: the `TCP_INFO` snapshot ([`TcpInfo`], [`Stack::tcp_info`]) and the
 //!   per-socket counters it reports.
+//! - `urg`: urgent data ([`Stack::tcp_send_oob`], [`Stack::tcp_recv_oob`], `SO_OOBINLINE`,
+//!   `SIOCATMARK`), BSD pointer semantics as Linux (`tcp_stdurg` = 0).
 //! - `paws`: RFC 7323 §5 PAWS (`tcp_paws_discard`, TS.Recent with its stamp, PAWSActive
 //!   in SYN-SENT, TIME-WAIT keeps TS.Recent).
 //!
@@ -56,7 +58,8 @@
 //! `Event::Connected(h)` when a non-blocking connect completes, `Event::Acceptable(h)` when a
 //! listener has a connection to accept, `Event::Readable(h)` when data or the peer's FIN
 //! arrives, `Event::Writable(h)` when send space frees up after a send met a full buffer,
-//! `Event::Error(h)` when a pending error (`SO_ERROR`) is set. Sockets not yet accepted and
+//! `Event::Error(h)` when a pending error (`SO_ERROR`) is set, `Event::Urgent(h)` when a new
+//! urgent pointer arrives (SIGURG). Sockets not yet accepted and
 //! sockets the application closed report nothing.
 //!
 //! # Not in this landing (issue 4, what remains)
@@ -75,7 +78,6 @@
 //!   NewReno Loss state until the SACK scoreboard lands.
 //! - `SO_LINGER` with a nonzero time: the blocking wait in close() belongs to the runtime
 //!   (not there yet); the core closes gracefully.
-//! - Urgent data (the URG flag and pointer are ignored on input and never sent).
 //! - PMTU discovery (ICMP fragmentation-needed is recognised and ignored) and the MSS
 //!   from a route metric; the MSS comes from the device MTU of the route.
 //! - Receive-buffer autotuning (`tcp_moderate_rcvbuf`) and send-buffer growth
@@ -115,6 +117,7 @@ mod sockopt;
 pub mod state;
 mod syncookie;
 mod timer;
+mod urg;
 
 pub use info::{
     TcpInfo, TCPI_OPT_ECN, TCPI_OPT_ECN_SEEN, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE,
@@ -279,6 +282,16 @@ pub(crate) struct TcpSock {
     pub(crate) cork: bool,
     /// The current push comes from a `MSG_MORE` send (set for that call only).
     pub(crate) msg_more: bool,
+    /// The current send is `MSG_OOB` (set for that call only).
+    pub(crate) msg_oob: bool,
+    /// `SO_OOBINLINE` (`SOCK_URGINLINE`).
+    pub(crate) oobinline: bool,
+    /// `snd_up`: just past the last urgent byte sent; none before any `MSG_OOB` send.
+    pub(crate) snd_up: Option<SeqNumber>,
+    /// `urg_data`: the urgent byte received and its state.
+    pub(crate) urg_data: urg::UrgData,
+    /// `urg_seq`: the sequence number of the urgent byte received.
+    pub(crate) urg_seq: SeqNumber,
     /// `sk_shutdown`: `RCV_SHUTDOWN | SEND_SHUTDOWN`.
     pub(crate) shutdown: u8,
     /// `SOCK_DONE`: the peer's FIN was received.
@@ -437,6 +450,11 @@ impl TcpSock {
             nodelay: false,
             cork: false,
             msg_more: false,
+            msg_oob: false,
+            oobinline: false,
+            snd_up: None,
+            urg_data: urg::UrgData::None,
+            urg_seq: z,
             shutdown: 0,
             done: false,
             err: None,
@@ -1199,6 +1217,7 @@ impl Stack {
                 sk.sbuf_seq = sk.snd_nxt.max_seq(sk.snd_una);
             }
             sk.sbuf.extend(&data[..n]);
+            sk.tcp_mark_urg();
             if n < data.len() {
                 sk.write_blocked = true;
             }
@@ -1217,6 +1236,7 @@ impl Stack {
             if sk.state == TcpState::Listen {
                 return Err(Errno::ENOTCONN);
             }
+            sk.tcp_urg_skip_mark();
             if sk.rbuf.is_empty() || buf.is_empty() {
                 if !sk.rbuf.is_empty() {
                     return Ok(0);
@@ -1235,12 +1255,13 @@ impl Stack {
                 }
                 return Err(Errno::EAGAIN);
             }
-            let n = buf.len().min(sk.rbuf.len());
+            let n = sk.tcp_urg_limit(buf.len().min(sk.rbuf.len()));
             let (a, b) = sk.rbuf.as_slices();
             let na = n.min(a.len());
             buf[..na].copy_from_slice(&a[..na]);
             buf[na..n].copy_from_slice(&b[..n - na]);
             sk.rbuf.drain(..n);
+            sk.tcp_urg_forget_if_past();
             st.tcp_cleanup_rbuf(sk, n);
             Ok(n)
         });
@@ -1655,5 +1676,7 @@ mod reset_tests;
 mod sockopt_tests;
 #[cfg(test)]
 mod syncookie_tests;
+#[cfg(test)]
+mod urg_tests;
 #[cfg(test)]
 mod user_timeout_tests;

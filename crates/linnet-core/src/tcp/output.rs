@@ -277,6 +277,7 @@ impl Stack {
                 sack_ranges[i] = Some((b.0 .0, b.1 .0));
             }
         }
+        let urg = sk.urg_field(seq);
         let repr = wire::Repr {
             src_port: sk.local.port(),
             dst_port: sk.remote.port(),
@@ -288,10 +289,11 @@ impl Stack {
                 rst: f.rst,
                 psh: f.psh,
                 ack: f.ack,
+                urg: urg.is_some(),
                 ..Flags::default()
             },
             window_len: window,
-            urgent_pointer: 0,
+            urgent_pointer: urg.unwrap_or(0),
             max_seg_size: f.syn.then_some(sk.advmss.min(65_535) as u16),
             window_scale: (f.syn && ws).then_some(sk.rcv_wscale),
             sack_permitted: f.syn && sack_perm,

@@ -44,6 +44,10 @@ impl TcpSock {
     /// the FIN): whether a partial segment must wait. Corked: always. Otherwise Minshall's
     /// Nagle: while an earlier partial segment is unacknowledged, unless `TCP_NODELAY`.
     pub(crate) fn tcp_nagle_check(&self, in_flight: u32) -> bool {
+        if self.urg_mode() {
+            // "Don't use the nagle rule for urgent data."
+            return false;
+        }
         if self.cork || self.msg_more {
             return true;
         }
