@@ -235,6 +235,8 @@ pub struct Fib {
     present: u64,
     count: usize,
     genid: u32,
+    /// Learned path MTUs (the next-hop exceptions of ICMP fragmentation-needed).
+    pub(crate) pmtu: crate::ipv4::pmtu::PmtuTable,
 }
 
 fn key(addr: Ipv4Addr, len: u8) -> u32 {
@@ -264,6 +266,7 @@ impl Fib {
             present: 0,
             count: 0,
             genid: 0,
+            pmtu: crate::ipv4::pmtu::PmtuTable::new(seed ^ 0x5bd1_e995_9e37_79b9),
         }
     }
 

@@ -212,8 +212,10 @@ impl Stack {
         }
         if proto == Protocol::TCP {
             let seq = u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]);
-            let frag_needed = msg == Message::DST_UNREACHABLE && code == 4;
-            if !self.tcp_err(src, ports.0, dst, ports.1, seq, err, frag_needed) {
+            // ICMP_FRAG_NEEDED carries the next-hop MTU in bytes 6-7 (RFC 1191 §4).
+            let frag_mtu = (msg == Message::DST_UNREACHABLE && code == 4)
+                .then(|| u16::from_be_bytes([data[6], data[7]]));
+            if !self.tcp_err(src, ports.0, dst, ports.1, seq, err, frag_mtu) {
                 self.stats.icmp.in_errors += 1;
             }
         }

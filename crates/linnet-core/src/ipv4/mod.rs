@@ -8,3 +8,4 @@ pub mod fragment;
 pub mod icmp;
 pub mod input;
 pub mod output;
+pub(crate) mod pmtu;

@@ -119,11 +119,16 @@ impl Stack {
         saddr: Option<Ipv4Addr>,
     ) -> Result<Dst, Errno> {
         let genid = self.fib.genid();
-        if let Some(dst) = self.rt_cache.output(genid, daddr, saddr) {
-            return Ok(dst);
-        }
-        let dst = self.route_output_slow(daddr, saddr)?;
-        self.rt_cache.store_output(genid, daddr, saddr, dst);
+        let mut dst = match self.rt_cache.output(genid, daddr, saddr) {
+            Some(dst) => dst,
+            None => {
+                let dst = self.route_output_slow(daddr, saddr)?;
+                self.rt_cache.store_output(genid, daddr, saddr, dst);
+                dst
+            }
+        };
+        // A learned path MTU (next-hop exception) lowers the route's.
+        dst.mtu = self.ip_pmtu(daddr, dst.mtu);
         Ok(dst)
     }
 

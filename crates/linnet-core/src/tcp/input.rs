@@ -1403,7 +1403,8 @@ impl Stack {
     /// A connection still opening (SYN-SENT, SYN-RECEIVED) fails at once with the error
     /// (ECONNREFUSED for a port unreachable, EHOSTUNREACH, ...); an established one keeps
     /// it as the soft error reported if it later times out (RFC 1122 §4.2.3.9: soft errors
-    /// must not abort). Fragmentation needed is left to PMTU discovery, not yet here.
+    /// must not abort). Fragmentation needed (`frag_mtu`, the next-hop MTU it carries) is
+    /// path MTU discovery: `tcp_v4_mtu_reduced`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn tcp_err(
         &mut self,
@@ -1413,7 +1414,7 @@ impl Stack {
         dport: u16,
         seq: u32,
         err: crate::errno::Errno,
-        frag_needed: bool,
+        frag_mtu: Option<u16>,
     ) -> bool {
         let t = FourTuple {
             laddr: saddr,
@@ -1430,11 +1431,14 @@ impl Stack {
         let seq = SeqNumber(seq);
         let in_window = seq.between(sk.snd_una, sk.snd_nxt);
         match sk.state {
-            // Nothing to tell a TIME-WAIT socket; PMTU discovery (frag_needed) is not in
-            // this landing (tcp_v4_mtu_reduced).
+            // Nothing to tell a TIME-WAIT socket.
             TcpState::TimeWait => {}
             _ if !in_window => self.stats.tcp_ext.out_of_window_icmps += 1,
-            _ if frag_needed => {}
+            // A request sock ignores it (not fatal: tcp_req_err); others learn the PMTU.
+            TcpState::SynRecv if frag_mtu.is_some() && sk.parent.is_some() => {}
+            _ if frag_mtu.is_some() => {
+                self.tcp_v4_mtu_reduced(&mut sk, u32::from(frag_mtu.unwrap_or(0)));
+            }
             TcpState::SynRecv if sk.parent.is_some() => {
                 // tcp_req_err: a fatal error ends the embryonic connection.
                 if seq == sk.iss {

@@ -35,6 +35,8 @@
 //!   scale, SACK and ECN in the low bits of TSval when the SYN has timestamps.
 //! - `info`: the `TCP_INFO` snapshot ([`TcpInfo`], [`Stack::tcp_info`]) and the
 //!   per-socket counters it reports.
+//! - `mtu`: ICMP fragmentation-needed (RFC 1191): the PMTU learned for the destination
+//!   (`ipv4::pmtu`, 600 s), the MSS lowered, the too-large segments resent at once.
 //! - `urg`: urgent data ([`Stack::tcp_send_oob`], [`Stack::tcp_recv_oob`], `SO_OOBINLINE`,
 //!   `SIOCATMARK`), BSD pointer semantics as Linux (`tcp_stdurg` = 0).
 //! - `paws`: RFC 7323 §5 PAWS (`tcp_paws_discard`, TS.Recent with its stamp, PAWSActive
@@ -78,8 +80,8 @@
 //!   NewReno Loss state until the SACK scoreboard lands.
 //! - `SO_LINGER` with a nonzero time: the blocking wait in close() belongs to the runtime
 //!   (not there yet); the core closes gracefully.
-//! - PMTU discovery (ICMP fragmentation-needed is recognised and ignored) and the MSS
-//!   from a route metric; the MSS comes from the device MTU of the route.
+//! - Packetization-layer PMTU discovery (RFC 4821, `tcp_mtu_probing`) and the MSS from a
+//!   route metric (`advmss`); the MSS comes from the route's MTU (after a learned PMTU).
 //! - Receive-buffer autotuning (`tcp_moderate_rcvbuf`) and send-buffer growth
 //!   (`tcp_sndbuf_expand`): both buffers keep their initial size unless set with
 //!   `tcp_set_rcvbuf` / `tcp_set_sndbuf`.
@@ -111,6 +113,7 @@ pub mod cubic;
 mod info;
 mod input;
 mod isn;
+mod mtu;
 mod output;
 mod paws;
 mod sockopt;
@@ -1666,6 +1669,8 @@ mod info_tests;
 mod listen_tests;
 #[cfg(test)]
 mod loss_tests;
+#[cfg(test)]
+mod mtu_tests;
 #[cfg(test)]
 mod option_tests;
 #[cfg(test)]

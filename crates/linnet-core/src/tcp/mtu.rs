@@ -1,0 +1,84 @@
+//! TCP's reaction to ICMP "fragmentation needed": the path MTU is learned for the
+//! destination, the MSS lowered, and what was sent in segments now too large is resent at
+//! once.
+//!
+//! Linux: net/ipv4/tcp_ipv4.c (`tcp_v4_err` for `ICMP_FRAG_NEEDED`, `tcp_v4_mtu_reduced`),
+//! net/ipv4/tcp_output.c (`tcp_sync_mss`, `tcp_mtu_to_mss`), net/ipv4/tcp_input.c
+//! (`tcp_simple_retransmit`), net/ipv4/route.c (`__ip_rt_update_pmtu`, see
+//! `ipv4::pmtu`).
+//! RFCs: RFC 1191 §6 (TCP's reaction), RFC 5681 (no congestion response to a PMTU drop).
+//!
+//! Deviation from Linux: the congestion window is counted in bytes here, so when the MSS
+//! falls it keeps its bytes (Linux keeps its packets); which segments were "too large" is
+//! judged from the bytes in flight, as the send queue is a byte ring.
+
+use crate::errno::Errno;
+use crate::stack::Stack;
+
+use super::output::TS_LEN;
+use super::{CaState, TcpSock, TcpState};
+
+/// `TCP_MIN_SND_MSS`.
+const MIN_SND_MSS: u32 = 48;
+
+impl TcpSock {
+    /// `tcp_sync_mss`: the MSS for path MTU `pmtu` (`tcp_mtu_to_mss`: less the IP and TCP
+    /// headers, at most the peer's MSS, less the timestamp option).
+    pub(crate) fn tcp_sync_mss(&mut self, pmtu: u32) {
+        let opts = if self.ts_ok { TS_LEN } else { 0 };
+        let mss = pmtu.saturating_sub(40).min(self.mss_clamp);
+        self.pmtu = pmtu;
+        self.mss = mss.saturating_sub(opts).max(MIN_SND_MSS);
+        self.win.mss = self.mss;
+    }
+}
+
+impl Stack {
+    /// `tcp_v4_mtu_reduced` for an ICMP fragmentation-needed carrying `mtu`: the path MTU
+    /// is learned (`__ip_rt_update_pmtu`), and if it is below what the connection uses the
+    /// MSS follows and the now too large segments are resent (`tcp_simple_retransmit`).
+    /// A reported MTU below what could be learned leaves EMSGSIZE as the soft error.
+    pub(crate) fn tcp_v4_mtu_reduced(&mut self, sk: &mut TcpSock, mtu: u32) {
+        if matches!(sk.state, TcpState::Listen | TcpState::Close) {
+            return;
+        }
+        let Ok(dst) = self.route_output(*sk.remote.ip(), Some(*sk.local.ip())) else {
+            return;
+        };
+        let learned = self.ip_rt_update_pmtu(*sk.remote.ip(), mtu, dst.mtu);
+        if mtu < learned {
+            // "Something is about to be wrong... Remember soft error."
+            sk.err_soft = Some(Errno::EMSGSIZE);
+        }
+        if sk.pmtu > learned {
+            sk.tcp_sync_mss(learned);
+            self.tcp_simple_retransmit(sk);
+        }
+    }
+
+    /// `tcp_simple_retransmit`: segments larger than the new MSS were dropped on the way;
+    /// mark them lost and resend them now, without a congestion response ("we do not
+    /// increase amount of _data_ in network, but units changed").
+    fn tcp_simple_retransmit(&mut self, sk: &mut TcpSock) {
+        if !sk.state.is_synchronized() {
+            return;
+        }
+        let flight = sk.snd_nxt.diff(sk.snd_una).max(0) as u32;
+        if flight <= sk.mss {
+            // No segment in flight is larger than the new MSS: nothing lost.
+            return;
+        }
+        if sk.ca_state != CaState::Loss {
+            sk.high_seq = sk.snd_nxt;
+            // tcp_current_ssthresh.
+            let w = sk.win;
+            sk.win.ssthresh = w.ssthresh.max(w.cwnd / 4 * 3);
+            sk.ca_state = CaState::Loss;
+        }
+        sk.retx_nxt = sk.snd_una;
+        if sk.retrans_stamp.is_none() {
+            sk.retrans_stamp = Some(self.now);
+        }
+        self.tcp_write_xmit(sk, false);
+    }
+}
