@@ -153,6 +153,11 @@ pub struct StackConfig {
     /// `net.ipv4.tcp_stdurg`: 0 (the urgent pointer points just past the urgent byte, as
     /// BSD; 1 reads it as RFC 1122 §4.2.2.4, at the byte).
     pub tcp_stdurg: bool,
+    /// `net.ipv4.tcp_ecn`: 2 (accept ECN when a peer asks, do not ask); 1 asks on
+    /// outgoing connections too; 0 never.
+    pub tcp_ecn: u8,
+    /// `net.ipv4.tcp_ecn_fallback`: 1 (a retransmitted SYN stops asking for ECN).
+    pub tcp_ecn_fallback: bool,
     /// Neighbour parameters for ARP.
     pub neigh: NeighParms,
     /// Most sockets of all kinds (the role of the fd limit).
@@ -210,6 +215,8 @@ impl Default for StackConfig {
             tcp_challenge_ack_limit: i32::MAX as u32,
             tcp_rfc1337: false,
             tcp_stdurg: false,
+            tcp_ecn: 2,
+            tcp_ecn_fallback: true,
             neigh: NeighParms::default(),
             max_sockets: 65_536,
             tx_queue_len: 1000,

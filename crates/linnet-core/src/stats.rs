@@ -313,6 +313,8 @@ mib! {
         tcp_win_probe => "TCPWinProbe",
         /// Keepalive probes sent.
         tcp_keep_alive => "TCPKeepAlive",
+        /// Segments acknowledged by ACKs carrying ECE (an ECN congestion echo).
+        tcp_delivered_ce => "TCPDeliveredCE",
         /// Segments dropped because the receive window was zero.
         tcp_zero_window_drop => "TCPZeroWindowDrop",
     }

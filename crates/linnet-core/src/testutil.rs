@@ -606,6 +606,8 @@ pub struct TcpSeg {
     pub ece: bool,
     /// CWR.
     pub cwr: bool,
+    /// The IP TOS byte (its low two bits are the ECN field).
+    pub tos: u8,
     /// Payload.
     pub payload: Vec<u8>,
 }
@@ -645,7 +647,12 @@ pub fn tcp_segment(src: Ipv4Addr, dst: Ipv4Addr, s: &TcpSeg) -> Vec<u8> {
 /// A TCP frame from `src` (behind the peer's MAC) to `dst`.
 pub fn tcp_frame_from(src: Ipv4Addr, dst: Ipv4Addr, s: &TcpSeg) -> Vec<u8> {
     let seg = tcp_segment(src, dst, s);
-    ip_frame(&ipv4_packet(src, dst, Protocol::TCP, 64, &seg))
+    let mut ip = ipv4_packet(src, dst, Protocol::TCP, 64, &seg);
+    if s.tos != 0 {
+        ip[1] = s.tos;
+        refill_ipv4_checksum(&mut ip);
+    }
+    ip_frame(&ip)
 }
 
 /// A TCP frame from the peer to our address.

@@ -174,6 +174,7 @@ impl CaState {
         match self {
             CaState::Open => 0,
             CaState::Disorder => 1,
+            CaState::Cwr => 2,
             CaState::Recovery => 3,
             CaState::Loss => 4,
         }
@@ -194,6 +195,12 @@ impl TcpSock {
         }
         if self.sack_ok {
             options |= TCPI_OPT_SACK;
+        }
+        if self.ecn_ok() {
+            options |= TCPI_OPT_ECN;
+        }
+        if self.ecn_flags & super::ecn::TCP_ECN_SEEN != 0 {
+            options |= TCPI_OPT_ECN_SEEN;
         }
         let (snd_wscale, rcv_wscale) = if self.wscale_ok {
             options |= TCPI_OPT_WSCALE;

@@ -46,6 +46,8 @@ pub(crate) struct Seg<'a> {
     pub(crate) ts: Option<(u32, u32)>,
     /// The urgent pointer when URG is set.
     pub(crate) urg_ptr: Option<u16>,
+    /// The ECN field of the IP header (`INET_ECN_*`).
+    pub(crate) ecn: u8,
     pub(crate) payload: &'a [u8],
 }
 
@@ -144,6 +146,7 @@ impl Stack {
                                 sack_perm: r.sack_permitted,
                                 ts: r.timestamp,
                                 urg_ptr: r.flags.urg.then_some(r.urgent_pointer),
+                                ecn: ip.ecn(),
                                 payload: r.payload,
                             };
                             self.tcp_v4_do_rcv(&seg)
@@ -256,8 +259,11 @@ impl Stack {
             ack: None,
             flags: Flags {
                 syn: true,
+                ece: opts.ecn,
+                cwr: opts.ecn,
                 ..Flags::default()
             },
+            ecn: 0,
             mss: Some(opts.mss),
             ws: opts.wscale,
             sack_perm: opts.sack,
@@ -369,6 +375,7 @@ impl Stack {
             c.ts_recent_stamp = Some(now);
         }
         c.sack_ok = self.cfg.tcp_sack && seg.sack_perm;
+        c.ecn_flags = self.tcp_ecn_create_request(seg);
         let mut peer_mss = seg.mss;
         let mut cookie = None;
         if (want_cookie || cookie_ack) && !c.ts_ok {
@@ -391,7 +398,7 @@ impl Stack {
                     super::timer::ts_now(now),
                     ws,
                     c.sack_ok,
-                    false,
+                    c.ecn_ok(),
                 ));
             }
         }
@@ -675,6 +682,7 @@ impl Stack {
             _ => sk.ts_ok = false,
         }
         sk.sack_ok = sk.sack_ok && seg.sack_perm;
+        sk.tcp_ecn_rcv_syn_or_synack(seg);
         let mtu = sk.pmtu;
         sk.sync_mss(seg.mss, mtu);
         sk.ack.rcv_mss = sk.advmss.min(sk.mss).min(MSS_DEFAULT);
@@ -844,6 +852,7 @@ impl Stack {
         if take_data && !sk.dead {
             // Sixth: the URG bit.
             self.tcp_urg(sk, seg);
+            self.tcp_ecn_rcv(sk, seg);
             verdict = self.tcp_data_queue(sk, seg);
         }
         if !sk.dead {
@@ -977,6 +986,7 @@ impl Stack {
         // The peer is alive: keepalive starts over from here.
         sk.probes_out = 0;
         sk.rcv_tstamp = now;
+        self.tcp_ecn_rcv_ecn_echo(sk, seg, acked);
         self.tcp_cong_on_ack(sk, ack, acked, is_dup, prior_in_flight);
         Ok(())
     }
@@ -1054,6 +1064,7 @@ impl Stack {
                     sk.win.cwnd = sk.win.cwnd.saturating_add(mss);
                 }
             }
+            CaState::Cwr => self.tcp_cwr_on_ack(sk, acked, is_dup),
             CaState::Loss => {
                 if acked > 0 {
                     let w = &mut sk.win;

@@ -7,9 +7,10 @@
 //! net/ipv4/inet_connection_sock.c (`inet_csk_get_port`, `inet_csk_bind_conflict`,
 //! `inet_csk_accept`, `inet_csk_listen_stop`), net/ipv4/tcp_ipv4.c (`tcp_v4_connect`).
 //! RFCs: RFC 9293 (TCP), RFC 5961 (blind-attack protections), RFC 6298 (RTO), RFC 5681 and
-//! RFC 6582 (congestion control and NewReno), RFC 9438 (CUBIC), RFC 6928 (IW10), RFC 7323 (window scale,
-//! timestamps and PAWS), RFC 2018 (SACK blocks, generated as a receiver), RFC 6528 (ISNs), RFC 1122
-//! §4.2 (delayed ACK, Nagle, SWS).
+//! RFC 6582 (congestion control and NewReno), RFC 9438 (CUBIC), RFC 6928 (IW10), RFC 7323
+//! (window scale, timestamps and PAWS), RFC 2018 (SACK blocks, generated as a receiver),
+//! RFC 6528 (ISNs), RFC 3168 (ECN), RFC 1191 (path MTU discovery), RFC 9293 §3.8.5 (urgent
+//! data), RFC 1122 §4.2 (delayed ACK, Nagle, SWS).
 //!
 //! # Layout
 //! - [`state`]: the states with Linux's names.
@@ -35,6 +36,8 @@
 //!   scale, SACK and ECN in the low bits of TSval when the SYN has timestamps.
 //! - `info`: the `TCP_INFO` snapshot ([`TcpInfo`], [`Stack::tcp_info`]) and the
 //!   per-socket counters it reports.
+//! - `ecn`: RFC 3168 ECN (`tcp_ecn`: 2 accepts, 1 asks too): ECT(0) on new data, the CE
+//!   echo with ECE until CWR, `tcp_enter_cwr` once per window (`CaState::Cwr`).
 //! - `mtu`: ICMP fragmentation-needed (RFC 1191): the PMTU learned for the destination
 //!   (`ipv4::pmtu`, 600 s), the MSS lowered, the too-large segments resent at once.
 //! - `urg`: urgent data ([`Stack::tcp_send_oob`], [`Stack::tcp_recv_oob`], `SO_OOBINLINE`,
@@ -74,7 +77,8 @@
 //!   and `tcp_allowed_congestion_control`; CUBIC (default, with HyStart) and NewReno are
 //!   behind the `cong::CongestionOps` trait. No pacing, and no `CA_EVENT_TX_START` epoch
 //!   shift after idle.
-//! - ECN negotiation and reaction (RFC 3168).
+//! - ECN: the CWR reduction is immediate (Linux: PRR over a round trip); no AccECN
+//!   (`tcp_ecn` 3/4), no `DCTCP`-style per-CE reaction.
 //! - `TCP_DEFER_ACCEPT`. In `TCP_INFO` (`info`): no delivery rate, receiver RTT,
 //!   DSACK or reordering figures; `sacked` is 0 and `lost` / `retrans` come from the
 //!   NewReno Loss state until the SACK scoreboard lands.
@@ -110,6 +114,7 @@ use crate::udp::SocketHandle;
 
 pub mod cong;
 pub mod cubic;
+mod ecn;
 mod info;
 mod input;
 mod isn;
@@ -162,6 +167,8 @@ pub(crate) enum CaState {
     Open,
     /// `TCP_CA_Disorder`: duplicate ACKs seen, fewer than the threshold.
     Disorder,
+    /// `TCP_CA_CWR`: the window was reduced for an ECN congestion echo (`tcp_enter_cwr`).
+    Cwr,
     /// `TCP_CA_Recovery`: fast retransmit / fast recovery (RFC 6582).
     Recovery,
     /// `TCP_CA_Loss`: after an RTO, retransmitting everything outstanding.
@@ -289,6 +296,8 @@ pub(crate) struct TcpSock {
     pub(crate) msg_oob: bool,
     /// `SO_OOBINLINE` (`SOCK_URGINLINE`).
     pub(crate) oobinline: bool,
+    /// `ecn_flags`: `TCP_ECN_OK`, `TCP_ECN_QUEUE_CWR`, `TCP_ECN_DEMAND_CWR`, `TCP_ECN_SEEN`.
+    pub(crate) ecn_flags: u8,
     /// `snd_up`: just past the last urgent byte sent; none before any `MSG_OOB` send.
     pub(crate) snd_up: Option<SeqNumber>,
     /// `urg_data`: the urgent byte received and its state.
@@ -456,6 +465,7 @@ impl TcpSock {
             msg_oob: false,
             oobinline: false,
             snd_up: None,
+            ecn_flags: 0,
             urg_data: urg::UrgData::None,
             urg_seq: z,
             shutdown: 0,
@@ -1661,6 +1671,8 @@ mod test_peer;
 mod close_tests;
 #[cfg(test)]
 mod data_tests;
+#[cfg(test)]
+mod ecn_tests;
 #[cfg(test)]
 mod handshake_tests;
 #[cfg(test)]

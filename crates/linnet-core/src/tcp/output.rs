@@ -278,6 +278,7 @@ impl Stack {
             }
         }
         let urg = sk.urg_field(seq);
+        let ecn = self.tcp_ecn_marks(sk, seq, f.syn, f.ack, len, retrans);
         let repr = wire::Repr {
             src_port: sk.local.port(),
             dst_port: sk.remote.port(),
@@ -290,7 +291,8 @@ impl Stack {
                 psh: f.psh,
                 ack: f.ack,
                 urg: urg.is_some(),
-                ..Flags::default()
+                ece: ecn.ece,
+                cwr: ecn.cwr,
             },
             window_len: window,
             urgent_pointer: urg.unwrap_or(0),
@@ -337,7 +339,7 @@ impl Stack {
             daddr,
             proto: Protocol::TCP,
             ttl: self.cfg.ip_default_ttl,
-            tos: 0,
+            tos: ecn.tos,
             pmtudisc_want: true,
             sock_id: Some(sk.inet_id),
         };

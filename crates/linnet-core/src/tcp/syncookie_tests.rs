@@ -326,3 +326,39 @@ fn cookie_with_timestamps_without_wscale_stays_unscaled() {
     let sent: usize = out(&mut h).iter().map(|s| s.payload.len()).sum();
     assert_eq!(sent, 2896, "the window is 2896 bytes, unscaled");
 }
+
+/// `cookie_init_timestamp` carries ECN too (`TS_OPT_ECN`, bit 5): a SYN asking for ECN
+/// gets a cookie SYN-ACK with ECE, and the connection rebuilt from the ACK sends its data
+/// ECT(0) (`cookie_ecn_ok`).
+#[test]
+fn cookie_with_timestamps_keeps_ecn() {
+    let mut h = setup_cookies(2);
+    let l = listener(&mut h, 16);
+    let syn = TcpSeg {
+        ts: Some((5, 0)),
+        ece: true,
+        cwr: true,
+        ..peer_syn(PEER_PORT)
+    };
+    let sa = send(&mut h, &syn).remove(0);
+    assert!(sa.flags.ece && !sa.flags.cwr);
+    let (tsval, _) = sa.ts.unwrap();
+    let local = core::net::SocketAddrV4::new(OUR_IP, OUR_PORT);
+    let remote = core::net::SocketAddrV4::new(PEER_IP, PEER_PORT);
+    let clock = tsval.wrapping_sub(h.stack.tcp.keys.ts_offset(local, remote));
+    assert_eq!(clock & 63, 32 | 15, "ECN, no window scale, no SACK");
+    let ack = TcpSeg {
+        sport: PEER_PORT,
+        dport: OUR_PORT,
+        seq: PEER_ISN + 1,
+        ack: Some(sa.seq.wrapping_add(1)),
+        window: 5000,
+        ts: Some((6, tsval)),
+        ..TcpSeg::default()
+    };
+    assert!(send(&mut h, &ack).is_empty());
+    let (c, _) = h.stack.tcp_accept(l).unwrap();
+    h.stack.tcp_send(c, b"hi").unwrap();
+    let d = out(&mut h).remove(0);
+    assert_eq!(d.ip.ip.tos & 3, 2, "ECT(0)");
+}
