@@ -158,6 +158,16 @@ pub struct StackConfig {
     pub tcp_ecn: u8,
     /// `net.ipv4.tcp_ecn_fallback`: 1 (a retransmitted SYN stops asking for ECN).
     pub tcp_ecn_fallback: bool,
+    /// `net.ipv4.tcp_max_tw_buckets`: at most this many TIME-WAIT sockets; past it a
+    /// closing connection skips TIME-WAIT (TCPTimeWaitOverflow). Linux sets half its
+    /// established-hash size, which scales with memory; 32768 is the value of a small
+    /// machine (an ehash of 65536 buckets).
+    pub tcp_max_tw_buckets: usize,
+    /// `net.ipv4.tcp_tw_reuse`: 2 (a connect may reuse a TIME-WAIT 4-tuple on an
+    /// ephemeral port for loopback traffic only); 1 for all; 0 never.
+    pub tcp_tw_reuse: u8,
+    /// `net.ipv4.tcp_tw_reuse_delay`: 1000 ms in TIME-WAIT before such a reuse.
+    pub tcp_tw_reuse_delay: Duration,
     /// Neighbour parameters for ARP.
     pub neigh: NeighParms,
     /// Most sockets of all kinds (the role of the fd limit).
@@ -217,6 +227,9 @@ impl Default for StackConfig {
             tcp_stdurg: false,
             tcp_ecn: 2,
             tcp_ecn_fallback: true,
+            tcp_max_tw_buckets: 32_768,
+            tcp_tw_reuse: 2,
+            tcp_tw_reuse_delay: Duration::from_millis(1000),
             neigh: NeighParms::default(),
             max_sockets: 65_536,
             tx_queue_len: 1000,

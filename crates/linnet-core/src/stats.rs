@@ -250,6 +250,8 @@ mib! {
         out_of_window_icmps => "OutOfWindowIcmps",
         /// Connections that finished TIME-WAIT (or an orphan's FIN-WAIT-2) by the timer.
         tw => "TW",
+        /// TIME-WAIT sockets whose 4-tuple a new outgoing connection took over.
+        tw_recycled => "TWRecycled",
         /// SYN-ACKs whose timestamp echo was not one we sent (PAWS in SYN-SENT).
         paws_active => "PAWSActive",
         /// Segments dropped by PAWS (an old timestamp) in a synchronized state.
@@ -278,6 +280,8 @@ mib! {
         tcp_abort_on_timeout => "TCPAbortOnTimeout",
         /// Orphans in FIN-WAIT-2 reset at once because `TCP_LINGER2` is negative.
         tcp_abort_on_linger => "TCPAbortOnLinger",
+        /// Connections closed without TIME-WAIT because `tcp_max_tw_buckets` was reached.
+        tcp_time_wait_overflow => "TCPTimeWaitOverflow",
         /// SYNs answered with a SYN cookie because the SYN queue was full (or
         /// `tcp_syncookies = 2`).
         tcp_req_q_full_do_cookies => "TCPReqQFullDoCookies",

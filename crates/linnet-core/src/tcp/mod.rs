@@ -42,6 +42,7 @@
 //!   (`ipv4::pmtu`, 600 s), the MSS lowered, the too-large segments resent at once.
 //! - `urg`: urgent data ([`Stack::tcp_send_oob`], [`Stack::tcp_recv_oob`], `SO_OOBINLINE`,
 //!   `SIOCATMARK`), BSD pointer semantics as Linux (`tcp_stdurg` = 0).
+//! - `timewait`: `tcp_max_tw_buckets` (TCPTimeWaitOverflow) and `tcp_tw_reuse` (TWRecycled).
 //! - `paws`: RFC 7323 §5 PAWS (`tcp_paws_discard`, TS.Recent with its stamp, PAWSActive
 //!   in SYN-SENT, TIME-WAIT keeps TS.Recent).
 //!
@@ -90,8 +91,9 @@
 //!   (`tcp_sndbuf_expand`): both buffers keep their initial size unless set with
 //!   `tcp_set_rcvbuf` / `tcp_set_sndbuf`.
 //! - Congestion-window validation after idle (RFC 7661, `tcp_slow_start_after_idle`).
-//! - TIME-WAIT: no `tcp_max_tw_buckets` bound, no `tcp_tw_reuse` for outgoing
-//!   connections (a new SYN from the peer does reuse the 4-tuple, as Linux allows).
+//! - TIME-WAIT: FIN-WAIT-2 orphans are full sockets, not timewait minisocks, so they do
+//!   not count against `tcp_max_tw_buckets`; no `tcp_tw_reuse` on a port shared with
+//!   live connections (see `timewait`).
 //! - Sockets in the `linnet` runtime (blocking/async front doors), the daemon's socket
 //!   calls, `linnet nc` TCP, `linnet sim` TCP, `ss`; kernel interop tests over TAP; the
 //!   throughput benchmark and table.
@@ -125,6 +127,7 @@ mod sockopt;
 pub mod state;
 mod syncookie;
 mod timer;
+mod timewait;
 mod urg;
 
 pub use info::{
@@ -437,6 +440,8 @@ pub(crate) struct TcpSock {
     pub(crate) inet_id: u16,
     /// Path MTU toward the peer when the connection was set up.
     pub(crate) pmtu: u32,
+    /// When the connection entered TIME-WAIT (`tw_entry_stamp`).
+    pub(crate) tw_entry_stamp: Instant,
     /// Per-connection counters for `TCP_INFO`.
     pub(crate) counters: info::TcpCounters,
     /// A child whose handshake-completing ACK met a full accept queue (`inet_rsk(req)->acked`):
@@ -540,6 +545,7 @@ impl TcpSock {
             inet_id: 0,
             pmtu: 576,
             req_acked: false,
+            tw_entry_stamp: Instant::ZERO,
             counters: info::TcpCounters::default(),
         }
     }
@@ -640,6 +646,8 @@ pub(crate) struct TcpTable {
     pub(crate) bhash: HashMap<u16, Vec<u32>>,
     pub(crate) timers: Timers<(u32, u32)>,
     pub(crate) keys: IsnKeys,
+    /// Sockets in TIME-WAIT (`tcp_death_row.tw_refcount`).
+    pub(crate) tw_count: usize,
     /// Host-wide challenge-ACK budget: `(second, count left)` (`tcp_challenge_timestamp`,
     /// `tcp_challenge_count`).
     pub(crate) challenge: (u64, u32),
@@ -661,6 +669,7 @@ impl TcpTable {
             bhash: map_with_seed(seed ^ 0x6a09_e667_f3bc_c908),
             timers: Timers::default(),
             keys,
+            tw_count: 0,
             challenge: (u64::MAX, 0),
         }
     }
@@ -693,6 +702,11 @@ impl TcpTable {
             Some(s) if s.gen == gen => s.sock.as_deref_mut(),
             _ => None,
         }
+    }
+
+    /// The socket in slot `idx` (read only), whatever its generation.
+    pub(crate) fn slot_sock(&self, idx: u32) -> Option<&TcpSock> {
+        self.slots.get(idx as usize)?.sock.as_deref()
     }
 
     /// The socket in slot `idx`, whatever its generation.
@@ -883,7 +897,13 @@ impl Stack {
     /// `__inet_hash_connect`: an ephemeral port for `local -> remote` whose 4-tuple is
     /// free. Deviation from Linux: ports owned by bound or listening sockets are skipped
     /// altogether (Linux may share a port among connections to different peers).
-    fn tcp_connect_port(&mut self, laddr: Ipv4Addr, remote: SocketAddrV4) -> Result<u16, Errno> {
+    /// A port whose 4-tuple a recyclable TIME-WAIT socket holds is taken over
+    /// (`tcp_tw_reuse`, see `timewait`).
+    fn tcp_connect_port(
+        &mut self,
+        laddr: Ipv4Addr,
+        remote: SocketAddrV4,
+    ) -> Result<(u16, Option<timewait::TwRecycle>), Errno> {
         let (lo, hi) = self.cfg.ip_local_port_range;
         let span = u32::from(hi.saturating_sub(lo)) + 1;
         let start = self.rand_u32() % span;
@@ -896,7 +916,10 @@ impl Stack {
                 rport: remote.port(),
             };
             if !self.tcp.port_used(port) && !self.tcp.ehash.contains_key(&t) {
-                return Ok(port);
+                return Ok((port, None));
+            }
+            if let Some(r) = self.tcp_tw_recycle_port(laddr, port, remote) {
+                return Ok((port, Some(r)));
             }
         }
         Err(Errno::EADDRNOTAVAIL)
@@ -923,6 +946,12 @@ impl Stack {
             (false, true) => t.curr_estab += 1,
             (true, false) => t.curr_estab = t.curr_estab.saturating_sub(1),
             _ => {}
+        }
+        if old == TcpState::TimeWait {
+            self.tcp.tw_count = self.tcp.tw_count.saturating_sub(1);
+        }
+        if new == TcpState::TimeWait {
+            self.tcp.tw_count += 1;
         }
         sk.state = new;
         if new == TcpState::Close {
@@ -1146,6 +1175,7 @@ impl Stack {
                 return Err(Errno::ENETUNREACH);
             }
             let laddr = saddr.unwrap_or(dst.src);
+            let mut recycled = None;
             let port = if sk.bound {
                 let t = FourTuple {
                     laddr,
@@ -1154,11 +1184,14 @@ impl Stack {
                     rport: peer.port(),
                 };
                 if st.tcp.ehash.contains_key(&t) {
-                    return Err(Errno::EADDRNOTAVAIL);
+                    // __inet_check_established: a TIME-WAIT occupant may give way.
+                    recycled = Some(st.tcp_tw_recycle(t, false).ok_or(Errno::EADDRNOTAVAIL)?);
                 }
                 sk.local.port()
             } else {
-                st.tcp_connect_port(laddr, peer)?
+                let (port, r) = st.tcp_connect_port(laddr, peer)?;
+                recycled = r;
+                port
             };
             // A fresh start (the socket may have failed an earlier attempt).
             let (id, reuse, nodelay, sndbuf, rcvbuf, locked) = (
@@ -1170,8 +1203,11 @@ impl Stack {
                 sk.rcvbuf_locked,
             );
             let (bound, user_bound, opts) = (sk.bound, sk.user_bound, sk.opts);
+            let (cork, oobinline) = (sk.cork, sk.oobinline);
             *sk = TcpSock::new(id, &st.cfg);
             sk.opts = opts;
+            sk.cork = cork;
+            sk.oobinline = oobinline;
             sk.reuseaddr = reuse;
             sk.nodelay = nodelay;
             sk.sndbuf = sndbuf;
@@ -1187,6 +1223,9 @@ impl Stack {
             st.tcp.ehash.insert(sk.tuple(), sk.id.0);
             sk.ehashed = true;
             st.tcp_connect_init(sk, dst.mtu);
+            if let Some(r) = recycled {
+                sk.tcp_take_tw(&r);
+            }
             st.tcp_set_state(sk, TcpState::SynSent);
             st.stats.tcp.active_opens += 1;
             st.tcp_send_syn(sk, false);
@@ -1693,6 +1732,8 @@ mod reset_tests;
 mod sockopt_tests;
 #[cfg(test)]
 mod syncookie_tests;
+#[cfg(test)]
+mod timewait_tests;
 #[cfg(test)]
 mod urg_tests;
 #[cfg(test)]

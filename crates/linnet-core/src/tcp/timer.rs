@@ -651,6 +651,12 @@ impl Stack {
     pub(crate) fn tcp_time_wait(&mut self, sk: &mut TcpSock) {
         let len = self.tcp_timewait_len();
         let now = self.now;
+        if !self.tcp_tw_alloc_ok() {
+            // "Sorry, if we're out of memory, just CLOSE this socket up."
+            self.tcp_done(sk);
+            return;
+        }
+        sk.tw_entry_stamp = now;
         if sk.orphan {
             self.tcp_set_state(sk, TcpState::TimeWait);
             sk.deadlines = [None; super::NTIMERS];
@@ -689,7 +695,9 @@ impl Stack {
         tw.advmss = sk.advmss;
         tw.mss = sk.mss;
         tw.inet_id = sk.inet_id;
-        tw.state = TcpState::TimeWait;
+        tw.reuseaddr = sk.reuseaddr;
+        tw.tw_entry_stamp = now;
+        self.tcp_set_state(&mut tw, TcpState::TimeWait);
         tw.set_timer(TimerKind::Wait, now + len);
         // The TIME-WAIT socket takes the 4-tuple and holds the port.
         self.tcp_set_state(sk, TcpState::Close);
