@@ -280,6 +280,8 @@ mib! {
         tcp_abort_on_timeout => "TCPAbortOnTimeout",
         /// Orphans in FIN-WAIT-2 reset at once because `TCP_LINGER2` is negative.
         tcp_abort_on_linger => "TCPAbortOnLinger",
+        /// Handshake ACKs without data dropped on a `TCP_DEFER_ACCEPT` listener.
+        tcp_defer_accept_drop => "TCPDeferAcceptDrop",
         /// Connections closed without TIME-WAIT because `tcp_max_tw_buckets` was reached.
         tcp_time_wait_overflow => "TCPTimeWaitOverflow",
         /// SYNs answered with a SYN cookie because the SYN queue was full (or

@@ -519,6 +519,13 @@ impl Stack {
         let Some((pidx, pgen)) = sk.parent else {
             return Rcv::Drop(DropReason::NotSpecified);
         };
+        // TCP_DEFER_ACCEPT: a bare ACK does not complete the handshake while the deferral
+        // lasts; the request waits for data.
+        if sk.retransmits < u32::from(sk.opts.defer_accept) && seg.end_seq() == sk.irs + 1 {
+            sk.req_acked = true;
+            self.stats.tcp_ext.tcp_defer_accept_drop += 1;
+            return Rcv::Drop(DropReason::NotSpecified);
+        }
         let full = match self
             .tcp
             .sock_mut(pidx, pgen)

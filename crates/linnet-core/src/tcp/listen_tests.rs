@@ -53,8 +53,9 @@ fn full_syn_queue_drops_syn_without_cookies() {
 }
 
 /// `tcp_v4_syn_recv_sock` exit_overflow: the ACK completing a handshake while the accept
-/// queue is over the backlog is dropped (ListenOverflows); the embryonic connection stays,
-/// and the peer's next segment completes it once the application has accepted.
+/// queue is over the backlog is dropped (ListenOverflows); the embryonic connection stays
+/// (its SYN-ACK retransmitted on its timer), and the peer's next segment completes it once
+/// the application has accepted.
 #[test]
 fn handshake_ack_on_full_accept_queue_is_dropped_then_retried() {
     let mut h = setup();
@@ -80,8 +81,12 @@ fn handshake_ack_on_full_accept_queue_is_dropped_then_retried() {
     assert!(send(&mut h, &ack_d).is_empty());
     assert_eq!(h.stack.stats().tcp_ext.listen_overflows, 1);
     assert_eq!(state_of(&mut h, OUR_PORT, 40_004), Some(TcpState::SynRecv));
-    // No SYN-ACK retransmission for it (`acked`), while it waits.
-    assert!(h.advance(Duration::from_secs(2)).is_empty());
+    // While it waits its SYN-ACK is still retransmitted (`syn_ack_recalc`: without
+    // TCP_DEFER_ACCEPT `resend` is always 1), drawing the peer's ACK again.
+    let re = h.advance(Duration::from_secs(2));
+    assert_eq!(re.len(), 1, "{re:#?}");
+    let re = parse_tcp(&re[0].1).unwrap();
+    assert_eq!((re.flag_str().as_str(), re.dport), ("S.", 40_004));
     for _ in 0..3 {
         h.stack.tcp_accept(l).unwrap();
     }

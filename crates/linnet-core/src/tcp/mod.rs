@@ -26,9 +26,10 @@
 //! `tcp_keepalive_intvl`, `tcp_keepalive_probes`), `TCP_USER_TIMEOUT`, `TCP_SYNCNT`,
 //! `TCP_LINGER2` and `SO_LINGER` (zero time: close() sends a RST), `TCP_CONGESTION`
 //! (`tcp_set_congestion`, ENOENT for an unknown name), `TCP_CORK` (and `MSG_MORE` through
-//! [`Stack::tcp_send_more`]), `TCP_MAXSEG`, `TCP_WINDOW_CLAMP`, `TCP_QUICKACK`, with Linux's
-//! ranges and errnos, and a getter for each returning what Linux's getsockopt returns
-//! (`sockopt`). They survive `connect` and a listener's children inherit them.
+//! [`Stack::tcp_send_more`]), `TCP_MAXSEG`, `TCP_WINDOW_CLAMP`, `TCP_QUICKACK`,
+//! `TCP_DEFER_ACCEPT`, `SO_OOBINLINE`, with Linux's ranges and errnos, and a getter for
+//! each returning what Linux's getsockopt returns (`sockopt`). They survive `connect` and a
+//! listener's children inherit them.
 //! - [`cong`]: the congestion-control hooks and NewReno; [`cubic`]: CUBIC with HyStart, the
 //!   default (`tcp_congestion_control`, `TCP_CONGESTION`).
 //! - `isn`: RFC 6528 initial sequence numbers and timestamp offsets.
@@ -80,7 +81,7 @@
 //!   shift after idle.
 //! - ECN: the CWR reduction is immediate (Linux: PRR over a round trip); no AccECN
 //!   (`tcp_ecn` 3/4), no `DCTCP`-style per-CE reaction.
-//! - `TCP_DEFER_ACCEPT`. In `TCP_INFO` (`info`): no delivery rate, receiver RTT,
+//! - In `TCP_INFO` (`info`): no delivery rate, receiver RTT,
 //!   DSACK or reordering figures; `sacked` is 0 and `lost` / `retrans` come from the
 //!   NewReno Loss state until the SACK scoreboard lands.
 //! - `SO_LINGER` with a nonzero time: the blocking wait in close() belongs to the runtime
@@ -233,6 +234,8 @@ pub(crate) struct SockOpts {
     pub(crate) user_mss: u16,
     /// `TCP_WINDOW_CLAMP` as set by the user; 0 means not set.
     pub(crate) window_clamp: u32,
+    /// `TCP_DEFER_ACCEPT` as SYN-ACK retransmissions (`rskq_defer_accept`); 0 means off.
+    pub(crate) defer_accept: u8,
 }
 
 /// What the retransmission timer is armed for (`ICSK_TIME_RETRANS` / `ICSK_TIME_PROBE0`).
@@ -444,8 +447,9 @@ pub(crate) struct TcpSock {
     pub(crate) tw_entry_stamp: Instant,
     /// Per-connection counters for `TCP_INFO`.
     pub(crate) counters: info::TcpCounters,
-    /// A child whose handshake-completing ACK met a full accept queue (`inet_rsk(req)->acked`):
-    /// it stops resending its SYN-ACK and waits for the peer's next segment.
+    /// A child whose handshake-completing ACK was dropped (`inet_rsk(req)->acked`): the
+    /// accept queue was full, or `TCP_DEFER_ACCEPT` waits for data. It waits for the peer's
+    /// next segment; with `TCP_DEFER_ACCEPT` its SYN-ACK is not resent meanwhile.
     pub(crate) req_acked: bool,
 }
 

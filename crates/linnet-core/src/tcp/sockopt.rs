@@ -1,9 +1,11 @@
 //! TCP socket options beyond the timers: `TCP_CORK` (and `MSG_MORE`), `TCP_MAXSEG`,
-//! `TCP_WINDOW_CLAMP`, `TCP_QUICKACK`, and the getters of every option that has a setter,
-//! returning what Linux's getsockopt returns.
+//! `TCP_WINDOW_CLAMP`, `TCP_QUICKACK`, `TCP_DEFER_ACCEPT`, and the getters of every option
+//! that has a setter, returning what Linux's getsockopt returns.
 //!
 //! Linux: net/ipv4/tcp.c (`do_tcp_setsockopt`, `do_tcp_getsockopt`, `__tcp_sock_set_cork`,
-//! `tcp_sock_set_nodelay`, `__tcp_sock_set_quickack`, `tcp_set_window_clamp`, `tcp_push`),
+//! `tcp_sock_set_nodelay`, `__tcp_sock_set_quickack`, `tcp_set_window_clamp`, `tcp_push`,
+//! `secs_to_retrans`), net/ipv4/inet_connection_sock.c (`syn_ack_recalc`),
+//! net/ipv4/tcp_minisocks.c (the deferred-accept drop of `tcp_check_req`),
 //! net/ipv4/tcp_output.c (`tcp_nagle_check`, `tcp_nagle_test`, `tcp_mss_clamp`,
 //! `__tcp_push_pending_frames`), net/core/sock.c (`sk_getsockopt` for `SO_SNDBUF`,
 //! `SO_RCVBUF`, `SO_KEEPALIVE`, `SO_REUSEADDR`, `SO_LINGER`).
@@ -39,6 +41,35 @@ pub struct Linger {
     pub linger: u32,
 }
 
+/// `secs_to_retrans`: SYN-ACK retransmissions covering `seconds`, from `timeout` doubling
+/// up to `rto_max`.
+fn secs_to_retrans(seconds: i32, mut timeout: i32, rto_max: i32) -> u8 {
+    let mut res = 0u8;
+    if seconds > 0 {
+        let mut period = timeout;
+        res = 1;
+        while seconds > period && res < 255 {
+            res += 1;
+            timeout = (timeout << 1).min(rto_max);
+            period += timeout;
+        }
+    }
+    res
+}
+
+/// `retrans_to_secs`: the seconds `retrans` retransmissions take.
+fn retrans_to_secs(retrans: u8, mut timeout: i32, rto_max: i32) -> i32 {
+    let mut period = 0;
+    if retrans > 0 {
+        period = timeout;
+        for _ in 1..retrans {
+            timeout = (timeout << 1).min(rto_max);
+            period += timeout;
+        }
+    }
+    period
+}
+
 impl TcpSock {
     /// `tcp_nagle_check` (with `tcp_nagle_test`'s exemptions, which the caller applies for
     /// the FIN): whether a partial segment must wait. Corked: always. Otherwise Minshall's
@@ -55,6 +86,21 @@ impl TcpSock {
             && in_flight > 0
             && self.snd_sml.after(self.snd_una)
             && !self.snd_sml.after(self.snd_nxt)
+    }
+
+    /// `syn_ack_recalc`: whether a request whose SYN-ACK timer fired expires, and whether
+    /// its SYN-ACK is sent again. Without `TCP_DEFER_ACCEPT` it expires after `max`
+    /// retransmissions and is always resent; with it, a request whose handshake ACK came
+    /// without data waits silently for data until the deferral's last round.
+    pub(crate) fn syn_ack_recalc(&self, max: u32) -> (bool, bool) {
+        let defer = u32::from(self.opts.defer_accept);
+        let n = self.retransmits;
+        if defer == 0 {
+            return (n >= max, true);
+        }
+        let expire = n >= max && (!self.req_acked || n >= defer);
+        let resend = !self.req_acked || n + 1 >= defer;
+        (expire, resend)
     }
 
     /// `tcp_mss_clamp`: an MSS bounded by `TCP_MAXSEG` when set.
@@ -164,6 +210,30 @@ impl Stack {
     /// `TCP_WINDOW_CLAMP` (get): `window_clamp`.
     pub fn tcp_window_clamp(&self, h: SocketHandle) -> Result<u32, Errno> {
         Ok(self.tcp.get(h)?.window_clamp)
+    }
+
+    /// `TCP_DEFER_ACCEPT` (seconds; negative is 0): on a listener, a handshake ACK without
+    /// data does not complete the connection until data arrives or the deferral (counted,
+    /// as Linux, in SYN-ACK retransmissions: `secs_to_retrans` from 1 s doubling up to
+    /// `TCP_RTO_MAX`) runs out; then the SYN-ACK is sent again and the next ACK completes
+    /// it. Dropped ACKs count TCPDeferAcceptDrop.
+    pub fn tcp_set_defer_accept(&mut self, h: SocketHandle, secs: i32) -> Result<(), Errno> {
+        let rto_max = self.cfg.tcp_rto_max.as_secs().max(1) as i32;
+        self.tcp_with(h, |_, sk| {
+            sk.opts.defer_accept = secs_to_retrans(secs, 1, rto_max);
+            Ok(())
+        })
+    }
+
+    /// `TCP_DEFER_ACCEPT` (get): the seconds the retransmission count stands for
+    /// (`retrans_to_secs`), so a set value reads back rounded up to a backoff step.
+    pub fn tcp_defer_accept(&self, h: SocketHandle) -> Result<i32, Errno> {
+        let rto_max = self.cfg.tcp_rto_max.as_secs().max(1) as i32;
+        Ok(retrans_to_secs(
+            self.tcp.get(h)?.opts.defer_accept,
+            1,
+            rto_max,
+        ))
     }
 
     /// `TCP_QUICKACK` (`__tcp_sock_set_quickack`): on leaves interactive (pingpong) mode and

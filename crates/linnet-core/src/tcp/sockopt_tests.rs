@@ -229,3 +229,60 @@ fn quickack_off_delays_and_on_flushes_the_ack() {
     assert_eq!(ack.ack, Some(conn.peer_nxt));
     assert_eq!(h.stack.tcp_quickack(s), Ok(true));
 }
+
+/// `TCP_DEFER_ACCEPT` (`secs_to_retrans`: 5 s are 3 SYN-ACK retransmissions, read back as
+/// 1 + 2 + 4 = 7 s): a handshake ACK without data is dropped (TCPDeferAcceptDrop) and the
+/// request waits silently; data completes it at once. Another request that never sends
+/// data gets its SYN-ACK again only in the deferral's last round, and the ACK to that
+/// completes it.
+#[test]
+fn defer_accept_waits_for_data() {
+    let mut h = setup();
+    let l = listener(&mut h, 16);
+    h.stack.tcp_set_defer_accept(l, 5).unwrap();
+    assert_eq!(h.stack.tcp_defer_accept(l), Ok(7));
+    let sa = send(&mut h, &peer_syn(40_001)).remove(0);
+    let ack = TcpSeg {
+        sport: 40_001,
+        dport: OUR_PORT,
+        seq: PEER_ISN + 1,
+        ack: Some(sa.seq + 1),
+        window: 65_535,
+        ..TcpSeg::default()
+    };
+    assert!(send(&mut h, &ack).is_empty());
+    assert_eq!(h.stack.stats().tcp_ext.tcp_defer_accept_drop, 1);
+    assert_eq!(h.stack.tcp_accept(l), Err(Errno::EAGAIN));
+    assert_eq!(state_of(&mut h, OUR_PORT, 40_001), Some(TcpState::SynRecv));
+    let data = TcpSeg {
+        psh: true,
+        payload: b"GET".to_vec(),
+        ..ack.clone()
+    };
+    let r = send(&mut h, &data);
+    assert_eq!(r.len(), 1);
+    let (c, _) = h.stack.tcp_accept(l).unwrap();
+    assert_eq!(read_all(&mut h, c), b"GET");
+
+    let sb = send(&mut h, &peer_syn(40_002)).remove(0);
+    let ack_b = TcpSeg {
+        sport: 40_002,
+        ack: Some(sb.seq + 1),
+        ..ack
+    };
+    let t0 = h.now;
+    assert!(send(&mut h, &ack_b).is_empty());
+    let re: Vec<u64> = h
+        .advance(Duration::from_secs(10))
+        .iter()
+        .map(|(t, f)| {
+            let p = parse_tcp(f).unwrap();
+            assert_eq!((p.flag_str().as_str(), p.dport), ("S.", 40_002));
+            t.saturating_since(t0).as_secs()
+        })
+        .collect();
+    assert_eq!(re, [7], "only the last round resends");
+    assert!(send(&mut h, &ack_b).is_empty());
+    assert!(h.stack.tcp_accept(l).is_ok());
+    assert_eq!(h.stack.stats().tcp_ext.tcp_defer_accept_drop, 2);
+}

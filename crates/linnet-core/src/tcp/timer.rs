@@ -263,11 +263,13 @@ impl Stack {
                     0 => u32::from(self.cfg.tcp_synack_retries),
                     n => u32::from(n),
                 };
-                if sk.retransmits >= max {
+                // syn_ack_recalc, with TCP_DEFER_ACCEPT (see sockopt.rs).
+                let (expire, resend) = sk.syn_ack_recalc(max);
+                if expire {
                     self.tcp_reqsk_drop(sk);
                     return;
                 }
-                if !sk.req_acked {
+                if resend {
                     self.tcp_send_synack(sk, true);
                     self.stats.tcp_ext.tcp_syn_retrans += 1;
                 }
