@@ -147,3 +147,40 @@ fn bound_connect_recycles_time_wait_with_timestamps() {
     assert_eq!(syn.seq, fin.seq.wrapping_add(1 + 65_535 + 2));
     assert_eq!(h.stack.stats().tcp_ext.tw_recycled, 1);
 }
+
+/// The default `tcp_tw_reuse` = 2 does recycle a loopback 4-tuple: a client over `lo`
+/// closes first (TIME-WAIT on its side); a second second later a connect from the same
+/// single ephemeral port to the same listener takes the tuple over and completes.
+#[test]
+fn tw_reuse_2_recycles_loopback_tuples() {
+    let mut h = Harness::with_config(one_port(2), 3);
+    let l = h.stack.tcp_socket().unwrap();
+    let addr = SocketAddrV4::new(core::net::Ipv4Addr::LOCALHOST, 9000);
+    h.stack.tcp_bind(l, addr).unwrap();
+    h.stack.tcp_listen(l, 4).unwrap();
+    let c = h.stack.tcp_socket().unwrap();
+    assert_eq!(h.stack.tcp_connect(c, addr), Err(Errno::EINPROGRESS));
+    let (srv, _) = h.stack.tcp_accept(l).unwrap();
+    let port = h.stack.tcp_local_addr(c).unwrap().port();
+    h.stack.tcp_close(c).unwrap();
+    h.stack.tcp_close(srv).unwrap();
+    let _ = h.advance(Duration::from_millis(10));
+    let t = crate::tcp::FourTuple {
+        laddr: core::net::Ipv4Addr::LOCALHOST,
+        lport: port,
+        raddr: core::net::Ipv4Addr::LOCALHOST,
+        rport: 9000,
+    };
+    let tw = h.stack.tcp.ehash.get(&t).copied().unwrap();
+    assert_eq!(
+        h.stack.tcp.sock_at(tw).map(|s| s.state),
+        Some(TcpState::TimeWait)
+    );
+    let d = h.stack.tcp_socket().unwrap();
+    assert_eq!(h.stack.tcp_connect(d, addr), Err(Errno::EADDRNOTAVAIL));
+    let _ = h.advance(Duration::from_millis(1000));
+    assert_eq!(h.stack.tcp_connect(d, addr), Err(Errno::EINPROGRESS));
+    assert_eq!(h.stack.tcp_state(d), Ok(TcpState::Established));
+    assert_eq!(h.stack.stats().tcp_ext.tw_recycled, 1);
+    assert!(h.stack.tcp_accept(l).is_ok());
+}
