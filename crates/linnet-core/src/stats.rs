@@ -256,6 +256,10 @@ mib! {
         paws_active => "PAWSActive",
         /// Segments dropped by PAWS (an old timestamp) in a synchronized state.
         paws_estab => "PAWSEstab",
+        /// Old pure ACKs dropped by PAWS without an answer.
+        paws_old_ack => "PAWSOldAck",
+        /// Segments a TIME-WAIT socket dropped by PAWS.
+        paws_timewait => "PAWSTimewait",
         /// Delayed ACKs sent by the timer.
         delayed_acks => "DelayedACKs",
         /// Old data received again (our ACK was probably lost).
@@ -451,11 +455,12 @@ pub enum DropReason {
     TcpReqQFullDrop,
     TcpAbortOnData,
     TcpRfc7323Paws,
+    TcpRfc7323PawsAck,
 }
 
 impl DropReason {
     /// Every reason, in discriminant order.
-    pub const ALL: [DropReason; 49] = [
+    pub const ALL: [DropReason; 50] = [
         DropReason::NotSpecified,
         DropReason::NoSocket,
         DropReason::PktTooSmall,
@@ -505,6 +510,7 @@ impl DropReason {
         DropReason::TcpReqQFullDrop,
         DropReason::TcpAbortOnData,
         DropReason::TcpRfc7323Paws,
+        DropReason::TcpRfc7323PawsAck,
     ];
 
     /// Linux's name (`SKB_DROP_REASON_` stripped). `ArpInvalid`,
@@ -561,6 +567,7 @@ impl DropReason {
             DropReason::TcpReqQFullDrop => "TCP_REQQFULLDROP",
             DropReason::TcpAbortOnData => "TCP_ABORT_ON_DATA",
             DropReason::TcpRfc7323Paws => "TCP_RFC7323_PAWS",
+            DropReason::TcpRfc7323PawsAck => "TCP_RFC7323_PAWS_ACK",
         }
     }
 }

@@ -717,8 +717,8 @@ impl Stack {
         let seq = seg.seq;
         let end = seg.end_seq();
         // RFC 7323 §5.3 R1: PAWS before anything else (tcp_validate_incoming).
-        if self.tcp_paws_validate(sk, seg) {
-            return Rcv::Drop(DropReason::TcpRfc7323Paws);
+        if let Some(reason) = self.tcp_paws_validate(sk, seg) {
+            return Rcv::Drop(reason);
         }
         // First: sequence number (tcp_sequence).
         let win_end = sk.rcv_nxt + sk.receive_window() as usize;
@@ -1395,7 +1395,7 @@ impl Stack {
             }
         }
         if paws_reject {
-            self.stats.tcp_ext.paws_estab += 1;
+            self.stats.tcp_ext.paws_timewait += 1;
         }
         if f.rst {
             return Rcv::Drop(DropReason::TcpReset);

@@ -4,8 +4,9 @@
 //!
 //! Linux: include/net/tcp.h (`tcp_paws_check`, `tcp_paws_reject`, `TCP_PAWS_WRAP`,
 //! `TCP_PAWS_MSL`, `TCP_PAWS_WINDOW`), net/ipv4/tcp_input.c (`tcp_paws_discard`,
-//! `tcp_disordered_ack`, `tcp_store_ts_recent`, `tcp_replace_ts_recent`,
-//! `tcp_validate_incoming`, the `PAWSActive` check of `tcp_rcv_synsent_state_process`),
+//! `tcp_disordered_ack_check`, `tcp_tsval_replay`, `tcp_store_ts_recent`,
+//! `tcp_replace_ts_recent`, `tcp_validate_incoming`, the `PAWSActive` check of
+//! `tcp_rcv_synsent_state_process`),
 //! net/ipv4/tcp_minisocks.c (`tcp_timewait_state_process`, `tcp_check_req`).
 //! RFCs: RFC 7323 §5 (PAWS), §5.5 (outdated timestamps), §4.3 (TS.Recent).
 //!
@@ -13,7 +14,9 @@
 //! `INT_MAX / USEC_PER_SEC` = 2147 s (it was `TCP_PAWS_24DAYS` before microsecond
 //! timestamps); this follows the current kernel. A RST is exempt from PAWS once TS.Recent
 //! is `TCP_PAWS_MSL` (60 s) old; in synchronized states a RST is always exempt (Linux:
-//! "Reset is accepted even if it did not pass PAWS").
+//! "Reset is accepted even if it did not pass PAWS"). As in Linux 6.14+, an old pure ACK
+//! that fails PAWS is dropped silently (PAWSOldAck) and a TIME-WAIT socket counts its PAWS
+//! drops in PAWSTimewait; the TSecr check behind Linux's TSEcrRejected is not done.
 
 use crate::time::{Duration, Instant};
 
@@ -106,43 +109,86 @@ impl TcpSock {
             || (seg.seq == self.snd_wl1 && (nwin > self.snd_wnd || nwin == 0))
     }
 
-    /// `tcp_disordered_ack`: a pure duplicate ACK at RCV.NXT that does not move the window
-    /// and whose timestamp lies within one RTO of TS.Recent: reordered, not old; it passes.
-    fn tcp_disordered_ack(&self, seg: &Seg<'_>, tsval: u32) -> bool {
+    /// `tcp_disordered_ack_check` for a segment that failed the PAWS test: a pure
+    /// duplicate ACK at RCV.NXT that does not move the window and whose timestamp lies
+    /// within the replay window (`tcp_tsval_replay`: 1.2 RTO) is reordered, not old, and
+    /// passes (`None`); a pure ACK below RCV.NXT is an old ACK (`PawsAck`); anything else
+    /// fails PAWS.
+    fn tcp_disordered_ack_check(&self, seg: &Seg<'_>, tsval: u32) -> Option<PawsDrop> {
         let Some(ack) = seg.ack else {
-            return false;
+            return Some(PawsDrop::Paws);
         };
-        let rto_ts = u64::try_from(self.rtt.backed_off(self.backoff).as_millis())
+        if seg.seq_len() != 0 {
+            return Some(PawsDrop::Paws);
+        }
+        if seg.seq != self.rcv_nxt {
+            return Some(if seg.seq.before(self.rcv_nxt) {
+                PawsDrop::OldAck
+            } else {
+                PawsDrop::Paws
+            });
+        }
+        if ack != self.snd_una || self.tcp_may_update_window(ack, seg) {
+            return Some(PawsDrop::Paws);
+        }
+        let replay = u64::try_from(self.rtt.rto.as_millis())
             .unwrap_or(u64::MAX)
-            .saturating_mul(1024)
+            .saturating_mul(1200)
             / 1000;
-        let rto_ts = i64::try_from(rto_ts).unwrap_or(i64::MAX);
-        seg.seq_len() == 0
-            && seg.seq == self.rcv_nxt
-            && ack == self.snd_una
-            && !self.tcp_may_update_window(ack, seg)
-            && i64::from(self.ts_recent.wrapping_sub(tsval) as i32) <= rto_ts
+        let replay = i64::try_from(replay).unwrap_or(i64::MAX);
+        if i64::from(self.ts_recent.wrapping_sub(tsval) as i32) <= replay {
+            return None;
+        }
+        Some(PawsDrop::Paws)
     }
 
-    /// `tcp_paws_discard`: the segment fails PAWS (and is not a disordered ACK).
-    pub(crate) fn tcp_paws_discard(&self, seg: &Seg<'_>, now: Instant) -> bool {
-        let Some((tsval, _)) = seg.ts else {
-            return false;
-        };
-        self.ts_ok
-            && !self.paws_view(tsval).check(now, TCP_PAWS_WINDOW)
-            && !self.tcp_disordered_ack(seg, tsval)
+    /// `tcp_paws_discard`: why the segment fails PAWS, if it does.
+    pub(crate) fn tcp_paws_discard(&self, seg: &Seg<'_>, now: Instant) -> Option<PawsDrop> {
+        let (tsval, _) = seg.ts?;
+        if !self.ts_ok || self.paws_view(tsval).check(now, TCP_PAWS_WINDOW) {
+            return None;
+        }
+        self.tcp_disordered_ack_check(seg, tsval)
     }
+}
+
+/// Why a segment failed PAWS (`SKB_DROP_REASON_TCP_RFC7323_PAWS` and `_PAWS_ACK`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PawsDrop {
+    /// An old timestamp.
+    Paws,
+    /// An old pure ACK (below RCV.NXT): common, dropped silently (PAWSOldAck).
+    OldAck,
 }
 
 impl Stack {
     /// The PAWS step of `tcp_validate_incoming` (RFC 7323 §5.3 R1), before the sequence
-    /// check: a segment with an old timestamp is dropped (PAWSEstab) and answered with a
-    /// duplicate ACK (rate limited, else TCPACKSkippedPAWS). A RST is exempt. Returns true
-    /// when the segment was dropped.
-    pub(crate) fn tcp_paws_validate(&mut self, sk: &mut TcpSock, seg: &Seg<'_>) -> bool {
-        if seg.flags.rst || !sk.tcp_paws_discard(seg, self.now) {
-            return false;
+    /// check: a RST is exempt; a SYN draws a challenge ACK; an old pure ACK is dropped
+    /// silently (PAWSOldAck); anything else with an old timestamp is dropped (PAWSEstab)
+    /// and answered with a duplicate ACK (rate limited, else TCPACKSkippedPAWS). Returns
+    /// the drop reason when the segment was dropped.
+    pub(crate) fn tcp_paws_validate(
+        &mut self,
+        sk: &mut TcpSock,
+        seg: &Seg<'_>,
+    ) -> Option<crate::stats::DropReason> {
+        use crate::stats::DropReason;
+        if seg.flags.rst {
+            return None;
+        }
+        let why = sk.tcp_paws_discard(seg, self.now)?;
+        if seg.flags.syn {
+            // syn_challenge (syn_inerr in ESTABLISHED).
+            if sk.state == super::TcpState::Established {
+                self.stats.tcp.in_errs += 1;
+            }
+            self.stats.tcp_ext.tcp_syn_challenge += 1;
+            self.tcp_send_challenge_ack(sk);
+            return Some(DropReason::TcpInvalidSyn);
+        }
+        if why == PawsDrop::OldAck {
+            self.stats.tcp_ext.paws_old_ack += 1;
+            return Some(DropReason::TcpRfc7323PawsAck);
         }
         self.stats.tcp_ext.paws_estab += 1;
         if self.tcp_oow_rate_limited(sk) {
@@ -150,7 +196,7 @@ impl Stack {
         } else {
             self.tcp_send_dupack(sk, seg);
         }
-        true
+        Some(DropReason::TcpRfc7323Paws)
     }
 
     /// The `PAWSActive` check of `tcp_rcv_synsent_state_process`: the SYN-ACK's TSecr must

@@ -170,8 +170,8 @@ fn open_passive_ts(h: &mut Harness) -> (crate::SocketHandle, Conn) {
 
 /// `tcp_timewait_state_process`: the TIME-WAIT socket keeps TS.Recent. A SYN with a higher
 /// sequence number but an older timestamp is an old duplicate: no reuse, PAWSEstab, an ACK
-/// of the old connection. A SYN with a newer timestamp reuses the 4-tuple even with a
-/// lower sequence number.
+/// of the old connection, counted in PAWSTimewait (Linux 6.15+). A SYN with a newer
+/// timestamp reuses the 4-tuple even with a lower sequence number.
 #[test]
 fn time_wait_keeps_ts_recent_for_paws_on_reuse() {
     let mut h = setup();
@@ -194,7 +194,7 @@ fn time_wait_keeps_ts_recent_for_paws_on_reuse() {
     assert_eq!(r.len(), 1, "{r:#?}");
     assert_eq!(r[0].flag_str(), ".");
     assert_eq!(r[0].ack, Some(conn.peer_nxt));
-    assert_eq!(h.stack.stats().tcp_ext.paws_estab, 1);
+    assert_eq!(h.stack.stats().tcp_ext.paws_timewait, 1);
     assert_eq!(
         state_of(&mut h, OUR_PORT, PEER_PORT),
         Some(TcpState::TimeWait)
@@ -211,4 +211,30 @@ fn time_wait_keeps_ts_recent_for_paws_on_reuse() {
         state_of(&mut h, OUR_PORT, PEER_PORT),
         Some(TcpState::SynRecv)
     );
+}
+
+/// `tcp_disordered_ack_check` (Linux 6.14+): an old pure ACK (below RCV.NXT) that fails
+/// PAWS is common and dropped silently (PAWSOldAck, no duplicate ACK); a SYN failing PAWS
+/// draws a challenge ACK (TCPSYNChallenge).
+#[test]
+fn old_pure_ack_is_dropped_silently_and_syn_challenged() {
+    let mut h = setup();
+    let (_s, mut conn) = open_ts(&mut h);
+    let _ = send(&mut h, &with_ts(conn.data(b"abc"), 5001));
+    let old_ack = TcpSeg {
+        seq: conn.peer_nxt - 3,
+        ..with_ts(conn.ack(), 4000)
+    };
+    assert!(send(&mut h, &old_ack).is_empty());
+    let st = h.stack.stats().tcp_ext;
+    assert_eq!((st.paws_old_ack, st.paws_estab), (1, 0));
+    let syn = TcpSeg {
+        syn: true,
+        ack: None,
+        ..with_ts(conn.ack(), 4000)
+    };
+    let r = send(&mut h, &syn);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].ack, Some(conn.peer_nxt));
+    assert_eq!(h.stack.stats().tcp_ext.tcp_syn_challenge, 1);
 }
