@@ -66,8 +66,8 @@
 //! listener has a connection to accept, `Event::Readable(h)` when data or the peer's FIN
 //! arrives, `Event::Writable(h)` when send space frees up after a send met a full buffer,
 //! `Event::Error(h)` when a pending error (`SO_ERROR`) is set, `Event::Urgent(h)` when a new
-//! urgent pointer arrives (SIGURG). Sockets not yet accepted and
-//! sockets the application closed report nothing.
+//! urgent pointer arrives (SIGURG). Sockets not yet accepted and sockets the application
+//! closed report nothing.
 //!
 //! # Not in this landing (issue 4, what remains)
 //! - SACK scoreboard recovery (RFC 6675) and PRR (RFC 6937): received SACK blocks are
@@ -81,9 +81,10 @@
 //!   shift after idle.
 //! - ECN: the CWR reduction is immediate (Linux: PRR over a round trip); no AccECN
 //!   (`tcp_ecn` 3/4), no `DCTCP`-style per-CE reaction.
-//! - In `TCP_INFO` (`info`): no delivery rate, receiver RTT,
-//!   DSACK or reordering figures; `sacked` is 0 and `lost` / `retrans` come from the
-//!   NewReno Loss state until the SACK scoreboard lands.
+//! - In `TCP_INFO` (`info`): no delivery rate, receiver RTT, DSACK or reordering figures;
+//!   `sacked` is 0 and `lost` / `retrans` come from the NewReno Loss state until the SACK
+//!   scoreboard lands.
+//! - PAWS: no `TSEcrRejected` check of the echoed timestamp.
 //! - `SO_LINGER` with a nonzero time: the blocking wait in close() belongs to the runtime
 //!   (not there yet); the core closes gracefully.
 //! - Packetization-layer PMTU discovery (RFC 4821, `tcp_mtu_probing`) and the MSS from a
