@@ -3,14 +3,18 @@
 //!
 //! Linux: drivers/net/tun.c, drivers/net/veth.c, net/packet/af_packet.c, net/ipv4/icmp.c
 //! (the kernel answering and sending echoes), net/ipv4/udp.c (the kernel's UDP sockets),
-//! net/ipv4/tcp*.c (the kernel's TCP: bulk transfers, RSTs, half-close).
-//! RFCs: RFC 792, RFC 768, RFC 826, RFC 9293.
+//! net/ipv4/tcp*.c (the kernel's TCP: 100 MB each way, RSTs, half-close, loss, reordering
+//! and duplicates through netem or a faulty link, a full accept queue dropping SYNs:
+//! `tcp_conn_request`), net/sched/sch_netem.c.
+//! RFCs: RFC 792, RFC 768, RFC 826, RFC 9293, RFC 6298 (the SYN retransmission).
 //!
 //! Needs root (CAP_NET_ADMIN, CAP_NET_RAW), /dev/net/tun, `ip` (iproute2) and `ping`
 //! (iputils). Without them each test prints why and passes, except when `CI=true`: then it
-//! fails. Interface and namespace names carry the process id and a counter, every test
+//! fails. The netem test also needs `tc` and a kernel with netem; on a kernel built without
+//! it (`# CONFIG_NET_SCH_NETEM is not set`) it says so and passes, also under `CI=true`.
+//! Interface and namespace names carry the process id and a counter, every test
 //! removes what it made (a guard that runs on drop, also on failure), and the tests run one
-//! at a time.
+//! at a time. The TCP tests each run in a network namespace of their own.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -24,7 +28,7 @@ use std::time::Duration;
 use linnet::core::{IfIndex, PingEvent, Stack, StackConfig};
 use linnet::wire::ipv4::Ipv4Cidr;
 use linnet::wire::EthernetAddress;
-use linnet::{ping, Device, PacketDevice, Runtime, TunDevice, UdpSocket};
+use linnet::{ping, Device, PacketDevice, Runtime, RxBatch, TunDevice, UdpSocket};
 
 /// Kernel tests run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -307,8 +311,17 @@ fn af_packet_refuses_missing_interface() {
     assert_eq!(e.raw_os_error(), Some(libc::ENODEV));
 }
 
-/// 20 MB of deterministic bytes.
-const TCP_BULK: usize = 20 << 20;
+// ---------------------------------------------------------------------------------------
+// TCP against the kernel (issue 4): bulk both ways, under loss/reordering/duplication, and
+// into a full accept queue. Each TCP test runs in a network namespace of its own (made by
+// `in_fresh_netns`), so its addresses, routes and the kernel's `/proc/net/netstat` counters
+// are its own, whatever else runs on the machine.
+// ---------------------------------------------------------------------------------------
+
+/// 100 MB of deterministic bytes, each way.
+const TCP_BULK: usize = 100 << 20;
+/// One read or write that takes longer than this means a stall, not a slow machine.
+const TCP_STALL: Duration = Duration::from_secs(30);
 
 fn bulk_pattern(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
@@ -339,45 +352,75 @@ fn digest_and_answer(mut r: impl io::Read, mut w: impl io::Write) -> usize {
     v.len()
 }
 
-#[test]
-fn tap_tcp_with_the_kernel_both_ways_refused_and_half_closed() {
-    use std::io::{Read, Write};
-    use std::net::Shutdown;
-    let test = "tap_tcp_with_the_kernel_both_ways_refused_and_half_closed";
-    if !kernel_ready(test) {
-        return;
-    }
-    let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
-    let name = unique("lnc");
+/// Runs `f` on a thread that first moved into a new, empty network namespace (with `lo`
+/// up). Threads and processes it starts (the runtime's loop, `ip`, `tc`) are in it too; the
+/// namespace disappears with the last of them. Panics of `f` are passed on.
+fn in_fresh_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare(CLONE_NEWNET)");
+        ip(&["link", "set", "lo", "up"]);
+        f()
+    })
+    .join()
+    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+/// A TAP `name` with the kernel at 10.`net`.0.1/24 and a linnet runtime on `wrap(tap)` at
+/// 10.`net`.0.2. Returns the clean-up guard first, so that it is dropped last.
+fn tap_host(
+    prefix: &str,
+    net: u8,
+    wrap: impl FnOnce(TunDevice) -> Box<dyn Device>,
+) -> (Cleanup, String, Runtime, Ipv4Addr, Ipv4Addr) {
+    let name = unique(prefix);
     let mut cleanup = Cleanup::default();
     let tap = TunDevice::tap(&name).unwrap();
     cleanup.on_drop(&["link", "del", &name]);
     disable_ipv6(&name);
-    ip(&["addr", "add", "10.96.0.1/24", "dev", &name]);
+    ip(&["addr", "add", &format!("10.{net}.0.1/24"), "dev", &name]);
     ip(&["link", "set", &name, "up"]);
-    let (rt, _) = host(tap, "10.96.0.2/24");
-    let (kernel_ip, linnet_ip) = (Ipv4Addr::new(10, 96, 0, 1), Ipv4Addr::new(10, 96, 0, 2));
-    let long = Some(Duration::from_secs(15));
-    let data = bulk_pattern(TCP_BULK, 42);
-    let want = digest(&data);
+    let (rt, _) = host(wrap(tap), &format!("10.{net}.0.2/24"));
+    let kernel_ip = Ipv4Addr::new(10, net, 0, 1);
+    let linnet_ip = Ipv4Addr::new(10, net, 0, 2);
+    (cleanup, name, rt, kernel_ip, linnet_ip)
+}
+
+/// `data` both ways over one TAP, each with a half-close: a Linux client sends it to a linnet
+/// server on `port`, shuts down writing, and reads the digest linnet answers after reading
+/// to the end; then a linnet client does the same to a Linux server. Asserts the digests
+/// and lengths, and that each side sees the other's FIN after the answer. Returns the time
+/// of each direction (Linux -> linnet, linnet -> Linux).
+fn tcp_bulk_both_ways(
+    rt: &Runtime,
+    kernel_ip: Ipv4Addr,
+    linnet_ip: Ipv4Addr,
+    port: u16,
+    data: &[u8],
+) -> [Duration; 2] {
+    use std::io::{Read, Write};
+    use std::net::Shutdown;
+    let want = digest(data);
+    let long = Some(TCP_STALL);
 
     // Linux client -> linnet server; Linux shuts down writing, linnet reads EOF and answers.
-    let l = linnet::TcpListener::bind(rt.handle(), sa(linnet_ip, 7000)).unwrap();
+    let t0 = std::time::Instant::now();
+    let l = linnet::TcpListener::bind(rt.handle(), sa(linnet_ip, port)).unwrap();
     let server = std::thread::spawn(move || {
         let (s, peer) = l.accept().unwrap();
         s.set_read_timeout(long).unwrap();
         s.set_write_timeout(long).unwrap();
         (digest_and_answer(&s, &s), peer)
     });
-    let mut k = std::net::TcpStream::connect_timeout(&sa(linnet_ip, 7000), WAIT).unwrap();
+    let mut k = std::net::TcpStream::connect_timeout(&sa(linnet_ip, port), WAIT).unwrap();
     k.set_read_timeout(long).unwrap();
     k.set_write_timeout(long).unwrap();
-    k.write_all(&data).unwrap();
+    k.write_all(data).unwrap();
     k.shutdown(Shutdown::Write).unwrap();
     let mut got = [0u8; 8];
     k.read_exact(&mut got).unwrap();
+    let to_linnet = t0.elapsed();
     let (n, peer) = server.join().unwrap();
-    assert_eq!(n, TCP_BULK);
+    assert_eq!(n, data.len());
     assert_eq!(got, want, "Linux -> linnet digest");
     assert_eq!(peer, k.local_addr().unwrap());
     assert_eq!(
@@ -387,6 +430,7 @@ fn tap_tcp_with_the_kernel_both_ways_refused_and_half_closed() {
     );
 
     // linnet client -> Linux server; linnet shuts down writing, Linux reads EOF and answers.
+    let t0 = std::time::Instant::now();
     let kl = std::net::TcpListener::bind(sa(kernel_ip, 0)).unwrap();
     let kaddr = kl.local_addr().unwrap();
     let server = std::thread::spawn(move || {
@@ -397,28 +441,444 @@ fn tap_tcp_with_the_kernel_both_ways_refused_and_half_closed() {
     let c = linnet::TcpStream::connect(rt.handle(), kaddr).unwrap();
     c.set_read_timeout(long).unwrap();
     c.set_write_timeout(long).unwrap();
-    (&c).write_all(&data).unwrap();
+    (&c).write_all(data).unwrap();
     c.shutdown(Shutdown::Write).unwrap();
     let mut got = [0u8; 8];
     (&c).read_exact(&mut got).unwrap();
-    assert_eq!(server.join().unwrap(), TCP_BULK);
+    let to_linux = t0.elapsed();
+    assert_eq!(server.join().unwrap(), data.len());
     assert_eq!(got, want, "linnet -> Linux digest");
     assert_eq!(
         (&c).read(&mut got).unwrap(),
         0,
         "Linux closed after answering"
     );
-    drop(c);
+    let mb = data.len() as f64 / 1e6;
+    eprintln!(
+        "{mb:.0} MB Linux -> linnet in {to_linnet:.2?} ({:.1} MB/s), linnet -> Linux in \
+         {to_linux:.2?} ({:.1} MB/s)",
+        mb / to_linnet.as_secs_f64(),
+        mb / to_linux.as_secs_f64()
+    );
+    [to_linnet, to_linux]
+}
 
-    // A closed linnet port: Linux gets ECONNREFUSED (linnet's RST).
-    let e = std::net::TcpStream::connect_timeout(&sa(linnet_ip, 7999), WAIT).unwrap_err();
-    assert_eq!(e.raw_os_error(), Some(libc::ECONNREFUSED), "{e}");
-    // A closed Linux port: linnet gets ECONNREFUSED (Linux's RST).
-    let closed = std::net::TcpListener::bind(sa(kernel_ip, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let e = linnet::TcpStream::connect(rt.handle(), closed).unwrap_err();
-    assert_eq!(e.raw_os_error(), Some(libc::ECONNREFUSED), "{e}");
-    rt.shutdown().unwrap();
+#[test]
+fn tap_tcp_with_the_kernel_both_ways_refused_and_half_closed() {
+    let test = "tap_tcp_with_the_kernel_both_ways_refused_and_half_closed";
+    if !kernel_ready(test) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    in_fresh_netns(|| {
+        let (_cleanup, _, rt, kernel_ip, linnet_ip) = tap_host("lnc", 96, |t| Box::new(t));
+        let data = bulk_pattern(TCP_BULK, 42);
+        tcp_bulk_both_ways(&rt, kernel_ip, linnet_ip, 7000, &data);
+        let c = rt.with_stack(|s| s.counters());
+        assert_eq!(c.tcp.active_opens, 1, "{:?}", c.tcp);
+        assert_eq!(c.tcp.passive_opens, 1, "{:?}", c.tcp);
+
+        // A closed linnet port: Linux gets ECONNREFUSED (linnet's RST).
+        let e = std::net::TcpStream::connect_timeout(&sa(linnet_ip, 7999), WAIT).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ECONNREFUSED), "{e}");
+        // A closed Linux port: linnet gets ECONNREFUSED (Linux's RST).
+        let closed = std::net::TcpListener::bind(sa(kernel_ip, 0))
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let e = linnet::TcpStream::connect(rt.handle(), closed).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ECONNREFUSED), "{e}");
+        rt.shutdown().unwrap();
+    });
+}
+
+/// `Name: value` pairs of the `TcpExt:` lines of the calling thread's network namespace
+/// (`/proc/thread-self/net/netstat`).
+fn linux_tcp_ext() -> std::collections::HashMap<String, u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/net/netstat").unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("TcpExt:")).collect();
+    assert_eq!(lines.len(), 2, "/proc/net/netstat: {text}");
+    lines[0]
+        .split_whitespace()
+        .zip(lines[1].split_whitespace())
+        .skip(1)
+        .map(|(k, v)| (k.to_string(), v.parse().unwrap_or(0)))
+        .collect()
+}
+
+/// The kernel's configuration line for `opt` (`/proc/config.gz`, else
+/// `/boot/config-$(uname -r)`): `Some("y")`, `Some("m")`, `Some("n")` for "is not set",
+/// `None` when no configuration can be read.
+fn kernel_config(opt: &str) -> Option<String> {
+    let text = match Command::new("zcat").arg("/proc/config.gz").output() {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        _ => {
+            let rel = String::from_utf8_lossy(&run("uname", &["-r"]).stdout)
+                .trim()
+                .to_string();
+            std::fs::read_to_string(format!("/boot/config-{rel}")).ok()?
+        }
+    };
+    text.lines().find_map(|l| {
+        if l == format!("# {opt} is not set") {
+            Some("n".to_string())
+        } else {
+            l.strip_prefix(&format!("{opt}=")).map(str::to_string)
+        }
+    })
+}
+
+/// Installs `tc qdisc add dev DEV root netem ARGS`. `Err(why)` when the kernel has no
+/// netem; panics when netem should be there (built in or a module) but cannot be used and
+/// `CI=true`, or when `tc` is missing under `CI=true` (scripts/test.sh installs iproute2).
+fn add_netem(dev: &str, args: &[&str]) -> Result<(), String> {
+    let mut cmd = vec!["qdisc", "add", "dev", dev, "root", "netem"];
+    cmd.extend_from_slice(args);
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    let tc = |a: &[&str]| Command::new("tc").args(a).output();
+    let out = match tc(&cmd) {
+        Ok(o) => o,
+        Err(e) if ci => panic!("tc(8) (iproute2) is needed under CI=true: {e}"),
+        Err(e) => return Err(format!("tc(8) (iproute2) is not installed: {e}")),
+    };
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    match kernel_config("CONFIG_NET_SCH_NETEM").as_deref() {
+        Some("n") => {
+            return Err(format!(
+                "this kernel is built without netem (CONFIG_NET_SCH_NETEM is not set); tc \
+                 says: {}",
+                err.trim()
+            ))
+        }
+        Some("m") => {
+            // A module: load it and try once more.
+            let _ = Command::new("modprobe").arg("sch_netem").output();
+            if tc(&cmd).is_ok_and(|o| o.status.success()) {
+                return Ok(());
+            }
+        }
+        _ => {}
+    }
+    let why = format!("tc qdisc add ... netem failed: {}", err.trim());
+    if ci && kernel_config("CONFIG_NET_SCH_NETEM").is_some() {
+        panic!("{why} (the kernel configuration says netem exists)");
+    }
+    Err(why)
+}
+
+/// The `dropped` count of `tc -s qdisc show dev DEV` for the root qdisc.
+fn qdisc_dropped(dev: &str) -> u64 {
+    let out = String::from_utf8_lossy(&run("tc", &["-s", "qdisc", "show", "dev", dev]).stdout)
+        .into_owned();
+    out.split(['(', ',', ')'])
+        .find_map(|part| part.trim().strip_prefix("dropped ")?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no dropped count in: {out}"))
+}
+
+/// The kernel's egress on the TAP (Linux -> linnet: Linux's data and ACKs) goes through
+/// netem: 1% loss, 1% duplicates, 1 ms delay for 75% of packets (the others go at once, so
+/// they overtake: reordering), as in `tc qdisc add dev TAP root netem loss 1% delay 1ms
+/// reorder 25% 50% duplicate 1%`. 100 MB both ways must arrive intact; linnet must have
+/// queued out-of-order data and netem must have dropped packets.
+#[test]
+fn tap_tcp_bulk_through_netem_loss_reorder_duplicate() {
+    let test = "tap_tcp_bulk_through_netem_loss_reorder_duplicate";
+    if !kernel_ready(test) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    in_fresh_netns(move || {
+        let (_cleanup, name, rt, kernel_ip, linnet_ip) = tap_host("lnn", 95, |t| Box::new(t));
+        let netem = [
+            "loss",
+            "1%",
+            "delay",
+            "1ms",
+            "reorder",
+            "25%",
+            "50%",
+            "duplicate",
+            "1%",
+        ];
+        if let Err(why) = add_netem(&name, &netem) {
+            eprintln!("skipping {test}: {why}");
+            return;
+        }
+        let data = bulk_pattern(TCP_BULK, 7);
+        tcp_bulk_both_ways(&rt, kernel_ip, linnet_ip, 7100, &data);
+        assert!(qdisc_dropped(&name) > 0, "netem dropped nothing");
+        let c = rt.with_stack(|s| s.counters());
+        assert!(c.tcp_ext.tcp_ofo_queue > 0, "{:?}", c.tcp_ext);
+        rt.shutdown().unwrap();
+    });
+}
+
+/// Bytes each way through the [`Impaired`] link: 20 MB, not 100, to keep the suite quick.
+/// linnet recovers from loss with NewReno alone (no SACK scoreboard yet), so about one loss
+/// in fifteen costs a retransmission timeout (>= 200 ms): 100 MB took 32 s in the debug
+/// build, 20 MB takes about 6 s. The netem test moves the full 100 MB.
+const LOSSY_BULK: usize = 20 << 20;
+
+/// Fault counts of an [`Impaired`] link, per direction (`[rx, tx]`).
+#[derive(Debug, Default)]
+struct FaultCounts {
+    lost: [AtomicU32; 2],
+    duplicated: [AtomicU32; 2],
+    reordered: [AtomicU32; 2],
+}
+
+/// Faults on linnet's side of the TAP, both directions: netem's role for the traffic the
+/// TAP's egress qdisc never sees (linnet's own data) and on kernels without netem. Each
+/// frame is lost with probability `loss`, sent twice with `dup`, and swapped with the next
+/// frame of its batch with `reorder` (all per mille). A seeded xorshift draws the faults.
+#[derive(Debug)]
+struct Impaired<D> {
+    inner: D,
+    rng: u64,
+    loss: u64,
+    dup: u64,
+    reorder: u64,
+    scratch: Option<RxBatch>,
+    counts: std::sync::Arc<FaultCounts>,
+}
+
+impl<D: Device> Impaired<D> {
+    fn roll(&mut self, per_mille: u64) -> bool {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng % 1000 < per_mille
+    }
+
+    /// The order in which frames `0..n` go on (`dir` 0: received, 1: sent).
+    fn plan(&mut self, n: usize, dir: usize) -> Vec<usize> {
+        let mut order = Vec::with_capacity(n + 2);
+        for i in 0..n {
+            if self.roll(self.loss) {
+                self.counts.lost[dir].fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            order.push(i);
+            if self.roll(self.dup) {
+                self.counts.duplicated[dir].fetch_add(1, Ordering::Relaxed);
+                order.push(i);
+            }
+        }
+        let mut j = 0;
+        while j + 1 < order.len() {
+            if order[j] != order[j + 1] && self.roll(self.reorder) {
+                order.swap(j, j + 1);
+                self.counts.reordered[dir].fetch_add(1, Ordering::Relaxed);
+                j += 2;
+            } else {
+                j += 1;
+            }
+        }
+        order
+    }
+}
+
+impl<D: Device> Device for Impaired<D> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn kind(&self) -> linnet::core::DeviceKind {
+        self.inner.kind()
+    }
+    fn mtu(&self) -> Option<u32> {
+        self.inner.mtu()
+    }
+    fn max_frame_len(&self) -> usize {
+        self.inner.max_frame_len()
+    }
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.inner.raw_fd()
+    }
+    fn attach(&mut self, notifier: linnet::Notifier) {
+        self.inner.attach(notifier)
+    }
+    /// Reads a batch from the device and passes it on with faults. Returns the device's own
+    /// count, so the runtime still knows whether the device was drained.
+    fn recv_batch(&mut self, batch: &mut RxBatch) -> io::Result<usize> {
+        if batch.used() != 0 {
+            return self.inner.recv_batch(batch);
+        }
+        let mut scratch = self
+            .scratch
+            .take()
+            .unwrap_or_else(|| RxBatch::new(batch.slots(), batch.slot_len()));
+        scratch.clear();
+        let r = self.inner.recv_batch(&mut scratch);
+        if r.is_ok() {
+            let frames: Vec<&[u8]> = scratch.frames().collect();
+            for i in self.plan(frames.len(), 0) {
+                let f = frames[i];
+                match batch.next_slot() {
+                    Some(slot) if slot.len() >= f.len() => {
+                        slot[..f.len()].copy_from_slice(f);
+                        batch.commit(f.len());
+                    }
+                    _ => break,
+                }
+            }
+        }
+        self.scratch = Some(scratch);
+        r
+    }
+    fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+        self.send_batch(&[frame]).map(|_| ())
+    }
+    /// Sends with faults; a frame the device refuses is one more loss.
+    fn send_batch(&mut self, frames: &[&[u8]]) -> io::Result<usize> {
+        for i in self.plan(frames.len(), 1) {
+            if self.inner.send(frames[i]).is_err() {
+                self.counts.lost[1].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Ok(frames.len())
+    }
+}
+
+/// Faults on linnet's side of the link, both directions (1% loss, 1% duplicates, 25% of
+/// frames swapped with the next): linnet's data is lost and reordered on its way to Linux,
+/// Linux's on its way to linnet. [`LOSSY_BULK`] both ways must arrive intact; linnet must have
+/// retransmitted and queued out-of-order data, and every kind of fault must have happened
+/// both ways.
+#[test]
+fn tap_tcp_bulk_through_a_lossy_reordering_duplicating_link() {
+    let test = "tap_tcp_bulk_through_a_lossy_reordering_duplicating_link";
+    if !kernel_ready(test) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    in_fresh_netns(|| {
+        let counts = std::sync::Arc::new(FaultCounts::default());
+        let c2 = counts.clone();
+        let (_cleanup, _, rt, kernel_ip, linnet_ip) = tap_host("lnl", 93, move |tap| {
+            Box::new(Impaired {
+                inner: tap,
+                rng: 0x9e37_79b9_7f4a_7c15,
+                loss: 10,
+                dup: 10,
+                reorder: 250,
+                scratch: None,
+                counts: c2,
+            })
+        });
+        let data = bulk_pattern(LOSSY_BULK, 9);
+        tcp_bulk_both_ways(&rt, kernel_ip, linnet_ip, 7200, &data);
+        eprintln!("faults [rx, tx]: {counts:?}");
+        for dir in 0..2 {
+            assert!(counts.lost[dir].load(Ordering::Relaxed) > 0, "{counts:?}");
+            assert!(
+                counts.duplicated[dir].load(Ordering::Relaxed) > 0,
+                "{counts:?}"
+            );
+            assert!(
+                counts.reordered[dir].load(Ordering::Relaxed) > 0,
+                "{counts:?}"
+            );
+        }
+        let c = rt.with_stack(|s| s.counters());
+        eprintln!("linnet Tcp: {:?}\nlinnet TcpExt: {:?}", c.tcp, c.tcp_ext);
+        assert!(c.tcp.retrans_segs > 0, "{:?}", c.tcp);
+        assert!(c.tcp_ext.tcp_ofo_queue > 0, "{:?}", c.tcp_ext);
+        rt.shutdown().unwrap();
+    });
+}
+
+/// A Linux listener with `listen(fd, 1)` whose accept queue is full (two connections
+/// nobody accepted: `sk_acceptq_is_full` is `ack_backlog > max_ack_backlog`) drops linnet's
+/// SYN (`tcp_conn_request`: ListenOverflows, ListenDrops; `tcp_abort_on_overflow` is 0, so
+/// no RST). linnet's SYN timer (initial RTO 1 s, `TCP_TIMEOUT_INIT`) sends it again; once
+/// Linux has accepted the queued connections the retransmitted SYN gets through and the
+/// connection works. linnet counts the retransmission (TCPSynRetrans, RetransSegs).
+#[test]
+fn tap_tcp_linnet_connect_retries_into_a_full_linux_accept_queue() {
+    use std::io::{Read, Write};
+    let test = "tap_tcp_linnet_connect_retries_into_a_full_linux_accept_queue";
+    if !kernel_ready(test) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    in_fresh_netns(|| {
+        let (_cleanup, _, rt, kernel_ip, _) = tap_host("lnb", 94, |t| Box::new(t));
+        assert_eq!(
+            std::fs::read_to_string("/proc/sys/net/ipv4/tcp_abort_on_overflow")
+                .unwrap()
+                .trim(),
+            "0"
+        );
+        let kl = std::net::TcpListener::bind(sa(kernel_ip, 0)).unwrap();
+        nix::sys::socket::listen(&kl, nix::sys::socket::Backlog::new(1).unwrap()).unwrap();
+        let kaddr = kl.local_addr().unwrap();
+        let fillers: Vec<std::net::TcpStream> = (0..2)
+            .map(|_| std::net::TcpStream::connect_timeout(&kaddr, WAIT).unwrap())
+            .collect();
+        let before = linux_tcp_ext();
+        let syn_retrans0 = rt.with_stack(|s| s.counters().tcp_ext.tcp_syn_retrans);
+
+        let h = rt.handle().clone();
+        let t0 = std::time::Instant::now();
+        let client = std::thread::spawn(move || {
+            linnet::TcpStream::connect_timeout(&h, &kaddr, Duration::from_secs(10))
+        });
+        // Wait until Linux has dropped linnet's first SYN.
+        let overflowed = |n: &std::collections::HashMap<String, u64>| {
+            n["ListenOverflows"] > before["ListenOverflows"]
+                && n["ListenDrops"] > before["ListenDrops"]
+        };
+        while !overflowed(&linux_tcp_ext()) {
+            assert!(t0.elapsed() < WAIT, "Linux never dropped linnet's SYN");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Room again: the next SYN is answered.
+        let queued: Vec<_> = (0..2).map(|_| kl.accept().unwrap().0).collect();
+        let c = client
+            .join()
+            .unwrap()
+            .expect("linnet connects once Linux has room");
+        let waited = t0.elapsed();
+        assert!(
+            waited >= Duration::from_millis(900),
+            "connected in {waited:?}"
+        );
+        kl.set_nonblocking(true).unwrap();
+        let (mut s, peer) = loop {
+            match kl.accept() {
+                Ok(a) => break a,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    assert!(
+                        t0.elapsed() < 2 * WAIT,
+                        "Linux never queued linnet's connection"
+                    );
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        assert_eq!(peer, c.local_addr().unwrap());
+        s.set_nonblocking(false).unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        (&c).write_all(b"after the retry").unwrap();
+        let mut got = [0u8; 15];
+        s.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"after the retry");
+        let counters = rt.with_stack(|s| s.counters());
+        assert!(
+            counters.tcp_ext.tcp_syn_retrans > syn_retrans0,
+            "{:?}",
+            counters.tcp_ext
+        );
+        assert!(counters.tcp.retrans_segs >= 1, "{:?}", counters.tcp);
+        eprintln!(
+            "connected after {waited:?}, TCPSynRetrans {}",
+            counters.tcp_ext.tcp_syn_retrans
+        );
+        drop((fillers, queued, c, s));
+        rt.shutdown().unwrap();
+    });
 }
