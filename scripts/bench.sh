@@ -9,7 +9,9 @@
 #      perf stat too when the machine exposes the instructions counter;
 #   4. Linux's own UDP over loopback in a fresh network namespace (root + `ip netns` only):
 #      a different, syscall-bound measurement, printed apart;
-#   5. a summary table with linnet/smoltcp ratios (also written to target/bench/summary.md).
+#   5. a summary table with linnet/smoltcp ratios (also written to target/bench/summary.md);
+#   then, as root, scripts/bench-tap.sh (UDP echo and ping on TAP vs Linux) and
+#   scripts/bench-tcp.sh (TCP throughput: linnet on TAP vs Linux over veth vs smoltcp).
 #
 # Usage: bash scripts/bench.sh
 # Knobs (environment): BENCH_WARMUP=1 BENCH_MEASURE=3 (seconds per criterion bench),
@@ -180,3 +182,4 @@ except OSError:
 PY
 
 bash "$ROOT/scripts/bench-tap.sh"   # linnet on TAP vs Linux over veth (root only; else says why)
+bash "$ROOT/scripts/bench-tcp.sh"   # TCP throughput: linnet/Linux/smoltcp (root only; else says why)
