@@ -22,7 +22,8 @@
 # Needs root, /dev/net/tun and iproute2; without root it says so and exits 0.
 # Knobs (environment): BENCH_TCP=0 skips it, BENCH_TCP_REPS=5 (rounds), BENCH_TCP_MB=200
 # (MB per linnet/Linux transfer; smoltcp's example always moves 1 GB), BENCH_TCP_SMOLTCP=0
-# leaves smoltcp out, BENCH_TCP_SMOLTCP_TIMEOUT=60 (seconds per smoltcp run).
+# leaves smoltcp out, BENCH_TCP_SMOLTCP_TIMEOUT=60 (seconds per smoltcp run),
+# BENCH_TCP_ARGS="--tcp-wmem 262144" (more flags for tcp_bench: linnet's buffer sizes).
 # About 90 s once built with the defaults (smoltcp's 1 GB runs are most of it); the first
 # build of the smoltcp example takes about 2 minutes more.
 set -euo pipefail
@@ -168,7 +169,8 @@ start=$(date +%s)
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)" | tee -a "$RAW"
 for rep in $(seq 1 "$REPS"); do
     echo "--- round $rep/$REPS" | tee -a "$RAW"
-    "$BIN" --tap "$TAP" --veth "$VETH" --netns "$NS" --mb "$MB" --reps 1 2>&1 |
+    # shellcheck disable=SC2086 # BENCH_TCP_ARGS is a list of flags
+    "$BIN" --tap "$TAP" --veth "$VETH" --netns "$NS" --mb "$MB" --reps 1 ${BENCH_TCP_ARGS:-} 2>&1 |
         grep -E '^(rep|median|tcp_bench)' | tee -a "$RAW"
     if [ -n "$SMOL_BIN" ]; then
         ip tuntap add name "$STAP" mode tap

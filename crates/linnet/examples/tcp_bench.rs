@@ -63,7 +63,7 @@ tcp_bench: single-stream TCP throughput, linnet on a TAP vs Linux over a veth in
 and linnet <-> linnet in process
 
 usage: tcp_bench [--tap NAME] [--veth NAME] [--netns NAME] [--mb N] [--reps N]
-                 [--only LIST] [--out FILE.md]
+                 [--only LIST] [--tcp-wmem BYTES] [--tcp-rmem BYTES] [--out FILE.md]
 
   --tap NAME     TAP interface to create (default ltt<pid>)
   --veth NAME    host end of the veth pair; the peer is NAMEp (default lvt<pid>)
@@ -71,6 +71,8 @@ usage: tcp_bench [--tap NAME] [--veth NAME] [--netns NAME] [--mb N] [--reps N]
   --mb N         megabytes (10^6 bytes) per transfer (default 200)
   --reps N       transfers per measurement; the median is reported (default 3)
   --only LIST    comma-separated subset of: tap,veth,memory (default all three)
+  --tcp-wmem B   linnet's default send buffer (tcp_wmem[1]; default: StackConfig's)
+  --tcp-rmem B   linnet's default receive buffer (tcp_rmem[1]; default: StackConfig's)
   --out FILE     also write the table (Markdown) to FILE
 
 Addresses: host 10.75.0.1/24 on the TAP, linnet 10.75.0.2; host 10.76.0.1/24 on the veth,
@@ -84,6 +86,8 @@ struct Args {
     bytes: usize,
     reps: usize,
     only: Vec<String>,
+    tcp_wmem: Option<usize>,
+    tcp_rmem: Option<usize>,
     out: Option<PathBuf>,
 }
 
@@ -96,6 +100,8 @@ fn parse_args() -> Result<Args, String> {
         bytes: 200_000_000,
         reps: 3,
         only: vec!["tap".into(), "veth".into(), "memory".into()],
+        tcp_wmem: None,
+        tcp_rmem: None,
         out: None,
     };
     let mut it = std::env::args().skip(1);
@@ -130,6 +136,17 @@ fn parse_args() -> Result<Args, String> {
                         .any(|s| !["tap", "veth", "memory"].contains(&s.as_str()))
                 {
                     return Err(bad("a list of tap, veth, memory"));
+                }
+            }
+            "--tcp-wmem" | "--tcp-rmem" => {
+                let b: usize = val.parse().map_err(|_| bad("not a byte count"))?;
+                if !(4096..=(64 << 20)).contains(&b) {
+                    return Err(bad("must be 4096..=67108864"));
+                }
+                if flag == "--tcp-wmem" {
+                    a.tcp_wmem = Some(b);
+                } else {
+                    a.tcp_rmem = Some(b);
                 }
             }
             "--out" => a.out = Some(PathBuf::from(val)),
@@ -214,8 +231,27 @@ fn disable_ipv6(dev: &str) {
     let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{dev}/disable_ipv6"), "1");
 }
 
-fn stack_on(dev: impl linnet::Device + 'static, addr: Ipv4Addr, seed: u64) -> io::Result<Runtime> {
-    let rt = Runtime::new(Stack::new(StackConfig::default(), seed))?;
+/// linnet's configuration: the defaults, with the buffer sizes of `--tcp-wmem`/`--tcp-rmem`.
+fn config(a: &Args) -> StackConfig {
+    let mut cfg = StackConfig::default();
+    if let Some(b) = a.tcp_wmem {
+        cfg.tcp_wmem.1 = b;
+        cfg.tcp_wmem.2 = cfg.tcp_wmem.2.max(b);
+    }
+    if let Some(b) = a.tcp_rmem {
+        cfg.tcp_rmem.1 = b;
+        cfg.tcp_rmem.2 = cfg.tcp_rmem.2.max(b);
+    }
+    cfg
+}
+
+fn stack_on(
+    cfg: StackConfig,
+    dev: impl linnet::Device + 'static,
+    addr: Ipv4Addr,
+    seed: u64,
+) -> io::Result<Runtime> {
+    let rt = Runtime::new(Stack::new(cfg, seed))?;
     let idx = rt.add_device(dev)?;
     let cidr = Ipv4Cidr::new(addr, 24).map_err(|e| io::Error::other(format!("{e:?}")))?;
     rt.with_stack(|s| {
@@ -234,7 +270,7 @@ fn setup_tap(a: &Args, cleanup: &mut Cleanup) -> io::Result<Runtime> {
     disable_ipv6(&a.tap);
     ip(&["addr", "add", "10.75.0.1/24", "dev", &a.tap])?;
     ip(&["link", "set", &a.tap, "up"])?;
-    stack_on(tap, TAP_LINNET, linnet::os_seed())
+    stack_on(config(a), tap, TAP_LINNET, linnet::os_seed())
 }
 
 /// A veth pair whose peer (10.76.0.2) is in namespace `a.netns`.
@@ -257,12 +293,15 @@ fn setup_veth(a: &Args, cleanup: &mut Cleanup) -> io::Result<()> {
 }
 
 /// Two linnet stacks joined by an in-memory link.
-fn setup_memory() -> io::Result<(Runtime, Runtime)> {
+fn setup_memory(args: &Args) -> io::Result<(Runtime, Runtime)> {
     let kind = |last| DeviceKind::Ethernet {
         mac: EthernetAddress([2, 0x6c, 0x6e, 0x81, 0, last]),
     };
     let (a, b) = MemoryDevice::pair("mem0", kind(1), "mem1", kind(2));
-    Ok((stack_on(a, MEM_A, 1)?, stack_on(b, MEM_B, 2)?))
+    Ok((
+        stack_on(config(args), a, MEM_A, 1)?,
+        stack_on(config(args), b, MEM_B, 2)?,
+    ))
 }
 
 /// Runs `f` on a new thread that first entered network namespace `ns` (when given); a
@@ -506,7 +545,7 @@ fn bench(a: &Args) -> io::Result<()> {
         });
     }
     if want("memory") {
-        let (ra, rb) = setup_memory()?;
+        let (ra, rb) = setup_memory(a)?;
         ms.push(Measurement {
             key: "linnet_memory",
             label: "linnet -> linnet (in process, MemoryDevice pair)",
