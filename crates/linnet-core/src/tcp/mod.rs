@@ -97,8 +97,8 @@
 //!   not count against `tcp_max_tw_buckets`; no `tcp_tw_reuse` on a port shared with
 //!   live connections (see `timewait`).
 //! - Sockets in the `linnet` runtime (blocking/async front doors), the daemon's socket
-//!   calls, `linnet nc` TCP, `linnet sim` TCP, `ss`; kernel interop tests over TAP; the
-//!   throughput benchmark and table.
+//!   calls, `linnet nc` TCP, `linnet sim` TCP, `ss`. (Kernel interop over TAP is in
+//!   `crates/linnet/tests/kernel.rs`, the throughput table in docs/PERFORMANCE.md.)
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
