@@ -4,8 +4,9 @@
 //! Linux: drivers/net/tun.c, drivers/net/veth.c, net/packet/af_packet.c, net/ipv4/icmp.c
 //! (the kernel answering and sending echoes), net/ipv4/udp.c (the kernel's UDP sockets),
 //! net/ipv4/tcp*.c (the kernel's TCP: 100 MB each way, RSTs, half-close, loss, reordering
-//! and duplicates through netem or a faulty link, a full accept queue dropping SYNs:
-//! `tcp_conn_request`), net/sched/sch_netem.c.
+//! and duplicates through netem or a faulty link, a full accept queue dropping a SYN
+//! (`tcp_conn_request`) or the segment that completes a handshake (`tcp_check_req`)),
+//! net/sched/sch_netem.c.
 //! RFCs: RFC 792, RFC 768, RFC 826, RFC 9293, RFC 6298 (the SYN retransmission).
 //!
 //! Needs root (CAP_NET_ADMIN, CAP_NET_RAW), /dev/net/tun, `ip` (iproute2) and `ping`
@@ -877,6 +878,151 @@ fn tap_tcp_linnet_connect_retries_into_a_full_linux_accept_queue() {
         eprintln!(
             "connected after {waited:?}, TCPSynRetrans {}",
             counters.tcp_ext.tcp_syn_retrans
+        );
+        drop((fillers, queued, c, s));
+        rt.shutdown().unwrap();
+    });
+}
+
+/// Drops the first pure ACK (no SYN, FIN, RST, no payload) that linnet sends to TCP port
+/// `port`: the handshake's final ACK, as if the wire had lost it.
+#[derive(Debug)]
+struct DropFirstAck<D> {
+    inner: D,
+    port: u16,
+    dropped: std::sync::Arc<AtomicU32>,
+}
+
+impl<D> DropFirstAck<D> {
+    /// True for an Ethernet/IPv4/TCP frame to `self.port` with only ACK set and no data.
+    fn is_pure_ack(&self, f: &[u8]) -> bool {
+        if f.len() < 14 + 20 + 20 || f[12..14] != [0x08, 0x00] || f[14 + 9] != 6 {
+            return false;
+        }
+        let ihl = usize::from(f[14] & 0x0f) * 4;
+        let total = usize::from(u16::from_be_bytes([f[16], f[17]]));
+        let tcp = 14 + ihl;
+        if f.len() < tcp + 20 {
+            return false;
+        }
+        let dport = u16::from_be_bytes([f[tcp + 2], f[tcp + 3]]);
+        let doff = usize::from(f[tcp + 12] >> 4) * 4;
+        let flags = f[tcp + 13];
+        dport == self.port && flags == 0x10 && total == ihl + doff
+    }
+}
+
+impl<D: Device> Device for DropFirstAck<D> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn kind(&self) -> linnet::core::DeviceKind {
+        self.inner.kind()
+    }
+    fn mtu(&self) -> Option<u32> {
+        self.inner.mtu()
+    }
+    fn max_frame_len(&self) -> usize {
+        self.inner.max_frame_len()
+    }
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.inner.raw_fd()
+    }
+    fn attach(&mut self, notifier: linnet::Notifier) {
+        self.inner.attach(notifier)
+    }
+    fn recv_batch(&mut self, batch: &mut RxBatch) -> io::Result<usize> {
+        self.inner.recv_batch(batch)
+    }
+    fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+        if self.dropped.load(Ordering::Relaxed) == 0 && self.is_pure_ack(frame) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        self.inner.send(frame)
+    }
+}
+
+/// The handshake's final ACK from linnet is lost, and by the time linnet's next segment
+/// (its first data) reaches Linux the listener's accept queue has filled (`listen(fd, 1)`,
+/// two connections nobody accepted). Linux then drops what would complete the handshake
+/// (`tcp_check_req` -> `tcp_v4_syn_recv_sock` -> `sk_acceptq_is_full`: ListenOverflows;
+/// `tcp_abort_on_overflow` is 0, so no RST) and keeps the request, re-sending its SYN-ACK.
+/// linnet, ESTABLISHED since the SYN-ACK, retransmits its data when its RTO fires
+/// (TCPTimeouts, RetransSegs); once Linux has accepted the queued connections, that
+/// retransmission completes the handshake and the data arrives.
+#[test]
+fn tap_tcp_linnet_ack_lost_and_dropped_by_a_full_linux_accept_queue() {
+    use std::io::{Read, Write};
+    let test = "tap_tcp_linnet_ack_lost_and_dropped_by_a_full_linux_accept_queue";
+    if !kernel_ready(test) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    in_fresh_netns(|| {
+        let dropped = std::sync::Arc::new(AtomicU32::new(0));
+        let d2 = dropped.clone();
+        const PORT: u16 = 7300;
+        let (_cleanup, _, rt, kernel_ip, _) = tap_host("lna", 92, move |tap| {
+            Box::new(DropFirstAck {
+                inner: tap,
+                port: PORT,
+                dropped: d2,
+            })
+        });
+        let kl = std::net::TcpListener::bind(sa(kernel_ip, PORT)).unwrap();
+        nix::sys::socket::listen(&kl, nix::sys::socket::Backlog::new(1).unwrap()).unwrap();
+        let kaddr = kl.local_addr().unwrap();
+        // One queued connection: 1 > 1 is false, so linnet's SYN is still answered.
+        let mut fillers = vec![std::net::TcpStream::connect_timeout(&kaddr, WAIT).unwrap()];
+        let c = linnet::TcpStream::connect_timeout(rt.handle(), &kaddr, WAIT)
+            .expect("linnet connects: Linux answered its SYN");
+        assert_eq!(c.state().unwrap(), linnet::core::TcpState::Established);
+        assert_eq!(dropped.load(Ordering::Relaxed), 1, "the final ACK was lost");
+        // A second connection completes while linnet's request waits: the queue is full.
+        fillers.push(std::net::TcpStream::connect_timeout(&kaddr, WAIT).unwrap());
+        let before = linux_tcp_ext();
+        (&c).write_all(b"data before accept").unwrap();
+        // Linux drops linnet's data segment: it would complete the handshake.
+        let t0 = std::time::Instant::now();
+        while linux_tcp_ext()["ListenOverflows"] <= before["ListenOverflows"] {
+            assert!(t0.elapsed() < WAIT, "Linux never dropped linnet's segment");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let queued: Vec<_> = (0..2).map(|_| kl.accept().unwrap().0).collect();
+        kl.set_nonblocking(true).unwrap();
+        let (mut s, peer) = loop {
+            match kl.accept() {
+                Ok(a) => break a,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    assert!(
+                        t0.elapsed() < 2 * WAIT,
+                        "Linux never queued linnet's connection"
+                    );
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        assert_eq!(peer, c.local_addr().unwrap());
+        s.set_nonblocking(false).unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let mut got = [0u8; 18];
+        s.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"data before accept");
+        s.write_all(b"ok").unwrap();
+        let mut ok = [0u8; 2];
+        c.set_read_timeout(Some(WAIT)).unwrap();
+        (&c).read_exact(&mut ok).unwrap();
+        assert_eq!(&ok, b"ok");
+        let counters = rt.with_stack(|s| s.counters());
+        assert!(counters.tcp.retrans_segs >= 1, "{:?}", counters.tcp);
+        assert!(counters.tcp_ext.tcp_timeouts >= 1, "{:?}", counters.tcp_ext);
+        eprintln!(
+            "linnet's data reached Linux after {:?}; RetransSegs {}, TCPTimeouts {}",
+            t0.elapsed(),
+            counters.tcp.retrans_segs,
+            counters.tcp_ext.tcp_timeouts
         );
         drop((fillers, queued, c, s));
         rt.shutdown().unwrap();
