@@ -412,7 +412,8 @@ fn tcp_bulk_both_ways(
         s.set_write_timeout(long).unwrap();
         (digest_and_answer(&s, &s), peer)
     });
-    let mut k = std::net::TcpStream::connect_timeout(&sa(linnet_ip, port), WAIT).unwrap();
+    // TCP_STALL, not WAIT: on a faulty link a lost SYN or SYN-ACK costs 1 s, then 2 s more.
+    let mut k = std::net::TcpStream::connect_timeout(&sa(linnet_ip, port), TCP_STALL).unwrap();
     k.set_read_timeout(long).unwrap();
     k.set_write_timeout(long).unwrap();
     k.write_all(data).unwrap();
