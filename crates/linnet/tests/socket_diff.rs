@@ -562,6 +562,184 @@ const SCENARIOS: &[(&str, &str)] = &[
          getopt s0 SOL_SOCKET SO_DONTROUTE 4 -> int 1",
     ),
     (
+        "rst_delivery_after_close_with_unread_data",
+        "socket AF_INET SOCK_STREAM 0 -> fd
+         bind s0 127.0.0.1:5030 -> ok
+         listen s0 5 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         connect s1 127.0.0.1:5030 -> ok
+         accept s0 0 -> fd
+         send s1 data 0 -> len 4
+         pump -> ok
+         close s2 -> ok
+         pump -> ok
+         recv s1 10 MSG_DONTWAIT -> ECONNRESET
+         recv s1 10 MSG_DONTWAIT -> recv 0 0
+         send s1 x MSG_NOSIGNAL -> EPIPE
+         getopt s1 SOL_SOCKET SO_ERROR 4 -> int 0
+         getpeername s1 -> ENOTCONN",
+    ),
+    (
+        "rst_delivery_after_so_linger_zero",
+        "socket AF_INET SOCK_STREAM 0 -> fd
+         bind s0 127.0.0.1:5031 -> ok
+         listen s0 5 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         connect s1 127.0.0.1:5031 -> ok
+         accept s0 0 -> fd
+         setopt s2 SOL_SOCKET SO_LINGER linger:1,0 -> ok
+         close s2 -> ok
+         pump -> ok
+         getopt s1 SOL_SOCKET SO_ERROR 4 -> int 104
+         recv s1 10 MSG_DONTWAIT -> recv 0 0",
+    ),
+    (
+        "eof_then_close_wait_send_then_epipe",
+        "socket AF_INET SOCK_STREAM 0 -> fd
+         bind s0 127.0.0.1:5032 -> ok
+         listen s0 5 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         connect s1 127.0.0.1:5032 -> ok
+         accept s0 0 -> fd
+         close s2 -> ok
+         pump -> ok
+         recv s1 10 0 -> recv 0 0
+         recv s1 10 0 -> recv 0 0
+         send s1 x MSG_NOSIGNAL -> len 1
+         pump -> ok
+         send s1 x MSG_NOSIGNAL -> EPIPE
+         recv s1 10 MSG_DONTWAIT -> recv 0 0",
+    ),
+    (
+        "time_wait_and_reuseaddr",
+        "socket AF_INET SOCK_STREAM 0 -> fd
+         bind s0 127.0.0.1:5033 -> ok
+         listen s0 5 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         bind s1 127.0.0.1:5034 -> ok
+         connect s1 127.0.0.1:5033 -> ok
+         accept s0 0 -> fd
+         close s1 -> ok
+         pump -> ok
+         close s2 -> ok
+         pump -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         bind s3 127.0.0.1:5034 -> EADDRINUSE
+         setopt s3 SOL_SOCKET SO_REUSEADDR 1 -> ok
+         bind s3 127.0.0.1:5034 -> EADDRINUSE",
+    ),
+    (
+        "time_wait_reuseaddr_on_both",
+        "socket AF_INET SOCK_STREAM 0 -> fd
+         bind s0 127.0.0.1:5035 -> ok
+         listen s0 5 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         setopt s1 SOL_SOCKET SO_REUSEADDR 1 -> ok
+         bind s1 127.0.0.1:5036 -> ok
+         connect s1 127.0.0.1:5035 -> ok
+         accept s0 0 -> fd
+         close s1 -> ok
+         pump -> ok
+         close s2 -> ok
+         pump -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         bind s3 127.0.0.1:5036 -> EADDRINUSE
+         setopt s3 SOL_SOCKET SO_REUSEADDR 1 -> ok
+         bind s3 127.0.0.1:5036 -> ok",
+    ),
+    (
+        "connect_refused_keeps_or_drops_the_port",
+        "socket AF_INET SOCK_STREAM 0 -> fd
+         bind s0 10.0.0.1:5037 -> ok
+         connect s0 10.0.0.2:9 -> ECONNREFUSED
+         getsockname s0 -> 10.0.0.1:5037
+         bind s0 10.0.0.1:5038 -> EINVAL
+         socket AF_INET SOCK_STREAM 0 -> fd
+         connect s1 10.0.0.2:9 -> ECONNREFUSED
+         getsockname s1 -> 0.0.0.0:eph
+         bind s1 10.0.0.1:5047 -> ok
+         getsockname s1 -> 10.0.0.1:5047
+         socket AF_INET SOCK_STREAM 0 -> fd
+         bind s2 0.0.0.0:5048 -> ok
+         connect s2 10.0.0.2:9 -> ECONNREFUSED
+         getsockname s2 -> 0.0.0.0:5048
+         connect s2 10.0.0.2:9 -> ECONNREFUSED
+         getsockname s2 -> 0.0.0.0:5048",
+    ),
+    (
+        "connect_on_listener_and_af_unspec",
+        "socket AF_INET SOCK_STREAM 0 -> fd
+         connect s0 unspec -> ok
+         bind s0 127.0.0.1:5039 -> ok
+         listen s0 5 -> ok
+         connect s0 127.0.0.1:5039 -> EISCONN
+         connect s0 unspec -> ok
+         getopt s0 SOL_SOCKET SO_ACCEPTCONN 4 -> int 0
+         getsockname s0 -> 127.0.0.1:5039",
+    ),
+    (
+        "udp_broadcast_needs_so_broadcast",
+        "socket AF_INET SOCK_DGRAM 0 -> fd
+         send s0 x 0 10.0.0.255:9 -> EACCES
+         connect s0 10.0.0.255:9 -> EACCES
+         setopt s0 SOL_SOCKET SO_BROADCAST 1 -> ok
+         send s0 x 0 10.0.0.255:9 -> len 1
+         send s0 x 0 255.255.255.255:9 -> ENETUNREACH",
+    ),
+    (
+        "bind_broadcast_and_multicast_addresses",
+        "socket AF_INET SOCK_DGRAM 0 -> fd
+         bind s0 10.0.0.255:5040 -> ok
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         bind s1 224.0.0.1:5041 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         bind s2 224.0.0.1:5042 -> ok
+         getsockname s2 -> 224.0.0.1:5042",
+    ),
+    (
+        "zero_length_sends",
+        "socket AF_INET SOCK_DGRAM 0 -> fd
+         bind s0 127.0.0.1:5043 -> ok
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         send s1 #0 0 127.0.0.1:5043 -> len 0
+         recv s0 10 MSG_DONTWAIT -> recv 0 0
+         socket AF_INET SOCK_STREAM 0 -> fd
+         bind s2 127.0.0.1:5044 -> ok
+         listen s2 5 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         connect s3 127.0.0.1:5044 -> ok
+         send s3 #0 0 -> len 0",
+    ),
+    (
+        "tcp_shutdown_read_and_twice",
+        "socket AF_INET SOCK_STREAM 0 -> fd
+         bind s0 127.0.0.1:5045 -> ok
+         listen s0 5 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         connect s1 127.0.0.1:5045 -> ok
+         accept s0 0 -> fd
+         shutdown s1 SHUT_RD -> ok
+         recv s1 10 0 -> recv 0 0
+         send s1 abc 0 -> len 3
+         shutdown s1 SHUT_WR -> ok
+         shutdown s1 SHUT_WR -> ok
+         pump -> ok
+         recv s2 10 0 -> recv 3 0 abc
+         recv s2 10 0 -> recv 0 0",
+    ),
+    (
+        "udp_reconnect_and_sendto_other",
+        "socket AF_INET SOCK_DGRAM 0 -> fd
+         connect s0 10.0.0.2:53 -> ok
+         connect s0 127.0.0.1:54 -> ok
+         getpeername s0 -> 127.0.0.1:54
+         getsockname s0 -> 10.0.0.1:eph
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         bind s1 127.0.0.1:5046 -> ok
+         send s0 hi 0 127.0.0.1:5046 -> len 2
+         recv s1 10 MSG_DONTWAIT -> recv 2 0 hi",
+    ),
+    (
         "close_then_ebadf",
         "socket AF_INET SOCK_DGRAM 0 -> fd
          bind s0 10.0.0.1:5019 -> ok

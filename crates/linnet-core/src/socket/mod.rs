@@ -183,6 +183,11 @@ pub(crate) struct SockFields {
     pub(crate) shutdown: u8,
     /// `inet->tos` (TCP reports it; UDP keeps its own).
     pub(crate) tos: u8,
+    /// bind() chose a specific address (`SOCK_BINDADDR_LOCK`).
+    pub(crate) bindaddr_lock: bool,
+    /// A TCP disconnect reset the source address (`inet_reset_saddr`): getsockname says
+    /// 0.0.0.0 until the next bind or connect.
+    pub(crate) saddr_reset: bool,
 }
 
 #[derive(Debug)]

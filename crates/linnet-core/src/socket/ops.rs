@@ -144,7 +144,8 @@ fn inet_release(st: &mut Stack, id: SocketId) -> Result<(), Errno> {
 fn inet_num_or_active(st: &Stack, id: SocketId) -> Result<bool, Errno> {
     let sk = st.socket(id)?.sk;
     if is_tcp(st, id)? {
-        Ok(st.tcp_state(sk)? != TcpState::Close || st.tcp_local_addr(sk)?.port() != 0)
+        let tp = st.tcp_sock_ref(sk)?;
+        Ok(tp.state != TcpState::Close || tp.bound)
     } else {
         Ok(st.udp_local_addr(sk)?.port() != 0 || st.udp_peer_addr(sk)?.is_some())
     }
@@ -186,10 +187,25 @@ fn inet_bind(st: &mut Stack, id: SocketId, addr: &SockAddr) -> Result<(), Errno>
     }
     let sk = s.sk;
     if is_tcp(st, id)? {
-        st.tcp_bind(sk, sin)
+        st.tcp_bind(sk, sin)?;
     } else {
-        st.udp_bind(sk, sin)
+        st.udp_bind(sk, sin)?;
     }
+    let o = &mut st.sock_mut(id)?.o;
+    o.bindaddr_lock = !ip.is_unspecified();
+    o.saddr_reset = false;
+    Ok(())
+}
+
+/// `tcp_disconnect`'s `inet_reset_saddr`: unless bind() chose the address
+/// (`SOCK_BINDADDR_LOCK`), getsockname reports 0.0.0.0 afterwards (the port stays as it
+/// was, even when it went back to the table, as Linux's `inet_sport` does).
+fn tcp_disconnect_saddr(st: &mut Stack, id: SocketId) -> Result<(), Errno> {
+    let o = &mut st.sock_mut(id)?.o;
+    if !o.bindaddr_lock {
+        o.saddr_reset = true;
+    }
+    Ok(())
 }
 
 /// `sockaddr_in` checks of `tcp_v4_connect` / `__ip4_datagram_connect`.
@@ -218,6 +234,9 @@ fn inet_stream_connect(st: &mut Stack, id: SocketId, addr: &SockAddr) -> Result<
             // leave the socket reusable; the TCP code has no such call yet.
             _ => Err(Errno::EOPNOTSUPP),
         };
+        if r.is_ok() {
+            tcp_disconnect_saddr(st, id)?;
+        }
         st.sock_mut(id)?.state = if r.is_ok() {
             SocketState::Unconnected
         } else {
@@ -233,6 +252,7 @@ fn inet_stream_connect(st: &mut Stack, id: SocketId, addr: &SockAddr) -> Result<
                 return Err(Errno::EISCONN);
             }
             let sin = connect_addr(addr)?;
+            st.sock_mut(id)?.o.saddr_reset = false;
             match st.tcp_connect(sk, sin) {
                 Err(Errno::EINPROGRESS) => {}
                 Err(e) => return Err(e),
@@ -265,6 +285,7 @@ pub(crate) fn inet_stream_connect_finish(
         TcpState::Close => {
             let e = st.tcp_take_error(sk)?.unwrap_or(Errno::ECONNABORTED);
             st.sock_mut(id)?.state = SocketState::Unconnected;
+            tcp_disconnect_saddr(st, id)?;
             Err(e)
         }
         _ => {
@@ -341,6 +362,9 @@ fn inet_getname(st: &Stack, id: SocketId, peer: bool) -> Result<SocketAddrV4, Er
     if s.protocol == IPPROTO_TCP {
         if peer {
             st.tcp_peer_addr(sk)
+        } else if s.o.saddr_reset {
+            let port = st.tcp_local_addr(sk)?.port();
+            Ok(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
         } else {
             st.tcp_local_addr(sk)
         }
@@ -395,6 +419,9 @@ fn inet_shutdown(st: &mut Stack, id: SocketId, how: i32) -> Result<(), Errno> {
         _ => false,
     };
     let r = st.tcp_shutdown(sk, how);
+    if disconnect && r.is_ok() {
+        tcp_disconnect_saddr(st, id)?;
+    }
     if disconnect {
         st.sock_mut(id)?.state = if r.is_ok() {
             SocketState::Unconnected

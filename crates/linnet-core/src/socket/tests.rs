@@ -997,3 +997,30 @@ fn udp_so_error_after_port_unreachable() {
     );
     assert_eq!(get_int(&mut h, u, SOL_SOCKET, SO_ERROR), Ok(0));
 }
+
+/// `__inet_stream_connect`'s failure path calls `tcp_disconnect`: an unbound socket's
+/// source address is reset (getsockname 0.0.0.0, the stale port kept as Linux's
+/// `inet_sport`) and its ephemeral port went back, so bind() works again; a socket bound
+/// to a specific address keeps address and port (bind is EINVAL).
+#[test]
+fn refused_connect_resets_the_source_address_unless_bound() {
+    let mut h = Harness::new();
+    let s = tcp(&mut h);
+    assert_eq!(h.stack.sys_connect(s, &lo(9)), Err(Errno::ECONNREFUSED));
+    let name = h.stack.sys_getsockname(s).unwrap();
+    assert_eq!(*name.ip(), Ipv4Addr::UNSPECIFIED);
+    assert_ne!(name.port(), 0);
+    assert_eq!(h.stack.sys_bind(s, &lo(7300)), Ok(()));
+    assert_eq!(
+        h.stack.sys_getsockname(s),
+        Ok(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7300))
+    );
+    let b = tcp(&mut h);
+    h.stack.sys_bind(b, &lo(7301)).unwrap();
+    assert_eq!(h.stack.sys_connect(b, &lo(9)), Err(Errno::ECONNREFUSED));
+    assert_eq!(
+        h.stack.sys_getsockname(b),
+        Ok(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7301))
+    );
+    assert_eq!(h.stack.sys_bind(b, &lo(7302)), Err(Errno::EINVAL));
+}
