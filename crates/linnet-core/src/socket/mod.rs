@@ -46,10 +46,12 @@
 //! [`Stack::sock_set_privileged`].
 //!
 //! # Not in this landing (issue 5, what remains)
-//! - Ping sockets (`SOCK_DGRAM` + `IPPROTO_ICMP`, `ping_group_range`) and raw sockets:
-//!   `socket()` answers EPROTONOSUPPORT / ESOCKTNOSUPPORT for them (Linux: a ping socket, or
-//!   EACCES outside `ping_group_range`; a raw socket, or EPERM). Other families
-//!   (`AF_INET6`, `AF_UNIX`, `AF_PACKET`, `AF_NETLINK`) answer EAFNOSUPPORT.
+//! - Raw sockets: `socket(AF_INET, SOCK_RAW, ..)` answers ESOCKTNOSUPPORT (Linux: a raw
+//!   socket, or EPERM without `CAP_NET_RAW`). Other families (`AF_INET6`, `AF_UNIX`,
+//!   `AF_PACKET`, `AF_NETLINK`) answer EAFNOSUPPORT. Ping sockets ([`ping`]) check
+//!   `ping_group_range` against group 0 (a library has no credentials), match replies by
+//!   identifier only (not by bound address), cannot ping a broadcast address, and have no
+//!   `IP_TOS`.
 //! - `connect(AF_UNSPEC)` on a TCP socket past SYN-SENT (Linux's `tcp_disconnect` aborts the
 //!   connection): EOPNOTSUPP for now; on a closed, listening or connecting one it works.
 //! - `MSG_OOB` on TCP sends (urgent data is not in the TCP code): EOPNOTSUPP. On receive
@@ -82,9 +84,11 @@ use crate::udp::SocketHandle;
 pub mod addr;
 mod ops;
 pub mod opt;
+mod ping;
 
 pub use addr::SockAddr;
 pub use ops::{ProtoOps, INET_DGRAM_OPS, INET_STREAM_OPS};
+pub use ping::INET_SOCKRAW_OPS;
 
 use addr::*;
 
@@ -204,6 +208,8 @@ pub(crate) struct SocketTable {
     free: Vec<u32>,
     by_sk: HashMap<SocketHandle, u32>,
     count: usize,
+    /// The ping sockets' protocol table (`ping_table`).
+    pub(crate) ping: ping::PingTable,
     /// `socket()`/`accept()` refused because the table was full (EMFILE).
     pub(crate) table_fulls: u64,
 }
@@ -217,6 +223,7 @@ impl SocketTable {
             // the stack's PRNG sequence as it was.
             by_sk: map_with_seed(0x736f_636b),
             count: 0,
+            ping: ping::PingTable::new(),
             table_fulls: 0,
         }
     }
@@ -277,9 +284,9 @@ struct InetProtosw {
     ops: &'static ProtoOps,
 }
 
-/// `inetsw_array`, with the entries linnet has. Linux also lists `SOCK_DGRAM` +
-/// `IPPROTO_ICMP` (ping) and `SOCK_RAW` + any protocol (raw); they come with those sockets.
-static INETSW: [InetProtosw; 2] = [
+/// `inetsw_array`, with the entries linnet has, in Linux's order (UDP before ping, so
+/// `SOCK_DGRAM` with protocol 0 is UDP). Linux also lists `SOCK_RAW` + any protocol (raw).
+static INETSW: [InetProtosw; 3] = [
     InetProtosw {
         ty: SOCK_STREAM,
         protocol: IPPROTO_TCP,
@@ -289,6 +296,11 @@ static INETSW: [InetProtosw; 2] = [
         ty: SOCK_DGRAM,
         protocol: IPPROTO_UDP,
         ops: &INET_DGRAM_OPS,
+    },
+    InetProtosw {
+        ty: SOCK_DGRAM,
+        protocol: IPPROTO_ICMP,
+        ops: &INET_SOCKRAW_OPS,
     },
 ];
 
@@ -366,9 +378,8 @@ impl Stack {
             }
             err = Errno::EPROTONOSUPPORT;
         }
-        // Deviation from Linux: SOCK_RAW (any protocol) and SOCK_DGRAM + IPPROTO_ICMP (ping)
-        // have protosw entries there; here they fall through to ESOCKTNOSUPPORT /
-        // EPROTONOSUPPORT until raw and ping sockets exist.
+        // Deviation from Linux: SOCK_RAW (any protocol) has a protosw entry there (EPERM
+        // without CAP_NET_RAW); here it is ESOCKTNOSUPPORT until raw sockets exist.
         let answer = found.ok_or(err)?;
         if self.sockets.count >= self.cfg.max_sockets {
             self.sockets.table_fulls += 1;
@@ -376,9 +387,14 @@ impl Stack {
         }
         let sk = match answer.protocol {
             IPPROTO_TCP => self.tcp_socket(),
+            IPPROTO_ICMP => self.ping_socket(),
             _ => self.udp_socket(),
         }
-        .inspect_err(|_| self.sockets.table_fulls += 1)?;
+        .inspect_err(|e| {
+            if *e == Errno::EMFILE {
+                self.sockets.table_fulls += 1;
+            }
+        })?;
         let sndbuf = self.cfg.wmem_default;
         Ok(self.sockets.insert(Socket {
             state: SocketState::Unconnected,

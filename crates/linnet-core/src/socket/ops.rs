@@ -112,12 +112,16 @@ pub static INET_DGRAM_OPS: ProtoOps = ProtoOps {
 };
 
 /// `sock_no_listen`.
-fn sock_no_listen(_: &mut Stack, _: SocketId, _: i32) -> Result<(), Errno> {
+pub(super) fn sock_no_listen(_: &mut Stack, _: SocketId, _: i32) -> Result<(), Errno> {
     Err(Errno::EOPNOTSUPP)
 }
 
 /// `sock_no_accept`.
-fn sock_no_accept(_: &mut Stack, _: SocketId, _: i32) -> Result<(SocketId, SocketAddrV4), Errno> {
+pub(super) fn sock_no_accept(
+    _: &mut Stack,
+    _: SocketId,
+    _: i32,
+) -> Result<(SocketId, SocketAddrV4), Errno> {
     Err(Errno::EOPNOTSUPP)
 }
 
@@ -131,12 +135,12 @@ fn is_tcp(st: &Stack, id: SocketId) -> Result<bool, Errno> {
 }
 
 /// `inet_release` → `sk->sk_prot->close` (`tcp_close`, `udp_lib_close`).
-fn inet_release(st: &mut Stack, id: SocketId) -> Result<(), Errno> {
-    let sk = st.socket(id)?.sk;
-    if is_tcp(st, id)? {
-        st.tcp_close(sk)
-    } else {
-        st.udp_close(sk)
+pub(super) fn inet_release(st: &mut Stack, id: SocketId) -> Result<(), Errno> {
+    let s = st.socket(id)?;
+    match s.protocol {
+        IPPROTO_TCP => st.tcp_close(s.sk),
+        IPPROTO_ICMP => st.ping_close(s.sk),
+        _ => st.udp_close(s.sk),
     }
 }
 
@@ -356,7 +360,7 @@ fn inet_accept(
 }
 
 /// `inet_getname`.
-fn inet_getname(st: &Stack, id: SocketId, peer: bool) -> Result<SocketAddrV4, Errno> {
+pub(super) fn inet_getname(st: &Stack, id: SocketId, peer: bool) -> Result<SocketAddrV4, Errno> {
     let s = st.socket(id)?;
     let sk = s.sk;
     if s.protocol == IPPROTO_TCP {
@@ -368,6 +372,15 @@ fn inet_getname(st: &Stack, id: SocketId, peer: bool) -> Result<SocketAddrV4, Er
         } else {
             st.tcp_local_addr(sk)
         }
+    } else if s.protocol == IPPROTO_ICMP {
+        let p = st.sockets.ping.get(sk)?;
+        if peer {
+            p.remote
+                .map(|a| SocketAddrV4::new(a, 0))
+                .ok_or(Errno::ENOTCONN)
+        } else {
+            Ok(p.local)
+        }
     } else if peer {
         st.udp_peer_addr(sk)?.ok_or(Errno::ENOTCONN)
     } else {
@@ -376,7 +389,7 @@ fn inet_getname(st: &Stack, id: SocketId, peer: bool) -> Result<SocketAddrV4, Er
 }
 
 /// `inet_shutdown`.
-fn inet_shutdown(st: &mut Stack, id: SocketId, how: i32) -> Result<(), Errno> {
+pub(super) fn inet_shutdown(st: &mut Stack, id: SocketId, how: i32) -> Result<(), Errno> {
     // how++: 0 -> RCV_SHUTDOWN, 1 -> SEND_SHUTDOWN, 2 -> both; anything else EINVAL.
     let bits = how.wrapping_add(1);
     if bits & !3 != 0 || bits == 0 {
@@ -388,7 +401,11 @@ fn inet_shutdown(st: &mut Stack, id: SocketId, how: i32) -> Result<(), Errno> {
     if s.protocol != IPPROTO_TCP {
         // UDP: sk_state is TCP_ESTABLISHED when connected, else TCP_CLOSE (ENOTCONN, the
         // bits set anyway). There is no udp shutdown hook.
-        let connected = st.udp_peer_addr(sk)?.is_some();
+        let connected = if s.protocol == IPPROTO_ICMP {
+            st.sockets.ping.get(sk)?.remote.is_some()
+        } else {
+            st.udp_peer_addr(sk)?.is_some()
+        };
         st.sock_mut(id)?.o.shutdown |= bits;
         return if connected {
             Ok(())

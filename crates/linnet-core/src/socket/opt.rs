@@ -131,6 +131,8 @@ pub const UDP_CORK: i32 = 1;
 const TCP_CA_NAME_MAX: usize = 16;
 /// `SOCK_MIN_SNDBUF`.
 const SOCK_MIN_SNDBUF: usize = 4608;
+/// `SOCK_MIN_RCVBUF`.
+const SOCK_MIN_RCVBUF: usize = 2304;
 /// `sizeof(struct timeval)` on 64-bit.
 const TIMEVAL_LEN: usize = 16;
 /// `sizeof(struct linger)`.
@@ -206,11 +208,11 @@ pub(crate) fn sock_common_setsockopt(
     name: i32,
     v: &[u8],
 ) -> Result<(), Errno> {
-    let tcp = st.socket(id)?.protocol == IPPROTO_TCP;
+    let proto = st.socket(id)?.protocol;
     match level {
         SOL_SOCKET => sk_setsockopt(st, id, name, v),
-        SOL_TCP if tcp => do_tcp_setsockopt(st, id, name, v),
-        SOL_UDP if !tcp => udp_lib_setsockopt(name, v),
+        SOL_TCP if proto == IPPROTO_TCP => do_tcp_setsockopt(st, id, name, v),
+        SOL_UDP if proto == IPPROTO_UDP => udp_lib_setsockopt(name, v),
         _ => ip_setsockopt(st, id, level, name, v),
     }
 }
@@ -223,11 +225,11 @@ pub(crate) fn sock_common_getsockopt(
     name: i32,
     out: &mut [u8],
 ) -> Result<usize, Errno> {
-    let tcp = st.socket(id)?.protocol == IPPROTO_TCP;
+    let proto = st.socket(id)?.protocol;
     match level {
         SOL_SOCKET => sk_getsockopt(st, id, name, out),
-        SOL_TCP if tcp => do_tcp_getsockopt(st, id, name, out),
-        SOL_UDP if !tcp => udp_lib_getsockopt(name, out),
+        SOL_TCP if proto == IPPROTO_TCP => do_tcp_getsockopt(st, id, name, out),
+        SOL_UDP if proto == IPPROTO_UDP => udp_lib_getsockopt(name, out),
         _ => do_ip_getsockopt(st, id, level, name, out),
     }
 }
@@ -242,6 +244,7 @@ fn sk_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -> Result<()
     let on = val != 0;
     let s = st.socket(id)?;
     let (sk, tcp, privileged) = (s.sk, s.protocol == IPPROTO_TCP, s.privileged);
+    let ping = s.protocol == IPPROTO_ICMP;
     match name {
         SO_DEBUG => {
             if on && !privileged {
@@ -253,13 +256,15 @@ fn sk_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -> Result<()
             st.sock_mut(id)?.o.reuse = on;
             if tcp {
                 st.tcp_set_reuseaddr(sk, on)?;
+            } else if ping {
+                st.sockets.ping.get_mut(sk)?.reuse = on;
             }
         }
         SO_REUSEPORT => st.sock_mut(id)?.o.reuseport = on,
         SO_TYPE | SO_PROTOCOL | SO_DOMAIN | SO_ERROR => return Err(Errno::ENOPROTOOPT),
         SO_DONTROUTE => st.sock_mut(id)?.o.dontroute = on,
         SO_BROADCAST => {
-            if tcp {
+            if tcp || ping {
                 st.sock_mut(id)?.o.broadcast = on;
             } else {
                 st.udp_set_broadcast(sk, on)?;
@@ -303,6 +308,11 @@ fn sk_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -> Result<()
             st.cfg.rmem_max = usize::MAX / 4;
             let r = if tcp {
                 st.tcp_set_rcvbuf(sk, bytes)
+            } else if ping {
+                st.sockets
+                    .ping
+                    .get_mut(sk)
+                    .map(|p| p.rcvbuf = (bytes * 2).max(SOCK_MIN_RCVBUF))
             } else {
                 st.udp_set_rcvbuf(sk, bytes)
             };
@@ -369,12 +379,13 @@ fn sk_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -> Result<()
 fn sk_getsockopt(st: &mut Stack, id: SocketId, name: i32, out: &mut [u8]) -> Result<usize, Errno> {
     let s = st.socket(id)?;
     let (sk, tcp, o) = (s.sk, s.protocol == IPPROTO_TCP, s.o);
+    let ping = s.protocol == IPPROTO_ICMP;
     let (ty, protocol) = (s.ty, s.protocol);
     let val: i32 = match name {
         SO_DEBUG => o.debug.into(),
         SO_DONTROUTE => o.dontroute.into(),
         SO_BROADCAST => {
-            if tcp {
+            if tcp || ping {
                 o.broadcast.into()
             } else {
                 st.udp_broadcast(sk)?.into()
@@ -390,6 +401,8 @@ fn sk_getsockopt(st: &mut Stack, id: SocketId, name: i32, out: &mut [u8]) -> Res
         SO_RCVBUF => {
             if tcp {
                 st.tcp_sock_ref(sk)?.rcvbuf as i32
+            } else if ping {
+                st.sockets.ping.get(sk)?.rcvbuf as i32
             } else {
                 st.udp_rcvbuf(sk)? as i32
             }
@@ -415,6 +428,8 @@ fn sk_getsockopt(st: &mut Stack, id: SocketId, name: i32, out: &mut [u8]) -> Res
         SO_ERROR => {
             let e = if tcp {
                 st.tcp_take_error(sk)?
+            } else if ping {
+                st.sockets.ping.get_mut(sk)?.err.take()
             } else {
                 st.udp_take_error(sk)?
             };
@@ -466,16 +481,21 @@ fn ip_setsockopt(
         0
     };
     let s = st.socket(id)?;
-    let (sk, tcp) = (s.sk, s.protocol == IPPROTO_TCP);
+    let (sk, proto) = (s.sk, s.protocol);
     match name {
-        IP_TTL if !tcp => {
+        IP_TTL if proto != IPPROTO_TCP => {
             if v.is_empty() || (val != -1 && !(1..=255).contains(&val)) {
                 return Err(Errno::EINVAL);
             }
             let ttl = (val != -1).then_some(val as u8);
-            st.udp_set_ttl(sk, ttl)
+            if proto == IPPROTO_ICMP {
+                st.sockets.ping.get_mut(sk)?.ttl = ttl;
+                Ok(())
+            } else {
+                st.udp_set_ttl(sk, ttl)
+            }
         }
-        IP_TOS if !tcp => {
+        IP_TOS if proto == IPPROTO_UDP => {
             // __ip_sock_set_tos: the TOS byte, and sk_priority from it.
             let tos = val as u8;
             st.udp_set_tos(sk, tos)?;
@@ -488,8 +508,8 @@ fn ip_setsockopt(
         }
         // Not a raw socket.
         IP_HDRINCL => Err(Errno::ENOPROTOOPT),
-        // Deviation from Linux: IP_TTL / IP_TOS on TCP and the other SOL_IP options are not
-        // done yet (see the module doc of `socket`).
+        // Deviation from Linux: IP_TTL / IP_TOS on TCP, IP_TOS on ping sockets and the other
+        // SOL_IP options are not done yet (see the module doc of `socket`).
         _ => Err(Errno::ENOPROTOOPT),
     }
 }
@@ -507,11 +527,14 @@ fn do_ip_getsockopt(
         return Err(Errno::EOPNOTSUPP);
     }
     let s = st.socket(id)?;
-    let (sk, tcp, tos) = (s.sk, s.protocol == IPPROTO_TCP, s.o.tos);
+    let (sk, proto, tos) = (s.sk, s.protocol, s.o.tos);
     let val: i32 = match name {
         IP_TTL => {
-            if tcp {
+            if proto == IPPROTO_TCP {
                 i32::from(st.cfg.ip_default_ttl)
+            } else if proto == IPPROTO_ICMP {
+                let ttl = st.sockets.ping.get(sk)?.ttl;
+                i32::from(ttl.unwrap_or(st.cfg.ip_default_ttl))
             } else {
                 i32::from(st.udp_ttl(sk)?)
             }

@@ -1024,3 +1024,204 @@ fn refused_connect_resets_the_source_address_unless_bound() {
     );
     assert_eq!(h.stack.sys_bind(b, &lo(7302)), Err(Errno::EINVAL));
 }
+
+// ---- ping sockets -----------------------------------------------------------------------
+
+fn ping_allowed() -> Harness {
+    let cfg = StackConfig {
+        ping_group_range: (0, 2_147_483_647),
+        ..StackConfig::default()
+    };
+    Harness::with_config(cfg, 1).with_static_peer()
+}
+
+fn echo(ident: u16, seq: u16, data: &[u8]) -> Vec<u8> {
+    let mut m = Vec::from([8u8, 0, 0, 0]);
+    m.extend_from_slice(&ident.to_be_bytes());
+    m.extend_from_slice(&seq.to_be_bytes());
+    m.extend_from_slice(data);
+    m
+}
+
+fn echo_reply_frame(ident: u16, seq: u16, data: &[u8]) -> Vec<u8> {
+    let icmp = icmp_echo(false, ident, seq, data);
+    ip_frame(&ipv4_packet(
+        PEER_IP,
+        OUR_IP,
+        crate::wire::ipv4::Protocol::ICMP,
+        61,
+        &icmp,
+    ))
+}
+
+/// `ping_init_sock`: outside `ping_group_range` ("1 0" by default: nobody) a ping socket
+/// is EACCES; inside, `SOCK_DGRAM` + `IPPROTO_ICMP` is a ping socket with
+/// `inet_sockraw_ops` (protocol 0 stays UDP), and listen/accept are EOPNOTSUPP.
+#[test]
+fn ping_socket_needs_ping_group_range() {
+    let mut h = Harness::new();
+    assert_eq!(
+        h.stack.sys_socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP),
+        Err(Errno::EACCES)
+    );
+    assert_eq!(h.stack.socket_table_fulls(), 0);
+    let mut h = ping_allowed();
+    let p = h
+        .stack
+        .sys_socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)
+        .unwrap();
+    assert_eq!(h.stack.socket(p).unwrap().ops.name, "inet_sockraw_ops");
+    assert_eq!(
+        get_int(&mut h, p, SOL_SOCKET, SO_PROTOCOL),
+        Ok(IPPROTO_ICMP)
+    );
+    assert_eq!(get_int(&mut h, p, SOL_SOCKET, SO_TYPE), Ok(SOCK_DGRAM));
+    assert_eq!(h.stack.sys_listen(p, 1), Err(Errno::EOPNOTSUPP));
+    assert_eq!(h.stack.sys_accept4(p, 0), Err(Errno::EOPNOTSUPP));
+    let u = udp(&mut h);
+    assert_eq!(get_int(&mut h, u, SOL_SOCKET, SO_PROTOCOL), Ok(IPPROTO_UDP));
+}
+
+/// `ping_v4_sendmsg`: the user's echo header goes out with the socket's identifier (the
+/// bound "port") and a fresh checksum, TTL from IP_TTL; `ping_rcv` delivers the reply with
+/// that identifier to the socket (header and data, sender in msg_name, MSG_TRUNC when cut)
+/// and leaves others to the application's ping events.
+#[test]
+fn ping_socket_sends_with_its_identifier_and_receives_its_replies() {
+    let mut h = ping_allowed();
+    let p = h
+        .stack
+        .sys_socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)
+        .unwrap();
+    // No privileged-port rule for identifiers.
+    h.stack.sys_bind(p, &sa(Ipv4Addr::UNSPECIFIED, 80)).unwrap();
+    set_int(&mut h, p, SOL_IP, IP_TTL, 9).unwrap();
+    let to = sa(PEER_IP, 0);
+    assert_eq!(
+        h.stack.sys_sendto(p, &echo(1234, 7, b"hi"), 0, Some(&to)),
+        Ok(10)
+    );
+    let req = parse_icmp(&h.drain()[0]).expect("an echo request");
+    assert_eq!((req.msg_type, req.code), (8, 0));
+    assert_eq!(
+        req.rest,
+        (80 << 16) | 7,
+        "identifier replaced, sequence kept"
+    );
+    assert_eq!((req.data.as_slice(), req.ip.ip.hop_limit), (&b"hi"[..], 9));
+    h.receive(&echo_reply_frame(80, 7, b"hi"));
+    h.receive(&echo_reply_frame(81, 7, b"no"));
+    let evs = h.events();
+    assert!(evs.contains(&crate::Event::Readable(h.stack.socket(p).unwrap().sk)));
+    assert!(
+        evs.iter().any(|e| matches!(
+            e,
+            crate::Event::Ping(crate::PingEvent::Reply { ident: 81, .. })
+        )),
+        "{evs:?}"
+    );
+    let mut buf = [0u8; 6];
+    let m = h.stack.sys_recvmsg(p, &mut buf, MSG_PEEK).unwrap();
+    assert_eq!((m.len, m.flags), (6, MSG_TRUNC));
+    assert_eq!(m.from, Some(SocketAddrV4::new(PEER_IP, 0)));
+    let mut buf = [0u8; 64];
+    let m = h.stack.sys_recvmsg(p, &mut buf, 0).unwrap();
+    assert_eq!((m.len, m.flags), (10, 0));
+    assert_eq!(&buf[..2], &[0, 0], "an echo reply header");
+    assert_eq!(&buf[4..10], &[0, 80, 0, 7, b'h', b'i']);
+    assert_eq!(h.stack.sys_recvmsg(p, &mut buf, 0), Err(Errno::EAGAIN));
+    h.stack.sys_close(p).unwrap();
+    h.receive(&echo_reply_frame(80, 8, b"late"));
+    assert!(h.events().iter().any(|e| matches!(
+        e,
+        crate::Event::Ping(crate::PingEvent::Reply { ident: 80, .. })
+    )));
+}
+
+/// `ping_common_sendmsg` then the address: EINVAL below an ICMP header or for anything but
+/// an echo request, EOPNOTSUPP for MSG_OOB, EDESTADDRREQ unconnected without an address
+/// (after the autobind), EAFNOSUPPORT; bind: EINVAL when bound, EADDRINUSE for a held
+/// identifier, EADDRNOTAVAIL for an address that is not ours.
+#[test]
+fn ping_socket_send_and_bind_errors() {
+    let mut h = ping_allowed();
+    let p = h
+        .stack
+        .sys_socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)
+        .unwrap();
+    let to = sa(PEER_IP, 0);
+    assert_eq!(
+        h.stack.sys_sendto(p, &[8, 0, 0], 0, Some(&to)),
+        Err(Errno::EINVAL)
+    );
+    let mut reply = echo(1, 1, b"");
+    reply[0] = 0;
+    assert_eq!(
+        h.stack.sys_sendto(p, &reply, 0, Some(&to)),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        h.stack.sys_sendto(p, &echo(1, 1, b""), MSG_OOB, Some(&to)),
+        Err(Errno::EOPNOTSUPP)
+    );
+    assert_eq!(
+        h.stack.sys_sendto(p, &echo(1, 1, b""), 0, None),
+        Err(Errno::EDESTADDRREQ)
+    );
+    let v6 = SockAddr::with_family(10, SocketAddrV4::new(PEER_IP, 0), 16);
+    assert_eq!(
+        h.stack.sys_sendto(p, &echo(1, 1, b""), 0, Some(&v6)),
+        Err(Errno::EAFNOSUPPORT)
+    );
+    let ident = h.stack.sys_getsockname(p).unwrap().port();
+    assert_ne!(ident, 0, "autobound on the first send");
+    assert_eq!(h.stack.sys_bind(p, &sa(OUR_IP, 5)), Err(Errno::EINVAL));
+    let q = h
+        .stack
+        .sys_socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)
+        .unwrap();
+    assert_eq!(
+        h.stack.sys_bind(q, &sa(Ipv4Addr::new(10, 9, 9, 9), 5)),
+        Err(Errno::EADDRNOTAVAIL)
+    );
+    assert_eq!(
+        h.stack.sys_bind(q, &sa(OUR_IP, ident)),
+        Err(Errno::EADDRINUSE)
+    );
+    assert_eq!(h.stack.sys_bind(q, &sa(OUR_IP, 6)), Ok(()));
+}
+
+/// `ping_err`: a connected ping socket gets a hard ICMP error about its echo request
+/// (host unreachable → EHOSTUNREACH) once, on the next call or SO_ERROR.
+#[test]
+fn ping_socket_connected_gets_hard_errors() {
+    let mut h = ping_allowed();
+    let p = h
+        .stack
+        .sys_socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)
+        .unwrap();
+    h.stack.sys_connect(p, &sa(PEER_IP, 0)).unwrap();
+    assert_eq!(
+        h.stack.sys_getpeername(p),
+        Ok(SocketAddrV4::new(PEER_IP, 0))
+    );
+    h.stack.sys_sendto(p, &echo(0, 3, b"x"), 0, None).unwrap();
+    let sent = h.drain().pop().unwrap();
+    let ip = parse_ipv4(&sent).unwrap();
+    let quoted = ip.packet[..ip.hl + 8].to_vec();
+    let err = icmp_error(3, 1, 0, &quoted);
+    h.receive(&ip_frame(&ipv4_packet(
+        PEER_IP,
+        OUR_IP,
+        crate::wire::ipv4::Protocol::ICMP,
+        64,
+        &err,
+    )));
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        h.stack.sys_recvmsg(p, &mut buf, 0),
+        Err(Errno::EHOSTUNREACH)
+    );
+    assert_eq!(h.stack.sys_recvmsg(p, &mut buf, 0), Err(Errno::EAGAIN));
+    assert_eq!(h.stack.sys_shutdown(p, SHUT_RDWR), Ok(()));
+}
