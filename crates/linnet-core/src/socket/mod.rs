@@ -282,6 +282,8 @@ struct InetProtosw {
     ty: i32,
     protocol: i32,
     ops: &'static ProtoOps,
+    /// `INET_PROTOSW_REUSE`: sockets start with `sk_reuse` (SO_REUSEADDR) on.
+    reuse: bool,
 }
 
 /// `inetsw_array`, with the entries linnet has, in Linux's order (UDP before ping, so
@@ -291,16 +293,19 @@ static INETSW: [InetProtosw; 3] = [
         ty: SOCK_STREAM,
         protocol: IPPROTO_TCP,
         ops: &INET_STREAM_OPS,
+        reuse: false,
     },
     InetProtosw {
         ty: SOCK_DGRAM,
         protocol: IPPROTO_UDP,
         ops: &INET_DGRAM_OPS,
+        reuse: false,
     },
     InetProtosw {
         ty: SOCK_DGRAM,
         protocol: IPPROTO_ICMP,
         ops: &INET_SOCKRAW_OPS,
+        reuse: true,
     },
 ];
 
@@ -408,6 +413,7 @@ impl Stack {
             o: SockFields {
                 rcvlowat: 1,
                 sndbuf,
+                reuse: answer.reuse,
                 ..SockFields::default()
             },
         }))

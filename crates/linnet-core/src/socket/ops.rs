@@ -375,9 +375,8 @@ pub(super) fn inet_getname(st: &Stack, id: SocketId, peer: bool) -> Result<Socke
     } else if s.protocol == IPPROTO_ICMP {
         let p = st.sockets.ping.get(sk)?;
         if peer {
-            p.remote
-                .map(|a| SocketAddrV4::new(a, 0))
-                .ok_or(Errno::ENOTCONN)
+            // inet_getname: no remote port (inet_dport is 0), so never a peer name.
+            Err(Errno::ENOTCONN)
         } else {
             Ok(p.local)
         }

@@ -143,10 +143,11 @@ impl PingTable {
         })
     }
 
-    /// `ping_lookup`: the socket holding `ident` (bound to `daddr` or to any address).
+    /// `ping_lookup`: the socket holding `ident` (bound to `daddr` or to any address); the
+    /// last one bound first, as sockets go to the head of Linux's hash chain.
     fn lookup(&self, ident: u16, daddr: Option<Ipv4Addr>) -> Option<u32> {
         let v = self.by_ident.get(&ident)?;
-        v.iter().copied().find(|&i| {
+        v.iter().rev().copied().find(|&i| {
             self.slots[i as usize].sock.as_ref().is_some_and(|s| {
                 let a = *s.local.ip();
                 a.is_unspecified() || daddr.is_none_or(|d| d == a)
@@ -172,7 +173,8 @@ impl Stack {
             rcvbuf: self.cfg.rmem_default,
             err: None,
             ttl: None,
-            reuse: false,
+            // inetsw's INET_PROTOSW_REUSE: ping sockets start with SO_REUSEADDR on.
+            reuse: true,
             drops: 0,
         };
         let t = &mut self.sockets.ping;

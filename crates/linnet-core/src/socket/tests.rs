@@ -1141,7 +1141,8 @@ fn ping_socket_sends_with_its_identifier_and_receives_its_replies() {
 /// `ping_common_sendmsg` then the address: EINVAL below an ICMP header or for anything but
 /// an echo request, EOPNOTSUPP for MSG_OOB, EDESTADDRREQ unconnected without an address
 /// (after the autobind), EAFNOSUPPORT; bind: EINVAL when bound, EADDRINUSE for a held
-/// identifier, EADDRNOTAVAIL for an address that is not ours.
+/// identifier unless both sockets have SO_REUSEADDR (on by default for ping sockets,
+/// `INET_PROTOSW_REUSE`), EADDRNOTAVAIL for an address that is not ours.
 #[test]
 fn ping_socket_send_and_bind_errors() {
     let mut h = ping_allowed();
@@ -1184,11 +1185,28 @@ fn ping_socket_send_and_bind_errors() {
         h.stack.sys_bind(q, &sa(Ipv4Addr::new(10, 9, 9, 9), 5)),
         Err(Errno::EADDRNOTAVAIL)
     );
+    // INET_PROTOSW_REUSE: ping sockets share identifiers unless SO_REUSEADDR is cleared.
+    assert_eq!(get_int(&mut h, q, SOL_SOCKET, SO_REUSEADDR), Ok(1));
+    set_int(&mut h, q, SOL_SOCKET, SO_REUSEADDR, 0).unwrap();
     assert_eq!(
         h.stack.sys_bind(q, &sa(OUR_IP, ident)),
         Err(Errno::EADDRINUSE)
     );
     assert_eq!(h.stack.sys_bind(q, &sa(OUR_IP, 6)), Ok(()));
+    let r = h
+        .stack
+        .sys_socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)
+        .unwrap();
+    assert_eq!(h.stack.sys_bind(r, &sa(OUR_IP, 6)), Err(Errno::EADDRINUSE));
+    let r2 = h
+        .stack
+        .sys_socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)
+        .unwrap();
+    assert_eq!(
+        h.stack.sys_bind(r2, &sa(OUR_IP, ident)),
+        Ok(()),
+        "both reuse"
+    );
 }
 
 /// `ping_err`: a connected ping socket gets a hard ICMP error about its echo request
@@ -1203,7 +1221,8 @@ fn ping_socket_connected_gets_hard_errors() {
     h.stack.sys_connect(p, &sa(PEER_IP, 0)).unwrap();
     assert_eq!(
         h.stack.sys_getpeername(p),
-        Ok(SocketAddrV4::new(PEER_IP, 0))
+        Err(Errno::ENOTCONN),
+        "no remote port"
     );
     h.stack.sys_sendto(p, &echo(0, 3, b"x"), 0, None).unwrap();
     let sent = h.drain().pop().unwrap();
