@@ -37,6 +37,11 @@
 //! for the front door to honour. A blocking UDP `recv` after `shutdown(SHUT_RD)` on an empty
 //! queue returns 0 as Linux does (nothing to wait for).
 //!
+//! # Checked against Linux
+//! `crates/linnet/tests/socket_diff.rs` runs a table of scripted scenarios against the
+//! kernel (in a fresh pair of network namespaces) and against this layer, step by step;
+//! its `DIFFERENCES` list is the set of deliberate departures.
+//!
 //! # Privilege
 //! Linux checks capabilities of the calling task (`CAP_NET_BIND_SERVICE` for a port below
 //! `ip_unprivileged_port_start`, `CAP_NET_ADMIN` for `SO_DEBUG`, `SO_MARK`,
@@ -48,7 +53,7 @@
 //! # Not in this landing (issue 5, what remains)
 //! - Raw sockets: `socket(AF_INET, SOCK_RAW, ..)` answers ESOCKTNOSUPPORT (Linux: a raw
 //!   socket, or EPERM without `CAP_NET_RAW`). Other families (`AF_INET6`, `AF_UNIX`,
-//!   `AF_PACKET`, `AF_NETLINK`) answer EAFNOSUPPORT. Ping sockets ([`ping`]) check
+//!   `AF_PACKET`, `AF_NETLINK`) answer EAFNOSUPPORT. Ping sockets (`socket::ping`) check
 //!   `ping_group_range` against group 0 (a library has no credentials), match replies by
 //!   identifier only (not by bound address), cannot ping a broadcast address, and have no
 //!   `IP_TOS`.
