@@ -71,6 +71,9 @@ struct UdpSock {
     addr_locked: bool,
     /// The port came from bind() (`SOCK_BINDPORT_LOCK`): a disconnect keeps it.
     port_locked: bool,
+    /// `SO_REUSEADDR` (`sk_reuse`): sockets that all set it may bind the same address and
+    /// port; unicast goes to the one bound last.
+    reuse: bool,
     remote: Option<SocketAddrV4>,
     rxq: VecDeque<(SkBuff, SocketAddrV4)>,
     rmem: usize,
@@ -132,12 +135,15 @@ impl UdpTable {
         }
     }
 
-    fn port_in_use(&self, port: u16, addr: Ipv4Addr) -> bool {
+    /// `udp_lib_lport_inuse`: a socket on `port` whose address overlaps `addr`, unless both
+    /// have `SO_REUSEADDR` (`reuse`; false for ephemeral ports).
+    fn port_in_use(&self, port: u16, addr: Ipv4Addr, reuse: bool) -> bool {
         self.by_port.get(&port).is_some_and(|v| {
             v.iter().any(|&i| {
                 self.slots[i as usize].sock.as_ref().is_some_and(|s| {
                     let a = *s.local.ip();
-                    a.is_unspecified() || addr.is_unspecified() || a == addr
+                    let overlap = a.is_unspecified() || addr.is_unspecified() || a == addr;
+                    overlap && !(reuse && s.reuse)
                 })
             })
         })
@@ -150,7 +156,9 @@ impl UdpTable {
     fn lookup(&self, saddr: Ipv4Addr, sport: u16, daddr: Ipv4Addr, dport: u16) -> Option<u32> {
         let slot = self.by_port.get(&dport)?;
         let mut best: Option<(u32, u32)> = None;
-        for &i in slot {
+        // Newest first, as Linux adds sockets at the head of the slot: among sockets sharing
+        // an address with SO_REUSEADDR, the one bound last wins.
+        for &i in slot.iter().rev() {
             let Some(s) = self.slots[i as usize].sock.as_ref() else {
                 continue;
             };
@@ -188,6 +196,7 @@ impl Stack {
             bound: false,
             addr_locked: false,
             port_locked: false,
+            reuse: false,
             remote: None,
             rxq: VecDeque::new(),
             rmem: 0,
@@ -239,7 +248,10 @@ impl Stack {
         }
         let port = if addr.port() == 0 {
             self.ephemeral_port(ip)?
-        } else if self.udp.port_in_use(addr.port(), ip) {
+        } else if self
+            .udp
+            .port_in_use(addr.port(), ip, self.udp.get(h)?.reuse)
+        {
             return Err(Errno::EADDRINUSE);
         } else {
             addr.port()
@@ -271,7 +283,7 @@ impl Stack {
         let start = self.rand_u32() % span;
         for i in 0..span {
             let port = lo + ((start + i) % span) as u16;
-            if !self.udp.port_in_use(port, ip) {
+            if !self.udp.port_in_use(port, ip, false) {
                 return Ok(port);
             }
         }
@@ -653,6 +665,12 @@ impl Stack {
     pub fn udp_ttl(&self, h: SocketHandle) -> Result<u8, Errno> {
         let s = self.udp.get(h)?;
         Ok(s.ttl.unwrap_or(self.cfg.ip_default_ttl))
+    }
+
+    /// `SO_REUSEADDR` (`sk_reuse`).
+    pub fn udp_set_reuseaddr(&mut self, h: SocketHandle, on: bool) -> Result<(), Errno> {
+        self.udp.get_mut(h)?.reuse = on;
+        Ok(())
     }
 
     /// `IP_TOS`: the TOS byte of the datagrams this socket sends.

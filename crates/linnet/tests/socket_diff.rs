@@ -330,7 +330,8 @@ const SCENARIOS: &[(&str, &str)] = &[
          connect s1 10.0.0.2:53 -> ok
          shutdown s1 SHUT_RD -> ok
          recv s1 10 MSG_DONTWAIT -> EAGAIN
-         recv s1 10 0 -> recv 0 0",
+         recv s1 10 0 -> recv 0 0
+         send s1 x 0 -> EPIPE",
     ),
     (
         "shutdown_listener",
@@ -838,6 +839,56 @@ const SCENARIOS: &[(&str, &str)] = &[
          setopt s3 SOL_SOCKET SO_BINDTODEVICE s:lo -> linux ok | linnet ENOPROTOOPT # bindtodevice
          socket AF_INET6 SOCK_STREAM 0 -> linux fd | linnet EAFNOSUPPORT # no-ipv6
          socket AF_INET SOCK_RAW IPPROTO_ICMP -> linux fd | linnet ESOCKTNOSUPPORT # no-raw",
+    ),
+    (
+        "udp_reuseaddr",
+        "socket AF_INET SOCK_DGRAM 0 -> fd
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         setopt s0 SOL_SOCKET SO_REUSEADDR 1 -> ok
+         setopt s1 SOL_SOCKET SO_REUSEADDR 1 -> ok
+         bind s0 127.0.0.1:5060 -> ok
+         bind s1 127.0.0.1:5060 -> ok
+         bind s2 127.0.0.1:5060 -> EADDRINUSE
+         bind s2 0.0.0.0:5060 -> EADDRINUSE
+         send s2 one 0 127.0.0.1:5060 -> len 3
+         recv s0 10 MSG_DONTWAIT -> EAGAIN
+         recv s1 10 MSG_DONTWAIT -> recv 3 0 one
+         close s1 -> ok
+         send s2 two 0 127.0.0.1:5060 -> len 3
+         recv s0 10 MSG_DONTWAIT -> recv 3 0 two",
+    ),
+    (
+        "udp_shutdown_write_and_send",
+        "socket AF_INET SOCK_DGRAM 0 -> fd
+         bind s0 127.0.0.1:5061 -> ok
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         connect s1 127.0.0.1:5061 -> ok
+         send s1 a 0 -> len 1
+         shutdown s1 SHUT_WR -> ok
+         send s1 x 0 -> EPIPE
+         send s1 x 0 127.0.0.1:5061 -> EPIPE
+         recv s0 10 MSG_DONTWAIT -> recv 1 0 a
+         recv s0 10 MSG_DONTWAIT -> EAGAIN
+         shutdown s1 SHUT_RDWR -> ok
+         shutdown s1 5 -> EINVAL",
+    ),
+    (
+        "listen_backlog_and_pending_connections",
+        "socket AF_INET SOCK_STREAM|SOCK_NONBLOCK 0 -> fd
+         bind s0 127.0.0.1:5062 -> ok
+         listen s0 0 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         connect s1 127.0.0.1:5062 -> ok
+         accept s0 0 -> fd
+         accept s0 0 -> EAGAIN
+         getpeername s2 -> 127.0.0.1:eph
+         close s0 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         connect s3 127.0.0.1:5062 -> ECONNREFUSED
+         send s1 x MSG_NOSIGNAL -> len 1
+         pump -> ok
+         recv s2 5 MSG_DONTWAIT -> recv 1 0 x",
     ),
     (
         "close_then_ebadf",

@@ -65,7 +65,7 @@
 //!   front door's loop. `MSG_ERRQUEUE`: there is no error queue (no `IP_RECVERR`), so it
 //!   answers EAGAIN, which is what Linux says for an empty queue.
 //! - Options kept and reported but without effect yet: `SO_DONTROUTE`, `SO_NO_CHECK`,
-//!   `SO_REUSEPORT` (no port sharing), `SO_REUSEADDR` on UDP (binds still conflict),
+//!   `SO_REUSEPORT` (no port sharing),
 //!   `SO_PRIORITY` / `SO_MARK` (no qdisc, no policy routing), `SO_RCVLOWAT` (no poll yet),
 //!   `SO_SNDBUF` on UDP (sends are not charged to it).
 //! - Options not done (ENOPROTOOPT, Linux knows them): `SO_BINDTODEVICE`, `SO_PASSCRED`

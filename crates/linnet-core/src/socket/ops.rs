@@ -511,7 +511,8 @@ fn tcp_recvmsg(st: &mut Stack, id: SocketId, buf: &mut [u8], flags: i32) -> Resu
 }
 
 /// `inet_sendmsg` → `udp_sendmsg`: autobind (EAGAIN), then the checks in `udp_sendmsg`'s
-/// order: length over 65535 (EMSGSIZE), `MSG_OOB` (EOPNOTSUPP), a short address (EINVAL),
+/// order: length over 65535 (EMSGSIZE), `MSG_OOB` (EOPNOTSUPP), `shutdown(SHUT_WR)`
+/// (EPIPE), a short address (EINVAL),
 /// a family other than `AF_INET` / `AF_UNSPEC` (EAFNOSUPPORT), then the UDP code.
 fn udp_sendmsg(
     st: &mut Stack,
@@ -520,13 +521,19 @@ fn udp_sendmsg(
     flags: i32,
     to: Option<&SockAddr>,
 ) -> Result<usize, Errno> {
-    let sk = st.socket(id)?.sk;
+    let s = st.socket(id)?;
+    let (sk, shut) = (s.sk, s.o.shutdown);
     inet_autobind(st, id)?;
     if buf.len() > 0xffff {
         return Err(Errno::EMSGSIZE);
     }
     if flags & MSG_OOB != 0 {
         return Err(Errno::EOPNOTSUPP);
+    }
+    // After shutdown(SHUT_WR) a send is EPIPE (what Linux 6.18 answers; the differential
+    // suite checks it).
+    if shut & SEND_SHUTDOWN != 0 {
+        return Err(Errno::EPIPE);
     }
     let dest = match to {
         None => None,

@@ -258,6 +258,8 @@ fn sk_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -> Result<()
                 st.tcp_set_reuseaddr(sk, on)?;
             } else if ping {
                 st.sockets.ping.get_mut(sk)?.reuse = on;
+            } else {
+                st.udp_set_reuseaddr(sk, on)?;
             }
         }
         SO_REUSEPORT => st.sock_mut(id)?.o.reuseport = on,

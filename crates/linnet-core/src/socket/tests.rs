@@ -477,7 +477,8 @@ fn listen_autobinds_and_accept_rules() {
 // ---- shutdown -----------------------------------------------------------------------------
 
 /// `inet_shutdown`: `how` outside 0..=2 is EINVAL; an unconnected socket (TCP or UDP) is
-/// ENOTCONN; a connected UDP socket accepts it; SHUT_RD on a listener stops it
+/// ENOTCONN but still sets the bits (a UDP send after it is EPIPE, as Linux 6.18 answers);
+/// a connected UDP socket accepts it; SHUT_RD on a listener stops it
 /// (SS_UNCONNECTED, SO_ACCEPTCONN 0) while SHUT_WR leaves it listening.
 #[test]
 fn shutdown_rules() {
@@ -490,6 +491,9 @@ fn shutdown_rules() {
     assert_eq!(h.stack.sys_shutdown(u, SHUT_WR), Err(Errno::ENOTCONN));
     h.stack.sys_connect(u, &sa(PEER_IP, 53)).unwrap();
     assert_eq!(h.stack.sys_shutdown(u, SHUT_RD), Ok(()));
+    // The ENOTCONN shutdown(SHUT_WR) above still set SEND_SHUTDOWN (inet_shutdown falls
+    // through to the bits), so sends are EPIPE even though it failed.
+    assert_eq!(h.stack.sys_sendto(u, b"x", 0, None), Err(Errno::EPIPE));
     // Blocking recv on a shut-down empty UDP socket: 0, nothing to wait for.
     let mut buf = [0u8; 8];
     assert_eq!(h.stack.sys_recvmsg(u, &mut buf, 0).map(|m| m.len), Ok(0));
@@ -1243,4 +1247,27 @@ fn ping_socket_connected_gets_hard_errors() {
     );
     assert_eq!(h.stack.sys_recvmsg(p, &mut buf, 0), Err(Errno::EAGAIN));
     assert_eq!(h.stack.sys_shutdown(p, SHUT_RDWR), Ok(()));
+}
+
+/// `udp_lib_lport_inuse`: UDP sockets share an address and port when all set
+/// SO_REUSEADDR; a unicast datagram goes to the one bound last (Linux adds sockets at the
+/// head of the port's chain and `compute_score` keeps the first best).
+#[test]
+fn udp_reuseaddr_shares_the_port_and_the_last_bound_gets_unicast() {
+    let mut h = Harness::new().with_static_peer();
+    let (a, b, c) = (udp(&mut h), udp(&mut h), udp(&mut h));
+    for s in [a, b] {
+        set_int(&mut h, s, SOL_SOCKET, SO_REUSEADDR, 1).unwrap();
+        h.stack.sys_bind(s, &sa(OUR_IP, 5300)).unwrap();
+    }
+    assert_eq!(get_int(&mut h, b, SOL_SOCKET, SO_REUSEADDR), Ok(1));
+    assert_eq!(
+        h.stack.sys_bind(c, &sa(OUR_IP, 5300)),
+        Err(Errno::EADDRINUSE),
+        "c lacks SO_REUSEADDR"
+    );
+    h.receive(&udp_frame(40000, OUR_IP, 5300, b"to-b"));
+    let mut buf = [0u8; 8];
+    assert_eq!(h.stack.sys_recvmsg(a, &mut buf, 0), Err(Errno::EAGAIN));
+    assert_eq!(h.stack.sys_recvmsg(b, &mut buf, 0).unwrap().len, 4);
 }
