@@ -70,15 +70,6 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
         "the TCP code has no per-socket TTL or TOS: IP_TTL / IP_TOS set on TCP is ENOPROTOOPT",
     ),
     (
-        "tcp-setters",
-        "TCP_MAXSEG, TCP_CORK, TCP_QUICKACK, TCP_WINDOW_CLAMP and TCP_DEFER_ACCEPT cannot be \
-         set yet: ENOPROTOOPT",
-    ),
-    (
-        "urgent",
-        "TCP urgent data is not implemented: send(MSG_OOB) is EOPNOTSUPP",
-    ),
-    (
         "tcp-disconnect",
         "connect(AF_UNSPEC) on an established TCP socket (tcp_disconnect's abort) is not \
          done: EOPNOTSUPP",
@@ -829,9 +820,6 @@ const SCENARIOS: &[(&str, &str)] = &[
          connect s1 127.0.0.1:5050 -> ok
          accept s0 0 -> fd
          setopt s1 SOL_IP IP_TTL 10 -> linux ok | linnet ENOPROTOOPT # tcp-ttl
-         setopt s1 SOL_TCP TCP_CORK 1 -> linux ok | linnet ENOPROTOOPT # tcp-setters
-         setopt s1 SOL_TCP TCP_MAXSEG 1000 -> linux ok | linnet ENOPROTOOPT # tcp-setters
-         send s1 ! MSG_OOB -> linux len 1 | linnet EOPNOTSUPP # urgent
          connect s1 unspec -> linux ok | linnet EOPNOTSUPP # tcp-disconnect
          socket AF_INET SOCK_DGRAM 0 -> fd
          setopt s3 SOL_UDP UDP_CORK 1 -> linux ok | linnet ENOPROTOOPT # udp-cork
@@ -889,6 +877,53 @@ const SCENARIOS: &[(&str, &str)] = &[
          send s1 x MSG_NOSIGNAL -> len 1
          pump -> ok
          recv s2 5 MSG_DONTWAIT -> recv 1 0 x",
+    ),
+    (
+        "tcp_urgent_data",
+        "socket AF_INET SOCK_STREAM 0 -> fd
+         bind s0 127.0.0.1:5063 -> ok
+         listen s0 5 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         connect s1 127.0.0.1:5063 -> ok
+         accept s0 0 -> fd
+         recv s2 1 MSG_OOB -> EINVAL
+         send s1 ab MSG_OOB -> len 2
+         pump -> ok
+         recv s2 1 MSG_OOB -> recv 1 0x1 b
+         recv s2 1 MSG_OOB -> EINVAL
+         recv s2 10 0 -> recv 1 0 a
+         setopt s2 SOL_SOCKET SO_OOBINLINE 1 -> ok
+         getopt s2 SOL_SOCKET SO_OOBINLINE 4 -> int 1
+         send s1 cd MSG_OOB -> len 2
+         pump -> ok
+         recv s2 1 MSG_OOB -> EINVAL
+         recv s2 10 0 -> recv 2 0 bc # the byte read out of band was never unlinked: SO_OOBINLINE shows it
+         recv s2 10 MSG_DONTWAIT -> recv 1 0 d
+         recv s2 10 MSG_DONTWAIT -> EAGAIN",
+    ),
+    (
+        "tcp_options_of_the_tcp_code",
+        "socket AF_INET SOCK_STREAM 0 -> fd
+         setopt s0 SOL_TCP TCP_CORK 1 -> ok
+         getopt s0 SOL_TCP TCP_CORK 4 -> int 1
+         setopt s0 SOL_TCP TCP_MAXSEG 10 -> EINVAL
+         setopt s0 SOL_TCP TCP_MAXSEG 1000 -> ok
+         getopt s0 SOL_TCP TCP_MAXSEG 4 -> int 1000
+         setopt s0 SOL_TCP TCP_WINDOW_CLAMP 100 -> ok
+         getopt s0 SOL_TCP TCP_WINDOW_CLAMP 4 -> int 1152
+         setopt s0 SOL_TCP TCP_QUICKACK 0 -> ok
+         getopt s0 SOL_TCP TCP_QUICKACK 4 -> int 0
+         setopt s0 SOL_TCP TCP_DEFER_ACCEPT 5 -> ok
+         getopt s0 SOL_TCP TCP_DEFER_ACCEPT 4 -> int 7
+         getopt s0 SOL_TCP TCP_INFO 8 -> bytes 0700000000000001
+         setopt s0 SOL_TCP TCP_INFO 1 -> ENOPROTOOPT
+         socket AF_INET SOCK_STREAM 0 -> fd
+         bind s1 127.0.0.1:5064 -> ok
+         listen s1 5 -> ok
+         getopt s1 SOL_TCP TCP_INFO 8 -> bytes 0a00000000000000
+         socket AF_INET SOCK_STREAM 0 -> fd
+         connect s2 127.0.0.1:5064 -> ok
+         getopt s2 SOL_TCP TCP_INFO 1 -> bytes 01",
     ),
     (
         "close_then_ebadf",
@@ -959,6 +994,9 @@ const NAMES: &[(&str, i32)] = &[
     ("TCP_QUICKACK", TCP_QUICKACK),
     ("TCP_CONGESTION", TCP_CONGESTION),
     ("TCP_USER_TIMEOUT", TCP_USER_TIMEOUT),
+    ("TCP_DEFER_ACCEPT", TCP_DEFER_ACCEPT),
+    ("TCP_WINDOW_CLAMP", TCP_WINDOW_CLAMP),
+    ("TCP_INFO", TCP_INFO),
     ("UDP_CORK", UDP_CORK),
     ("MSG_OOB", MSG_OOB),
     ("MSG_PEEK", MSG_PEEK),

@@ -59,11 +59,11 @@
 //!   `IP_TOS`.
 //! - `connect(AF_UNSPEC)` on a TCP socket past SYN-SENT (Linux's `tcp_disconnect` aborts the
 //!   connection): EOPNOTSUPP for now; on a closed, listening or connecting one it works.
-//! - `MSG_OOB` on TCP sends (urgent data is not in the TCP code): EOPNOTSUPP. On receive
-//!   there is never urgent data, so EINVAL is Linux's answer and is given. `MSG_MORE`,
-//!   `UDP_CORK`, `TCP_CORK`: not done (each send goes out on its own). `MSG_WAITALL`: the
-//!   front door's loop. `MSG_ERRQUEUE`: there is no error queue (no `IP_RECVERR`), so it
-//!   answers EAGAIN, which is what Linux says for an empty queue.
+//! - `MSG_OOB | MSG_PEEK` on TCP consumes the urgent byte (Linux leaves it). `MSG_MORE` on
+//!   UDP and `UDP_CORK`: not done (each send is its own datagram). `MSG_WAITALL`: the front
+//!   door's loop. `MSG_ERRQUEUE`: there is no error queue (no `IP_RECVERR`), so it answers
+//!   EAGAIN, which is what Linux says for an empty queue. `TCP_INFO`'s
+//!   `tcpi_delivery_rate_app_limited` is 1 on every socket not listening.
 //! - Options kept and reported but without effect yet: `SO_DONTROUTE`, `SO_NO_CHECK`,
 //!   `SO_REUSEPORT` (no port sharing),
 //!   `SO_PRIORITY` / `SO_MARK` (no qdisc, no policy routing), `SO_RCVLOWAT` (no poll yet),
@@ -71,9 +71,7 @@
 //! - Options not done (ENOPROTOOPT, Linux knows them): `SO_BINDTODEVICE`, `SO_PASSCRED`
 //!   and the other `SOL_SOCKET` ones not listed in [`opt`]; `IP_TTL` / `IP_TOS` set on TCP
 //!   (the TCP code has no per-socket TTL or TOS), `IP_PKTINFO`, `IP_RECVTTL`, `IP_RECVTOS`,
-//!   `IP_RECVERR`, `IP_MTU_DISCOVER`, `IP_MTU`, `IP_FREEBIND`, `IP_OPTIONS`; `TCP_MAXSEG`,
-//!   `TCP_CORK`, `TCP_QUICKACK`, `TCP_WINDOW_CLAMP`, `TCP_DEFER_ACCEPT` as setters (their
-//!   getters answer), `TCP_INFO`; `UDP_CORK`.
+//!   `IP_RECVERR`, `IP_MTU_DISCOVER`, `IP_MTU`, `IP_FREEBIND`, `IP_OPTIONS`; `UDP_CORK`.
 //! - `poll` / readiness over sockets, the std/async/kernel front doors over this layer, and
 //!   the daemon's socket calls through it.
 

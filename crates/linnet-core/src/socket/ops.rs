@@ -448,7 +448,8 @@ pub(super) fn inet_shutdown(st: &mut Stack, id: SocketId, how: i32) -> Result<()
     r
 }
 
-/// `tcp_sendmsg`: the TCP code's send; `MSG_OOB` is not supported yet.
+/// `tcp_sendmsg`: the TCP code's send; `MSG_OOB` makes the last byte urgent, `MSG_MORE`
+/// holds a partial segment back as `TCP_CORK` would.
 fn tcp_sendmsg(
     st: &mut Stack,
     id: SocketId,
@@ -457,16 +458,19 @@ fn tcp_sendmsg(
     _to: Option<&SockAddr>,
 ) -> Result<usize, Errno> {
     let sk = st.socket(id)?.sk;
-    if flags & MSG_OOB != 0 {
-        // Deviation from Linux: urgent data is not in the TCP code yet.
-        return Err(Errno::EOPNOTSUPP);
-    }
     // MSG_NOSIGNAL: a library raises no SIGPIPE, so EPIPE is returned with or without it.
-    st.tcp_send(sk, buf)
+    if flags & MSG_OOB != 0 {
+        st.tcp_send_oob(sk, buf)
+    } else if flags & MSG_MORE != 0 {
+        st.tcp_send_more(sk, buf)
+    } else {
+        st.tcp_send(sk, buf)
+    }
 }
 
 /// `tcp_recvmsg`: `MSG_PEEK` copies without consuming, `MSG_TRUNC` discards, `MSG_OOB`
-/// finds no urgent data (EINVAL, `tcp_recv_urg`), `MSG_ERRQUEUE` an empty error queue.
+/// reads the urgent byte (`tcp_recv_urg`: EINVAL when there is none), `MSG_ERRQUEUE` finds
+/// an empty error queue.
 fn tcp_recvmsg(st: &mut Stack, id: SocketId, buf: &mut [u8], flags: i32) -> Result<MsgInfo, Errno> {
     let sk = st.socket(id)?.sk;
     let info = |len| MsgInfo {
@@ -478,7 +482,12 @@ fn tcp_recvmsg(st: &mut Stack, id: SocketId, buf: &mut [u8], flags: i32) -> Resu
         return Err(Errno::EAGAIN);
     }
     if flags & MSG_OOB != 0 {
-        return Err(Errno::EINVAL);
+        // Deviation from Linux: MSG_OOB | MSG_PEEK reads (consumes) the urgent byte.
+        return st.tcp_recv_oob(sk, buf).map(|n| MsgInfo {
+            len: n,
+            from: None,
+            flags: MSG_OOB,
+        });
     }
     if flags & MSG_PEEK != 0 {
         let tp = st.tcp_sock_ref(sk)?;

@@ -328,7 +328,12 @@ fn sk_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -> Result<()
                 st.sock_mut(id)?.o.keepalive = on;
             }
         }
-        SO_OOBINLINE => st.sock_mut(id)?.o.oobinline = on,
+        SO_OOBINLINE => {
+            st.sock_mut(id)?.o.oobinline = on;
+            if tcp {
+                st.tcp_set_oobinline(sk, on)?;
+            }
+        }
         SO_NO_CHECK => st.sock_mut(id)?.o.no_check = on,
         SO_PRIORITY => {
             if !(0..=6).contains(&val) && !privileged {
@@ -437,7 +442,13 @@ fn sk_getsockopt(st: &mut Stack, id: SocketId, name: i32, out: &mut [u8]) -> Res
             };
             e.map_or(0, Errno::code)
         }
-        SO_OOBINLINE => o.oobinline.into(),
+        SO_OOBINLINE => {
+            if tcp {
+                st.tcp_oobinline(sk)?.into()
+            } else {
+                o.oobinline.into()
+            }
+        }
         SO_NO_CHECK => o.no_check.into(),
         SO_PRIORITY => o.priority as i32,
         SO_LINGER => {
@@ -579,14 +590,19 @@ fn do_tcp_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -> Resul
             }
             st.tcp_set_user_timeout(sk, val as u32)
         }
-        // Deviation from Linux: TCP_MAXSEG, TCP_CORK, TCP_DEFER_ACCEPT, TCP_WINDOW_CLAMP and
-        // TCP_QUICKACK cannot be set yet (the TCP code has no setters for them). TCP_INFO is
-        // get-only in Linux too.
+        TCP_MAXSEG => st.tcp_set_maxseg(sk, val as u32),
+        TCP_CORK => st.tcp_set_cork(sk, val != 0),
+        // tcp_set_window_clamp: max_t(int, SOCK_MIN_RCVBUF / 2, val) for a nonzero value.
+        TCP_WINDOW_CLAMP => st.tcp_set_window_clamp(sk, if val < 0 { 1 } else { val as u32 }),
+        TCP_DEFER_ACCEPT => st.tcp_set_defer_accept(sk, val),
+        TCP_QUICKACK => st.tcp_set_quickack(sk, val != 0),
+        // TCP_INFO is get-only in Linux too.
         _ => Err(Errno::ENOPROTOOPT),
     }
 }
 
-/// `do_tcp_getsockopt`: `len = min(len, sizeof(int))`.
+/// `do_tcp_getsockopt`: `len = min(len, sizeof(int))`; `TCP_CONGESTION` up to 16 bytes,
+/// `TCP_INFO` up to `sizeof(struct tcp_info)`.
 fn do_tcp_getsockopt(
     st: &mut Stack,
     id: SocketId,
@@ -594,49 +610,19 @@ fn do_tcp_getsockopt(
     out: &mut [u8],
 ) -> Result<usize, Errno> {
     let sk = st.socket(id)?.sk;
-    let tp = st.tcp_sock_ref(sk)?;
-    let cfg = &st.cfg;
     let val: i32 = match name {
-        TCP_NODELAY => tp.nodelay.into(),
-        TCP_MAXSEG => tp.mss as i32,
-        TCP_CORK => 0,
-        TCP_KEEPIDLE => {
-            if tp.opts.keepidle != 0 {
-                tp.opts.keepidle as i32
-            } else {
-                cfg.tcp_keepalive_time.as_secs() as i32
-            }
-        }
-        TCP_KEEPINTVL => {
-            if tp.opts.keepintvl != 0 {
-                tp.opts.keepintvl as i32
-            } else {
-                cfg.tcp_keepalive_intvl.as_secs() as i32
-            }
-        }
-        TCP_KEEPCNT => {
-            if tp.opts.keepcnt != 0 {
-                tp.opts.keepcnt as i32
-            } else {
-                i32::from(cfg.tcp_keepalive_probes)
-            }
-        }
-        TCP_SYNCNT => {
-            if tp.opts.syncnt != 0 {
-                i32::from(tp.opts.syncnt)
-            } else {
-                i32::from(cfg.tcp_syn_retries)
-            }
-        }
-        TCP_LINGER2 => match tp.opts.linger2 {
-            l if l < 0 => -1,
-            0 => cfg.tcp_fin_timeout.as_secs() as i32,
-            l => l,
-        },
-        TCP_DEFER_ACCEPT => 0,
-        TCP_WINDOW_CLAMP => tp.window_clamp as i32,
-        TCP_QUICKACK => (!tp.ack.pingpong).into(),
-        TCP_USER_TIMEOUT => tp.opts.user_timeout as i32,
+        TCP_NODELAY => st.tcp_nodelay(sk)?.into(),
+        TCP_MAXSEG => st.tcp_maxseg(sk)? as i32,
+        TCP_CORK => st.tcp_cork(sk)?.into(),
+        TCP_KEEPIDLE => st.tcp_keepidle(sk)? as i32,
+        TCP_KEEPINTVL => st.tcp_keepintvl(sk)? as i32,
+        TCP_KEEPCNT => st.tcp_keepcnt(sk)? as i32,
+        TCP_SYNCNT => st.tcp_syncnt(sk)? as i32,
+        TCP_LINGER2 => st.tcp_linger2(sk)?,
+        TCP_DEFER_ACCEPT => st.tcp_defer_accept(sk)?,
+        TCP_WINDOW_CLAMP => st.tcp_window_clamp(sk)? as i32,
+        TCP_QUICKACK => st.tcp_quickack(sk)?.into(),
+        TCP_USER_TIMEOUT => st.tcp_user_timeout(sk)? as i32,
         TCP_CONGESTION => {
             let name = st.tcp_congestion(sk)?;
             let mut b = [0u8; TCP_CA_NAME_MAX];
@@ -644,10 +630,85 @@ fn do_tcp_getsockopt(
             b[..n].copy_from_slice(&name.as_bytes()[..n]);
             return Ok(put(out, &b));
         }
-        // Deviation from Linux: no TCP_INFO snapshot yet.
+        TCP_INFO => return Ok(put(out, &tcp_info_bytes(&st.tcp_info(sk)?))),
         _ => return Err(Errno::ENOPROTOOPT),
     };
     Ok(put_int(out, val))
+}
+
+/// `sizeof(struct tcp_info)` in Linux 6.18 (up to `tcpi_accecn_opt_seen`).
+pub const TCP_INFO_LEN: usize = 280;
+
+/// `struct tcp_info` as `tcp_get_info` lays it out (native endian). Fields linnet does
+/// not measure (pacing rates, `fackets`, busy/limited times, `delivered`, DSACK and
+/// reordering figures, the AccECN counters) are 0.
+///
+/// Deviation from Linux: `tcpi_delivery_rate_app_limited` is 1 on every socket that is not
+/// listening, the value Linux starts a socket with (`rate_app_limited`), as there are no
+/// delivery-rate samples to clear it.
+pub fn tcp_info_bytes(i: &crate::tcp::TcpInfo) -> [u8; TCP_INFO_LEN] {
+    let mut b = [0u8; TCP_INFO_LEN];
+    b[..8].copy_from_slice(&[
+        i.state,
+        i.ca_state,
+        i.retransmits,
+        i.probes,
+        i.backoff,
+        i.options,
+        (i.snd_wscale & 0xf) | (i.rcv_wscale << 4),
+        u8::from(i.state != 10),
+    ]);
+    let u32s: [(usize, u32); 27] = [
+        (8, i.rto),
+        (12, i.ato),
+        (16, i.snd_mss),
+        (20, i.rcv_mss),
+        (24, i.unacked),
+        (28, i.sacked),
+        (32, i.lost),
+        (36, i.retrans),
+        (44, i.last_data_sent),
+        (48, i.last_ack_sent),
+        (52, i.last_data_recv),
+        (56, i.last_ack_recv),
+        (60, i.pmtu),
+        (64, i.rcv_ssthresh),
+        (68, i.rtt),
+        (72, i.rttvar),
+        (76, i.snd_ssthresh),
+        (80, i.snd_cwnd),
+        (84, i.advmss),
+        (88, i.reordering),
+        (92, i.rcv_rtt),
+        (96, i.rcv_space),
+        (100, i.total_retrans),
+        (136, i.segs_out),
+        (140, i.segs_in),
+        (144, i.notsent_bytes),
+        (148, i.min_rtt),
+    ];
+    for (at, v) in u32s {
+        b[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+    }
+    for (at, v) in [
+        (152, i.data_segs_in),
+        (156, i.data_segs_out),
+        (224, i.rcv_ooopack),
+        (228, i.snd_wnd),
+        (232, i.rcv_wnd),
+    ] {
+        b[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+    }
+    for (at, v) in [
+        (120, i.bytes_acked),
+        (128, i.bytes_received),
+        (160, i.delivery_rate),
+        (200, i.bytes_sent),
+        (208, i.bytes_retrans),
+    ] {
+        b[at..at + 8].copy_from_slice(&v.to_ne_bytes());
+    }
+    b
 }
 
 /// `udp_lib_setsockopt`: EINVAL below an int, then the option.

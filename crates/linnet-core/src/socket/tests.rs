@@ -539,8 +539,9 @@ fn tcp_send_after_shutdown_is_epipe() {
 // ---- MSG flags ----------------------------------------------------------------------------
 
 /// TCP `MSG_PEEK` copies without consuming; `MSG_TRUNC` discards; `MSG_OOB` on receive
-/// finds no urgent data (EINVAL); `MSG_ERRQUEUE` an empty error queue (EAGAIN); `MSG_OOB` on
-/// send is not supported yet (EOPNOTSUPP).
+/// finds no urgent data (EINVAL) until `send(MSG_OOB)` makes the last byte urgent, which is
+/// then read once out of band with `MSG_OOB` in `msg_flags`; `MSG_ERRQUEUE` finds an empty
+/// error queue (EAGAIN).
 #[test]
 fn tcp_recv_flags() {
     let mut h = Harness::new();
@@ -569,9 +570,62 @@ fn tcp_recv_flags() {
         h.stack.sys_recvmsg(a, &mut buf, MSG_PEEK),
         Err(Errno::EAGAIN)
     );
+    assert_eq!(h.stack.sys_sendto(c, b"x!", MSG_OOB, None), Ok(2));
+    let mut one = [0u8; 1];
+    let m = h.stack.sys_recvmsg(a, &mut one, MSG_OOB).unwrap();
+    assert_eq!((m.len, m.flags, one), (1, MSG_OOB, *b"!"));
     assert_eq!(
-        h.stack.sys_sendto(c, b"!", MSG_OOB, None),
-        Err(Errno::EOPNOTSUPP)
+        h.stack.sys_recvmsg(a, &mut one, MSG_OOB),
+        Err(Errno::EINVAL)
+    );
+    let m = h.stack.sys_recvmsg(a, &mut buf, 0).unwrap();
+    assert_eq!((m.len, &buf[..1]), (1, &b"x"[..]));
+}
+
+/// TCP options the TCP code keeps, through getsockopt/setsockopt: TCP_CORK, TCP_MAXSEG
+/// (88..=32767), TCP_WINDOW_CLAMP, TCP_DEFER_ACCEPT, TCP_QUICKACK, SO_OOBINLINE; TCP_INFO
+/// as `struct tcp_info` (state first; 280 bytes, truncated to the caller's buffer).
+#[test]
+fn tcp_options_of_the_tcp_code_round_trip() {
+    let mut h = Harness::new();
+    let t = tcp(&mut h);
+    set_int(&mut h, t, SOL_TCP, TCP_CORK, 1).unwrap();
+    assert_eq!(get_int(&mut h, t, SOL_TCP, TCP_CORK), Ok(1));
+    assert_eq!(
+        set_int(&mut h, t, SOL_TCP, TCP_MAXSEG, 10),
+        Err(Errno::EINVAL)
+    );
+    set_int(&mut h, t, SOL_TCP, TCP_MAXSEG, 1000).unwrap();
+    assert_eq!(get_int(&mut h, t, SOL_TCP, TCP_MAXSEG), Ok(1000));
+    set_int(&mut h, t, SOL_TCP, TCP_WINDOW_CLAMP, 100).unwrap();
+    assert_eq!(get_int(&mut h, t, SOL_TCP, TCP_WINDOW_CLAMP), Ok(1152));
+    set_int(&mut h, t, SOL_TCP, TCP_QUICKACK, 0).unwrap();
+    assert_eq!(get_int(&mut h, t, SOL_TCP, TCP_QUICKACK), Ok(0));
+    set_int(&mut h, t, SOL_SOCKET, SO_OOBINLINE, 1).unwrap();
+    assert_eq!(get_int(&mut h, t, SOL_SOCKET, SO_OOBINLINE), Ok(1));
+    let l = tcp(&mut h);
+    h.stack.sys_listen(l, 1).unwrap();
+    set_int(&mut h, l, SOL_TCP, TCP_DEFER_ACCEPT, 1).unwrap();
+    assert_eq!(get_int(&mut h, l, SOL_TCP, TCP_DEFER_ACCEPT), Ok(1));
+    let mut info = [0u8; 300];
+    assert_eq!(
+        h.stack.sys_getsockopt(t, SOL_TCP, TCP_INFO, &mut info),
+        Ok(TCP_INFO_LEN)
+    );
+    assert_eq!(
+        info[..8],
+        [7, 0, 0, 0, 0, 0, 0, 1],
+        "TCP_CLOSE, app-limited"
+    );
+    let mut head = [0u8; 8];
+    assert_eq!(
+        h.stack.sys_getsockopt(l, SOL_TCP, TCP_INFO, &mut head),
+        Ok(8)
+    );
+    assert_eq!(head, [10, 0, 0, 0, 0, 0, 0, 0], "TCP_LISTEN");
+    assert_eq!(
+        h.stack.sys_setsockopt(t, SOL_TCP, TCP_INFO, &[0; 4]),
+        Err(Errno::ENOPROTOOPT)
     );
 }
 
