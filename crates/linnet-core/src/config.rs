@@ -73,6 +73,14 @@ pub struct StackConfig {
     pub ip_local_port_range: (u16, u16),
     /// `net.ipv4.conf.all.route_localnet`: 0 (127/8 from the wire is martian).
     pub route_localnet: bool,
+    /// `net.ipv4.ip_nonlocal_bind`: 0 (bind() to an address that is not ours is refused
+    /// with EADDRNOTAVAIL).
+    pub ip_nonlocal_bind: bool,
+    /// `net.ipv4.ip_unprivileged_port_start`: 1024. Binding a port below it needs
+    /// `CAP_NET_BIND_SERVICE` (a socket marked privileged), else EACCES.
+    pub ip_unprivileged_port_start: u16,
+    /// `net.ipv4.ping_group_range`: "1 0" (no group may create ping sockets).
+    pub ping_group_range: (u32, u32),
     /// `net.ipv4.icmp_echo_ignore_all`: 0.
     pub icmp_echo_ignore_all: bool,
     /// `net.ipv4.icmp_echo_ignore_broadcasts`: 1.
@@ -189,6 +197,9 @@ impl Default for StackConfig {
             ip_default_ttl: 64,
             ip_local_port_range: (32768, 60999),
             route_localnet: false,
+            ip_nonlocal_bind: false,
+            ip_unprivileged_port_start: 1024,
+            ping_group_range: (1, 0),
             icmp_echo_ignore_all: false,
             icmp_echo_ignore_broadcasts: true,
             icmp_ignore_bogus_error_responses: true,

@@ -26,6 +26,7 @@ pub enum Errno {
     EINVAL = 22,
     EMFILE = 24,
     EPIPE = 32,
+    EDOM = 33,
     ENAMETOOLONG = 36,
     ENONET = 64,
     EPROTO = 71,
@@ -60,6 +61,56 @@ impl Errno {
         self as i32
     }
 
+    /// The error with numeric value `code`, if it is one of these.
+    pub fn from_code(code: i32) -> Option<Errno> {
+        const ALL: [Errno; 43] = [
+            Errno::EPERM,
+            Errno::ENOENT,
+            Errno::ESRCH,
+            Errno::EINTR,
+            Errno::EIO,
+            Errno::EBADF,
+            Errno::EAGAIN,
+            Errno::ENOMEM,
+            Errno::EACCES,
+            Errno::EFAULT,
+            Errno::EBUSY,
+            Errno::EEXIST,
+            Errno::ENODEV,
+            Errno::EINVAL,
+            Errno::EMFILE,
+            Errno::EPIPE,
+            Errno::EDOM,
+            Errno::ENAMETOOLONG,
+            Errno::ENONET,
+            Errno::EPROTO,
+            Errno::EDESTADDRREQ,
+            Errno::EMSGSIZE,
+            Errno::EPROTOTYPE,
+            Errno::ENOPROTOOPT,
+            Errno::EPROTONOSUPPORT,
+            Errno::ESOCKTNOSUPPORT,
+            Errno::EOPNOTSUPP,
+            Errno::EAFNOSUPPORT,
+            Errno::EADDRINUSE,
+            Errno::EADDRNOTAVAIL,
+            Errno::ENETDOWN,
+            Errno::ENETUNREACH,
+            Errno::ECONNABORTED,
+            Errno::ECONNRESET,
+            Errno::ENOBUFS,
+            Errno::EISCONN,
+            Errno::ENOTCONN,
+            Errno::ETIMEDOUT,
+            Errno::ECONNREFUSED,
+            Errno::EHOSTDOWN,
+            Errno::EHOSTUNREACH,
+            Errno::EALREADY,
+            Errno::EINPROGRESS,
+        ];
+        ALL.into_iter().find(|e| e.code() == code)
+    }
+
     /// The symbolic name.
     pub fn name(self) -> &'static str {
         match self {
@@ -79,6 +130,7 @@ impl Errno {
             Errno::EINVAL => "EINVAL",
             Errno::EMFILE => "EMFILE",
             Errno::EPIPE => "EPIPE",
+            Errno::EDOM => "EDOM",
             Errno::ENAMETOOLONG => "ENAMETOOLONG",
             Errno::ENONET => "ENONET",
             Errno::EPROTO => "EPROTO",

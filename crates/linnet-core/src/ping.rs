@@ -4,10 +4,10 @@
 //! Linux: net/ipv4/ping.c (`ping_v4_sendmsg`, `ping_rcv`, `ping_err`).
 //! RFCs: RFC 792 (echo), RFC 1122 §3.2.2.6.
 //!
-//! Deviation from Linux: until the socket layer lands, replies are not matched to a socket
-//! by identifier; every echo reply and every ICMP error quoting one of our echo requests is
-//! reported as an [`Event`] to the application, which filters by identifier as iputils does
-//! on a raw socket.
+//! Replies and errors whose identifier a ping socket holds go to that socket
+//! (`crate::socket`'s ping sockets, `ping_rcv` / `ping_err`). The others are reported as an
+//! [`Event`] to the application, which filters by identifier as iputils does on a raw
+//! socket: the path of [`Stack::ping_send`] without a socket.
 
 use core::net::Ipv4Addr;
 
@@ -98,6 +98,9 @@ impl Stack {
         if icmp.len() < 8 {
             return;
         }
+        if self.ping_sock_rcv(from, icmp) {
+            return;
+        }
         let ident = u16::from_be_bytes([icmp[4], icmp[5]]);
         let seq = u16::from_be_bytes([icmp[6], icmp[7]]);
         self.push_event(Event::Ping(PingEvent::Reply {
@@ -116,6 +119,9 @@ impl Stack {
             return;
         }
         let ident = u16::from_be_bytes([inner_icmp[4], inner_icmp[5]]);
+        if self.ping_sock_err(msg_type, code, ident) {
+            return;
+        }
         let seq = u16::from_be_bytes([inner_icmp[6], inner_icmp[7]]);
         self.push_event(Event::Ping(PingEvent::Error {
             from,

@@ -27,8 +27,9 @@ use crate::stats::DropReason;
 
 /// Largest UDP payload over IPv4 (65535 - 20 - 8).
 pub const MAX_PAYLOAD: usize = 65_507;
-/// Smallest receive buffer (`SOCK_MIN_RCVBUF`).
-const SOCK_MIN_RCVBUF: usize = 2 * 2304;
+/// Smallest receive buffer (`SOCK_MIN_RCVBUF` = `TCP_SKB_MIN_TRUESIZE`: 2048 plus an
+/// aligned `struct sk_buff` on x86-64).
+const SOCK_MIN_RCVBUF: usize = 2304;
 
 /// A socket of the stack. Stale handles (closed sockets) are refused with EBADF.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -66,6 +67,13 @@ pub struct RecvMeta {
 struct UdpSock {
     local: SocketAddrV4,
     bound: bool,
+    /// The address came from bind() (`SOCK_BINDADDR_LOCK`): a disconnect keeps it.
+    addr_locked: bool,
+    /// The port came from bind() (`SOCK_BINDPORT_LOCK`): a disconnect keeps it.
+    port_locked: bool,
+    /// `SO_REUSEADDR` (`sk_reuse`): sockets that all set it may bind the same address and
+    /// port; unicast goes to the one bound last.
+    reuse: bool,
     remote: Option<SocketAddrV4>,
     rxq: VecDeque<(SkBuff, SocketAddrV4)>,
     rmem: usize,
@@ -127,12 +135,15 @@ impl UdpTable {
         }
     }
 
-    fn port_in_use(&self, port: u16, addr: Ipv4Addr) -> bool {
+    /// `udp_lib_lport_inuse`: a socket on `port` whose address overlaps `addr`, unless both
+    /// have `SO_REUSEADDR` (`reuse`; false for ephemeral ports).
+    fn port_in_use(&self, port: u16, addr: Ipv4Addr, reuse: bool) -> bool {
         self.by_port.get(&port).is_some_and(|v| {
             v.iter().any(|&i| {
                 self.slots[i as usize].sock.as_ref().is_some_and(|s| {
                     let a = *s.local.ip();
-                    a.is_unspecified() || addr.is_unspecified() || a == addr
+                    let overlap = a.is_unspecified() || addr.is_unspecified() || a == addr;
+                    overlap && !(reuse && s.reuse)
                 })
             })
         })
@@ -145,7 +156,9 @@ impl UdpTable {
     fn lookup(&self, saddr: Ipv4Addr, sport: u16, daddr: Ipv4Addr, dport: u16) -> Option<u32> {
         let slot = self.by_port.get(&dport)?;
         let mut best: Option<(u32, u32)> = None;
-        for &i in slot {
+        // Newest first, as Linux adds sockets at the head of the slot: among sockets sharing
+        // an address with SO_REUSEADDR, the one bound last wins.
+        for &i in slot.iter().rev() {
             let Some(s) = self.slots[i as usize].sock.as_ref() else {
                 continue;
             };
@@ -181,6 +194,9 @@ impl Stack {
         let sock = UdpSock {
             local: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
             bound: false,
+            addr_locked: false,
+            port_locked: false,
+            reuse: false,
             remote: None,
             rxq: VecDeque::new(),
             rmem: 0,
@@ -225,18 +241,26 @@ impl Stack {
             || ip.is_multicast()
             || ip.is_broadcast()
             || self.fib.local(ip).is_some()
-            || ip.is_loopback();
+            || ip.is_loopback()
+            || self.cfg.ip_nonlocal_bind;
         if !ok {
             return Err(Errno::EADDRNOTAVAIL);
         }
         let port = if addr.port() == 0 {
             self.ephemeral_port(ip)?
-        } else if self.udp.port_in_use(addr.port(), ip) {
+        } else if self
+            .udp
+            .port_in_use(addr.port(), ip, self.udp.get(h)?.reuse)
+        {
             return Err(Errno::EADDRINUSE);
         } else {
             addr.port()
         };
-        self.udp_hash(h, SocketAddrV4::new(ip, port))
+        self.udp_hash(h, SocketAddrV4::new(ip, port))?;
+        let s = self.udp.get_mut(h)?;
+        s.addr_locked = !ip.is_unspecified();
+        s.port_locked = addr.port() != 0;
+        Ok(())
     }
 
     fn udp_hash(&mut self, h: SocketHandle, local: SocketAddrV4) -> Result<(), Errno> {
@@ -259,7 +283,7 @@ impl Stack {
         let start = self.rand_u32() % span;
         for i in 0..span {
             let port = lo + ((start + i) % span) as u16;
-            if !self.udp.port_in_use(port, ip) {
+            if !self.udp.port_in_use(port, ip, false) {
                 return Ok(port);
             }
         }
@@ -633,6 +657,85 @@ impl Stack {
             self.push_event(Event::Error(h));
         }
         true
+    }
+}
+
+impl Stack {
+    /// `IP_TTL` as getsockopt reports it: the socket's TTL, else `ip_default_ttl`.
+    pub fn udp_ttl(&self, h: SocketHandle) -> Result<u8, Errno> {
+        let s = self.udp.get(h)?;
+        Ok(s.ttl.unwrap_or(self.cfg.ip_default_ttl))
+    }
+
+    /// `SO_REUSEADDR` (`sk_reuse`).
+    pub fn udp_set_reuseaddr(&mut self, h: SocketHandle, on: bool) -> Result<(), Errno> {
+        self.udp.get_mut(h)?.reuse = on;
+        Ok(())
+    }
+
+    /// `IP_TOS`: the TOS byte of the datagrams this socket sends.
+    pub fn udp_set_tos(&mut self, h: SocketHandle, tos: u8) -> Result<(), Errno> {
+        self.udp.get_mut(h)?.tos = tos;
+        Ok(())
+    }
+
+    /// `SO_BROADCAST` as getsockopt reports it.
+    pub fn udp_broadcast(&self, h: SocketHandle) -> Result<bool, Errno> {
+        Ok(self.udp.get(h)?.broadcast)
+    }
+
+    /// `getsockopt(SO_ERROR)`: the pending error, cleared.
+    pub fn udp_take_error(&mut self, h: SocketHandle) -> Result<Option<Errno>, Errno> {
+        Ok(self.udp.get_mut(h)?.err.take())
+    }
+
+    /// The connected peer (`inet_dport` set by connect), if any.
+    pub fn udp_peer_addr(&self, h: SocketHandle) -> Result<Option<SocketAddrV4>, Errno> {
+        Ok(self.udp.get(h)?.remote)
+    }
+
+    /// `recvfrom(MSG_PEEK)`: like [`Stack::udp_recv_from`] but the datagram stays queued. A
+    /// pending error is still reported (and cleared) first, as `__skb_recv_udp` does.
+    pub fn udp_peek_from(&mut self, h: SocketHandle, buf: &mut [u8]) -> Result<RecvMeta, Errno> {
+        let s = self.udp.get_mut(h)?;
+        if let Some(e) = s.err.take() {
+            return Err(e);
+        }
+        let Some((skb, from)) = s.rxq.front() else {
+            return Err(Errno::EAGAIN);
+        };
+        let data = skb.data();
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        Ok(RecvMeta {
+            len: n,
+            datagram_len: data.len(),
+            from: *from,
+            truncated: n < data.len(),
+        })
+    }
+
+    /// `connect(AF_UNSPEC)` (`__udp_disconnect`): forgets the peer; the source address is
+    /// reset unless it came from bind(), and an ephemeral port is given back unless the
+    /// port came from bind().
+    pub fn udp_disconnect(&mut self, h: SocketHandle) -> Result<(), Errno> {
+        let s = self.udp.get_mut(h)?;
+        s.remote = None;
+        if !s.addr_locked {
+            s.local = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, s.local.port());
+        }
+        if s.bound && !s.port_locked {
+            let port = s.local.port();
+            s.bound = false;
+            s.local = SocketAddrV4::new(*s.local.ip(), 0);
+            if let Some(v) = self.udp.by_port.get_mut(&port) {
+                v.retain(|&i| i != h.idx);
+                if v.is_empty() {
+                    self.udp.by_port.remove(&port);
+                }
+            }
+        }
+        Ok(())
     }
 }
 

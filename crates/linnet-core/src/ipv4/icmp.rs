@@ -63,7 +63,7 @@ impl IcmpState {
 }
 
 /// `icmp_err_convert`: the errno and "hard error" flag for a destination-unreachable code.
-fn unreach_errno(code: u8) -> (Errno, bool) {
+pub(crate) fn unreach_errno(code: u8) -> (Errno, bool) {
     match code {
         0 | 6 | 9 => (Errno::ENETUNREACH, true),
         1 | 10 => (Errno::EHOSTUNREACH, true),

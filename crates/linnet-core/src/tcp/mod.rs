@@ -1045,7 +1045,8 @@ impl Stack {
                 || ip.is_loopback()
                 || ip.is_multicast()
                 || ip.is_broadcast()
-                || st.fib.local(ip).is_some();
+                || st.fib.local(ip).is_some()
+                || st.cfg.ip_nonlocal_bind;
             if !ok {
                 return Err(Errno::EADDRNOTAVAIL);
             }
@@ -1743,3 +1744,11 @@ mod timewait_tests;
 mod urg_tests;
 #[cfg(test)]
 mod user_timeout_tests;
+
+impl Stack {
+    /// The TCP socket behind an application handle, read-only: the socket layer's view of
+    /// `struct sock` for the option getters (`do_tcp_getsockopt`, `sk_getsockopt`).
+    pub(crate) fn tcp_sock_ref(&self, h: SocketHandle) -> Result<&TcpSock, Errno> {
+        self.tcp.get(h)
+    }
+}
