@@ -125,6 +125,15 @@ pub struct StackConfig {
     pub tcp_window_scaling: bool,
     /// `net.ipv4.tcp_sack`: 1 (SACK-permitted offered; SACK blocks generated).
     pub tcp_sack: bool,
+    /// `net.ipv4.tcp_dsack`: 1 (D-SACK blocks reported for duplicate data, RFC 2883).
+    pub tcp_dsack: bool,
+    /// `net.ipv4.tcp_recovery`: 1 (`TCP_RACK_LOSS_DETECTION`: RACK marks segments lost on
+    /// SACK connections; 0 falls back to the duplicate-ACK threshold).
+    pub tcp_recovery: u8,
+    /// `net.ipv4.tcp_early_retrans`: 3 (tail loss probes, RFC 8985 TLP; 3 or 4 enable).
+    pub tcp_early_retrans: u8,
+    /// `net.ipv4.tcp_frto`: 2 (SACK-enhanced F-RTO after a timeout, RFC 5682; 0 off).
+    pub tcp_frto: u8,
     /// `net.ipv4.tcp_syncookies`: 1 (SYN cookies when a listener's SYN queue is full);
     /// 0 never (the SYN is dropped), 2 always.
     pub tcp_syncookies: u8,
@@ -220,6 +229,10 @@ impl Default for StackConfig {
             tcp_timestamps: true,
             tcp_window_scaling: true,
             tcp_sack: true,
+            tcp_dsack: true,
+            tcp_recovery: 1,
+            tcp_early_retrans: 3,
+            tcp_frto: 2,
             tcp_syncookies: 1,
             tcp_syn_retries: 6,
             tcp_synack_retries: 5,

@@ -270,12 +270,48 @@ mib! {
         listen_drops => "ListenDrops",
         /// Fast recoveries entered on duplicate ACKs (no SACK).
         tcp_reno_recovery => "TCPRenoRecovery",
+        /// Fast recoveries entered on SACK information.
+        tcp_sack_recovery => "TCPSackRecovery",
+        /// The peer took back SACKed data (the ACK stopped at a SACKed segment).
+        tcp_sack_reneging => "TCPSACKReneging",
+        /// Reordering detected from SACK information.
+        tcp_sack_reorder => "TCPSACKReorder",
+        /// Reordering detected from timestamps.
+        tcp_ts_reorder => "TCPTSReorder",
+        /// Recoveries undone at their end (timestamps or D-SACK: nothing was lost).
+        tcp_full_undo => "TCPFullUndo",
+        /// Recoveries undone on a partial ACK (Eifel).
+        tcp_partial_undo => "TCPPartialUndo",
+        /// Recoveries undone because D-SACK proved every retransmission spurious.
+        tcp_dsack_undo => "TCPDSACKUndo",
+        /// Timeouts undone (Eifel or F-RTO).
+        tcp_loss_undo => "TCPLossUndo",
+        /// Retransmissions lost again.
+        tcp_lost_retransmit => "TCPLostRetransmit",
+        /// Timeouts during Reno fast recovery.
+        tcp_reno_failures => "TCPRenoFailures",
+        /// Timeouts during SACK recovery.
+        tcp_sack_failures => "TCPSackFailures",
+        /// Timeouts in the Loss state.
+        tcp_loss_failures => "TCPLossFailures",
         /// Segments retransmitted in fast recovery.
         tcp_fast_retrans => "TCPFastRetrans",
         /// Segments retransmitted in slow start after a timeout.
         tcp_slow_start_retrans => "TCPSlowStartRetrans",
         /// Retransmission timeouts.
         tcp_timeouts => "TCPTimeouts",
+        /// Tail loss probes sent.
+        tcp_loss_probes => "TCPLossProbes",
+        /// Losses repaired by a tail loss probe.
+        tcp_loss_probe_recovery => "TCPLossProbeRecovery",
+        /// D-SACKs sent for old data.
+        tcp_dsack_old_sent => "TCPDSACKOldSent",
+        /// D-SACKs sent for out-of-order data.
+        tcp_dsack_ofo_sent => "TCPDSACKOfoSent",
+        /// D-SACKs received for data below the cumulative ACK.
+        tcp_dsack_recv => "TCPDSACKRecv",
+        /// D-SACKs received for out-of-order data.
+        tcp_dsack_ofo_recv => "TCPDSACKOfoRecv",
         /// Connections reset because data arrived after close.
         tcp_abort_on_data => "TCPAbortOnData",
         /// Connections reset because close found unread data.
@@ -284,6 +320,14 @@ mib! {
         tcp_abort_on_timeout => "TCPAbortOnTimeout",
         /// Orphans in FIN-WAIT-2 reset at once because `TCP_LINGER2` is negative.
         tcp_abort_on_linger => "TCPAbortOnLinger",
+        /// Invalid SACK blocks ignored.
+        tcp_sack_discard => "TCPSACKDiscard",
+        /// D-SACKs ignored: older than the undo marker.
+        tcp_dsack_ignored_old => "TCPDSACKIgnoredOld",
+        /// D-SACKs ignored: no reduction to undo.
+        tcp_dsack_ignored_no_undo => "TCPDSACKIgnoredNoUndo",
+        /// Timeouts F-RTO proved spurious.
+        tcp_spurious_rtos => "TCPSpuriousRTOs",
         /// Handshake ACKs without data dropped on a `TCP_DEFER_ACCEPT` listener.
         tcp_defer_accept_drop => "TCPDeferAcceptDrop",
         /// Connections closed without TIME-WAIT because `tcp_max_tw_buckets` was reached.

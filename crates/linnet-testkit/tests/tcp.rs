@@ -293,7 +293,7 @@ fn ten_megabytes_over_lossy_reordering_links() {
         let sb = th.net.stack(th.b).stats();
         assert!(sa.tcp.retrans_segs > 0, "seed {seed}: {:?}", sa.tcp);
         assert!(
-            sa.tcp_ext.tcp_reno_recovery + sa.tcp_ext.tcp_timeouts > 0,
+            sa.tcp_ext.tcp_sack_recovery + sa.tcp_ext.tcp_timeouts > 0,
             "seed {seed}: {:?}",
             sa.tcp_ext
         );
@@ -306,12 +306,19 @@ fn ten_megabytes_over_lossy_reordering_links() {
         }
         eprintln!(
             "seed {seed} loss {loss} reorder {reorder} dup {duplicate}: {} ms virtual, {} steps, \
-             {} retransmitted, {} fast recoveries, {} timeouts",
+             {} retransmitted, {} SACK recoveries, {} timeouts, {} loss probes, {} undos, \
+             {} D-SACKs received",
             out.end.as_millis(),
             out.steps,
             sa.tcp.retrans_segs,
-            sa.tcp_ext.tcp_reno_recovery,
-            sa.tcp_ext.tcp_timeouts
+            sa.tcp_ext.tcp_sack_recovery,
+            sa.tcp_ext.tcp_timeouts,
+            sa.tcp_ext.tcp_loss_probes,
+            sa.tcp_ext.tcp_full_undo
+                + sa.tcp_ext.tcp_partial_undo
+                + sa.tcp_ext.tcp_dsack_undo
+                + sa.tcp_ext.tcp_loss_undo,
+            sa.tcp_ext.tcp_dsack_recv + sa.tcp_ext.tcp_dsack_ofo_recv
         );
     }
 }

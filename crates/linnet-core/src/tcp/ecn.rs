@@ -192,8 +192,16 @@ impl Stack {
         if !matches!(sk.ca_state, CaState::Open | CaState::Disorder) {
             return;
         }
+        // tcp_init_cwnd_reduction, with no undo (tcp_enter_cwr: prior_ssthresh = 0,
+        // undo_marker = 0).
         sk.high_seq = sk.snd_nxt;
         sk.win.cwnd_cnt = 0;
+        sk.sb.prior_ssthresh = 0;
+        sk.sb.undo_marker = None;
+        sk.sb.tlp_high_seq = None;
+        sk.sb.prior_cwnd = sk.win.cwnd;
+        sk.sb.prr_delivered = 0;
+        sk.sb.prr_out = 0;
         let w = sk.win;
         sk.win.ssthresh = super::cong::CongestionOps::ssthresh(&mut sk.cc, &w);
         // Deviation from Linux: the reduction happens at once (no PRR).
@@ -201,40 +209,6 @@ impl Stack {
         sk.ca_state = CaState::Cwr;
         if sk.ecn_ok() {
             sk.ecn_flags |= TCP_ECN_QUEUE_CWR;
-        }
-    }
-
-    /// The `TCP_CA_CWR` state on an ACK (`tcp_fastretrans_alert`): no window growth; once
-    /// something above `high_seq` is acknowledged the reduction ends
-    /// (`tcp_end_cwnd_reduction`) and the state is Open again. A third duplicate ACK
-    /// starts fast recovery without a second reduction (`tcp_enter_recovery` while in
-    /// cwnd reduction).
-    pub(crate) fn tcp_cwr_on_ack(&mut self, sk: &mut TcpSock, acked: u32, is_dup: bool) {
-        if acked > 0 {
-            sk.dupacks = 0;
-            if !sk.snd_una.before(sk.high_seq) && sk.snd_una != sk.high_seq {
-                sk.win.cwnd = sk.win.ssthresh.max(sk.mss);
-                sk.ca_state = CaState::Open;
-            }
-            return;
-        }
-        if !is_dup {
-            return;
-        }
-        sk.dupacks += 1;
-        if sk.dupacks == 3 {
-            sk.win.cwnd = sk.win.ssthresh.saturating_add(3 * sk.mss);
-            sk.high_seq = sk.snd_nxt;
-            sk.ca_state = CaState::Recovery;
-            self.stats.tcp_ext.tcp_reno_recovery += 1;
-            if sk.retrans_stamp.is_none() {
-                sk.retrans_stamp = Some(self.now);
-            }
-            let una = sk.snd_una;
-            if self.tcp_retransmit_at(sk, una) > 0 {
-                self.stats.tcp_ext.tcp_fast_retrans += 1;
-            }
-            self.tcp_arm_rto(sk);
         }
     }
 }

@@ -33,8 +33,6 @@ pub const TCPI_OPT_ECN: u8 = 8;
 /// `TCPI_OPT_ECN_SEEN`: at least one ECT packet was received.
 pub const TCPI_OPT_ECN_SEEN: u8 = 16;
 
-/// `tp->reordering` with no reordering detection: `tcp_reordering` (3).
-const TCP_REORDERING: u32 = 3;
 /// `TCP_INIT_CWND`.
 const TCP_INIT_CWND: u32 = 10;
 
@@ -215,29 +213,20 @@ impl TcpSock {
         } else {
             0
         };
-        // packets_out: the send queue is a byte ring, so in-flight bytes are counted in
-        // MSS-sized segments (a SYN or FIN alone is one).
-        let mut unacked = self.segments(flight);
-        let mut sacked = 0;
+        // packets_out: the scoreboard's records; a SYN (not on the scoreboard) is one.
+        let mut unacked = if self.sb.q.is_empty() {
+            self.segments(flight)
+        } else {
+            self.sb.packets_out.pkts
+        };
+        let mut sacked = self.sb.sacked_out.pkts;
         if let (TcpState::Listen, Some(q)) = (self.state, self.listen.as_deref()) {
             unacked = q.accept_queue.len() as u32;
             sacked = q.max_backlog;
         }
-        // lost_out: in the Loss state everything from the retransmission point to
-        // `high_seq` is marked lost. Fed by today's NewReno state; the SACK scoreboard will
-        // replace it.
-        let lost = if self.ca_state == CaState::Loss {
-            self.segments(self.high_seq.diff(self.retx_nxt).max(0) as u32)
-        } else {
-            0
-        };
-        // retrans_out: retransmitted and unacknowledged, likewise approximated from the
-        // retransmission point of the Loss state.
-        let retrans = if self.ca_state == CaState::Loss {
-            self.segments(self.retx_nxt.diff(self.snd_una).max(0) as u32)
-        } else {
-            0
-        };
+        // lost_out and retrans_out, from the scoreboard.
+        let lost = self.sb.lost_out.pkts;
+        let retrans = self.sb.retrans_out.pkts;
         let ssthresh = if self.win.ssthresh >= INFINITE_SSTHRESH {
             INFINITE_SSTHRESH
         } else {
@@ -277,7 +266,7 @@ impl TcpSock {
             snd_ssthresh: ssthresh,
             snd_cwnd: self.win.cwnd / mss,
             advmss: self.advmss,
-            reordering: TCP_REORDERING,
+            reordering: self.sb.reordering,
             // Deviation from Linux: no receiver-side RTT estimate (tcp_rcv_rtt_update).
             rcv_rtt: 0,
             // tcp_init_buffer_space's starting value; receive-buffer autotuning owns

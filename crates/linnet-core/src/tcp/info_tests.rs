@@ -62,7 +62,8 @@ fn tcp_info_reports_connection_and_counters() {
 }
 
 /// After a retransmission timeout: CA Loss (4), one retransmission of the head with its
-/// backoff, the lost and retransmitted segments, total_retrans and bytes_retrans.
+/// backoff, the lost (every outstanding segment, `tcp_timeout_mark_lost`) and
+/// retransmitted segments, total_retrans and bytes_retrans.
 #[test]
 fn tcp_info_after_timeout_shows_loss_and_retransmissions() {
     let mut h = setup();
@@ -74,7 +75,7 @@ fn tcp_info_after_timeout_shows_loss_and_retransmissions() {
     let i = h.stack.tcp_info(s).unwrap();
     assert_eq!((i.ca_state, i.retransmits, i.backoff), (4, 1, 1));
     assert_eq!((i.total_retrans, i.bytes_retrans), (1, 1460));
-    assert_eq!((i.lost, i.retrans, i.unacked), (1, 1, 2));
+    assert_eq!((i.lost, i.retrans, i.unacked), (2, 1, 2));
     assert_eq!(i.snd_cwnd, 1);
 }
 

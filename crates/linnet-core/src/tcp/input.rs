@@ -22,11 +22,11 @@ use crate::skb::SkBuff;
 use crate::stack::{Event, Stack};
 use crate::stats::DropReason;
 
-use super::cong::{CongestionOps, Window};
+use super::cong::Window;
 use super::output::{initial_window, SegId, MSS_DEFAULT, TS_LEN};
-use super::timer::{ts_now, TIMEOUT_INIT};
+use super::timer::TIMEOUT_INIT;
 use super::{
-    CaState, FourTuple, RtxKind, SeqExt, TcpSock, TcpState, TimerKind, MAX_OFO_BLOCKS, RCV_SHUTDOWN,
+    FourTuple, RtxKind, SeqExt, TcpSock, TcpState, TimerKind, MAX_OFO_BLOCKS, RCV_SHUTDOWN,
 };
 
 /// One arriving segment, parsed.
@@ -48,6 +48,8 @@ pub(crate) struct Seg<'a> {
     pub(crate) urg_ptr: Option<u16>,
     /// The ECN field of the IP header (`INET_ECN_*`).
     pub(crate) ecn: u8,
+    /// SACK blocks (RFC 2018), in wire order.
+    pub(crate) sacks: super::sack::SackBlocks,
     pub(crate) payload: &'a [u8],
 }
 
@@ -147,6 +149,7 @@ impl Stack {
                                 ts: r.timestamp,
                                 urg_ptr: r.flags.urg.then_some(r.urgent_pointer),
                                 ecn: ip.ecn(),
+                                sacks: r.sack_ranges,
                                 payload: r.payload,
                             };
                             self.tcp_v4_do_rcv(&seg)
@@ -434,7 +437,6 @@ impl Stack {
         c.snd_nxt = iss;
         c.snd_sml = iss;
         c.high_seq = iss;
-        c.retx_nxt = iss;
         c.sbuf_seq = iss + 1;
         c.ts_offset = self.tcp.keys.ts_offset(c.local, c.remote);
         c.inet_id = self.rand_u32() as u16;
@@ -881,24 +883,58 @@ impl Stack {
         if seg.seq_len() > 0 && seg.seq.before(sk.rcv_nxt) {
             self.stats.tcp_ext.delayed_ack_lost += 1;
             self.tcp_enter_quickack_mode(sk);
+            let end = if seg.end_seq().after(sk.rcv_nxt) {
+                sk.rcv_nxt
+            } else {
+                seg.end_seq()
+            };
+            self.tcp_dsack_set(sk, seg.seq, end);
         }
         self.tcp_send_ack(sk);
     }
 
-    /// `tcp_ack`: window update, acknowledged data, RTT, the congestion state machine.
+    /// `tcp_ack`: window update, SACK tagging, acknowledged data off the scoreboard, RTT,
+    /// the congestion state machine (`tcp_fastretrans_alert`), cwnd (`tcp_cong_control`)
+    /// and the retransmissions recovery asks for (`tcp_xmit_recovery`).
     fn tcp_ack(&mut self, sk: &mut TcpSock, seg: &Seg<'_>, ack: SeqNumber) -> Result<(), AckErr> {
+        use super::recovery::Rexmit;
+        use super::sack::{flag, SackMib, SackState};
         let now = self.now;
         let prior_una = sk.snd_una;
         let prior_in_flight = sk.in_flight();
         if ack.after(sk.snd_nxt) {
             return Err(AckErr::UnsentData);
         }
+        sk.sb.rcv_tsecr = match (sk.ts_ok, seg.ts) {
+            (true, Some((_, ecr))) if ecr != 0 => Some(ecr),
+            _ => None,
+        };
+        let has_sacks = sk.sack_ok && seg.sacks.iter().any(Option::is_some);
+        let mut st = SackState::default();
+        let mut mib = SackMib::default();
         if ack.before(prior_una) {
             // RFC 5961 §5.2: older than the peer's largest window is not acceptable.
             if ack.before(prior_una - sk.max_window as usize) {
                 return Err(AckErr::TooOld);
             }
+            // old_ack: its SACK blocks may still tell something (or prove an undo).
+            if has_sacks {
+                super::cong::tcp_ca_refresh(sk, now);
+                let c = self.tcp_sack_ctx(sk, ack, prior_una);
+                sk.sb.sacktag_write_queue(&c, &seg.sacks, &mut st, &mut mib);
+                self.tcp_sack_mib(&mib);
+                let mut fl = st.flag;
+                let mut rexmit = Rexmit::None;
+                if sk.sb.packets_out.pkts > 0 {
+                    self.tcp_fastretrans_alert(sk, 0, &mut fl, &mut rexmit);
+                    self.tcp_xmit_recovery(sk, rexmit);
+                }
+            }
             return Ok(());
+        }
+        let mut fl = 0u32;
+        if seg.seq_len() > 0 {
+            fl |= flag::DATA;
         }
         // tcp_ack_update_window.
         let nwin = if seg.flags.syn {
@@ -906,7 +942,6 @@ impl Stack {
         } else {
             u32::from(seg.wnd) << sk.snd_wscale
         };
-        let mut win_update = false;
         let may_update = ack.after(prior_una)
             || seg.seq.after(sk.snd_wl1)
             || (seg.seq == sk.snd_wl1 && (nwin > sk.snd_wnd || nwin == 0));
@@ -915,13 +950,23 @@ impl Stack {
             sk.snd_wl2 = ack;
             if sk.snd_wnd != nwin {
                 sk.snd_wnd = nwin;
-                win_update = true;
+                fl |= flag::WIN_UPDATE;
                 sk.max_window = sk.max_window.max(nwin);
             }
         }
+        let prior_fack = if sk.sack_ok {
+            sk.sb.highest_sack_seq(prior_una, sk.snd_nxt)
+        } else {
+            prior_una
+        };
+        let prior_packets = sk.sb.packets_out.pkts;
+        let prior_delivered = sk.sb.delivered;
+        let prior_lost = sk.sb.lost;
         let acked = ack.diff(prior_una).max(0) as u32;
         sk.counters.bytes_acked += u64::from(acked);
         if acked > 0 {
+            fl |= flag::SND_UNA_ADVANCED;
+            sk.retransmits = 0;
             let data_acked = ack.diff(sk.sbuf_seq).clamp(0, sk.sbuf.len() as i32) as usize;
             sk.sbuf.drain(..data_acked);
             sk.sbuf_seq += data_acked;
@@ -930,49 +975,79 @@ impl Stack {
                 sk.sbuf = alloc::collections::VecDeque::new();
             }
             sk.snd_una = ack;
-            if sk.retx_nxt.before(ack) {
-                sk.retx_nxt = ack;
-            }
-            // RTT: a timed segment (Karn), else the timestamp echo.
-            match sk.rtt_sample {
-                Some((end, t)) if !ack.before(end) => {
-                    sk.rtt.sample(now.saturating_since(t));
-                    sk.rtt_sample = None;
-                }
-                Some(_) => {}
-                None => {
-                    if let (true, Some((_, ecr))) = (sk.ts_ok, seg.ts) {
-                        if ecr != 0 {
-                            let nowts = ts_now(now).wrapping_add(sk.ts_offset);
-                            let ms = nowts.wrapping_sub(ecr);
-                            if (ms as i32) >= 0 && ms < 600_000 {
-                                sk.rtt
-                                    .sample(crate::time::Duration::from_millis(u64::from(ms)));
-                            }
-                        }
-                    }
-                }
-            }
+        }
+        if has_sacks {
+            let c = self.tcp_sack_ctx(sk, ack, prior_una);
+            sk.sb.sacktag_write_queue(&c, &seg.sacks, &mut st, &mut mib);
+            self.tcp_sack_mib(&mib);
+            fl |= st.flag;
+        }
+        // The peer is alive: keepalive starts over from here.
+        sk.probes_out = 0;
+        sk.rcv_tstamp = now;
+        if acked > 0 {
             sk.backoff = 0;
-            sk.retransmits = 0;
-            if sk.ca_state == CaState::Open {
-                sk.retrans_stamp = None;
-            }
-            // tcp_rearm_rto.
-            if sk.snd_una == sk.snd_nxt {
-                if sk.rtx_kind == RtxKind::Retrans {
-                    sk.clear_timer(TimerKind::Rtx);
-                }
-            } else {
-                self.tcp_arm_rto(sk);
-            }
             // sk_stream_write_space.
             if sk.write_blocked && sk.send_space() >= sk.sbuf.len() / 2 {
                 sk.write_blocked = false;
                 self.tcp_event(sk, Event::Writable);
             }
         }
-        // tcp_ack_probe: the window opened for what the persist timer was holding.
+        if prior_packets == 0 {
+            super::cong::tcp_ca_refresh(sk, now);
+            // no_queue: nothing was outstanding (a window update, the ACK of a SYN).
+            if acked > 0 && sk.snd_una == sk.snd_nxt && sk.rtx_kind != RtxKind::Probe {
+                sk.clear_timer(TimerKind::Rtx);
+            }
+            self.tcp_ack_probe(sk);
+            return Ok(());
+        }
+        let tsecr = sk.sb.rcv_tsecr;
+        fl |= self.tcp_clean_rtx_queue(sk, prior_fack, &st, tsecr);
+        // FLAG_ECE: an ECN echo enters CWR from Open or Disorder (tcp_try_to_open).
+        self.tcp_ecn_rcv_ecn_echo(sk, seg, acked);
+        // The clock and this ACK's RTT sample for the congestion hooks (tcp_mstamp_refresh,
+        // the rate sample of tcp_ack).
+        super::cong::tcp_ca_refresh(sk, now);
+        sk.sb.delivered += st.sack_delivered;
+        sk.sb.rack_update_reo_wnd(prior_delivered);
+        if sk.sb.tlp_high_seq.is_some() {
+            self.tcp_process_tlp_ack(sk, ack, fl);
+        }
+        let mut rexmit = Rexmit::None;
+        if Self::tcp_ack_is_dubious(sk, fl) {
+            let num_dupack =
+                u32::from(fl & (flag::SND_UNA_ADVANCED | flag::NOT_DUP | flag::DSACKING_ACK) == 0);
+            self.tcp_fastretrans_alert(sk, num_dupack, &mut fl, &mut rexmit);
+        }
+        if fl & flag::SET_XMIT_TIMER != 0 {
+            self.tcp_set_xmit_timer(sk);
+        }
+        if acked > 0 && sk.ca_state == super::CaState::Open && !sk.sb.any_retrans_done() {
+            // The episode is over: the write timeout starts afresh next time.
+            sk.clear_retrans_stamp();
+        }
+        if sk.snd_una == sk.snd_nxt && sk.rtx_kind != RtxKind::Probe {
+            sk.clear_timer(TimerKind::Rtx);
+        }
+        let delivered = sk.sb.delivered - prior_delivered;
+        let newly_lost = sk.sb.lost - prior_lost;
+        let delivered_bytes = acked + st.sacked_bytes;
+        self.tcp_cong_control(
+            sk,
+            delivered,
+            delivered_bytes,
+            newly_lost,
+            fl,
+            prior_in_flight,
+        );
+        self.tcp_xmit_recovery(sk, rexmit);
+        self.tcp_ack_probe(sk);
+        Ok(())
+    }
+
+    /// `tcp_ack_probe`: the window opened for what the persist timer was holding.
+    fn tcp_ack_probe(&mut self, sk: &mut TcpSock) {
         if sk.rtx_kind == RtxKind::Probe && sk.timer(TimerKind::Rtx).is_some() {
             let wnd_end = sk.snd_una + sk.snd_wnd as usize;
             let next = (sk.data_end().diff(sk.snd_nxt).max(0) as usize).min(sk.mss as usize);
@@ -983,106 +1058,56 @@ impl Stack {
                 sk.probes_tstamp = None;
             }
         }
-        let is_dup = acked == 0
-            && seg.payload.is_empty()
-            && !seg.flags.syn
-            && !seg.flags.fin
-            && !win_update
-            && nwin == sk.snd_wnd
-            && sk.snd_una != sk.snd_nxt;
-        // The peer is alive: keepalive starts over from here.
-        sk.probes_out = 0;
-        sk.rcv_tstamp = now;
-        self.tcp_ecn_rcv_ecn_echo(sk, seg, acked);
-        self.tcp_cong_on_ack(sk, ack, acked, is_dup, prior_in_flight);
-        Ok(())
     }
 
-    /// The Reno part of `tcp_fastretrans_alert` plus `tcp_cong_avoid`: RFC 5681 §3.2
-    /// fast retransmit on the third duplicate ACK, RFC 6582 NewReno recovery.
-    fn tcp_cong_on_ack(
-        &mut self,
-        sk: &mut TcpSock,
+    /// What the SACK pass needs to know about the connection.
+    fn tcp_sack_ctx(
+        &self,
+        sk: &TcpSock,
         ack: SeqNumber,
-        acked: u32,
-        is_dup: bool,
-        prior_in_flight: u32,
-    ) {
-        // The clock and this ACK's RTT sample for the congestion hooks (tcp_mstamp_refresh,
-        // the rate sample of tcp_ack).
-        super::cong::tcp_ca_refresh(sk, self.now);
-        let mss = sk.mss;
-        match sk.ca_state {
-            CaState::Open | CaState::Disorder => {
-                if acked > 0 {
-                    sk.dupacks = 0;
-                    sk.ca_state = CaState::Open;
-                    let limited =
-                        self.tcp_is_cwnd_limited(sk) || prior_in_flight + mss > sk.win.cwnd;
-                    let w = &mut sk.win;
-                    sk.cc.cong_avoid(w, acked, limited);
-                } else if is_dup {
-                    sk.dupacks += 1;
-                    sk.ca_state = CaState::Disorder;
-                    // RFC 6582 §3.2 step 2: only if the ACK covers more than "recover".
-                    if sk.dupacks == 3 && ack.after(sk.high_seq) {
-                        let w = sk.win;
-                        sk.win.ssthresh = sk.cc.ssthresh(&w);
-                        sk.win.cwnd = sk.win.ssthresh.saturating_add(3 * mss);
-                        sk.win.cwnd_cnt = 0;
-                        sk.high_seq = sk.snd_nxt;
-                        sk.ca_state = CaState::Recovery;
-                        self.stats.tcp_ext.tcp_reno_recovery += 1;
-                        let una = sk.snd_una;
-                        if sk.retrans_stamp.is_none() {
-                            sk.retrans_stamp = Some(self.now);
-                        }
-                        if self.tcp_retransmit_at(sk, una) > 0 {
-                            self.stats.tcp_ext.tcp_fast_retrans += 1;
-                        }
-                        self.tcp_arm_rto(sk);
-                    }
-                }
+        prior_una: SeqNumber,
+    ) -> super::sack::SackCtx {
+        super::sack::SackCtx {
+            ack,
+            prior_una,
+            snd_una: sk.snd_una,
+            snd_nxt: sk.snd_nxt,
+            high_seq: sk.high_seq,
+            max_window: sk.max_window,
+            mss: sk.mss,
+            now: self.now,
+        }
+    }
+
+    /// Adds up the SACK pass's counters.
+    fn tcp_sack_mib(&mut self, m: &super::sack::SackMib) {
+        let x = &mut self.stats.tcp_ext;
+        x.tcp_dsack_recv += m.dsack_recv;
+        x.tcp_dsack_ofo_recv += m.dsack_ofo_recv;
+        x.tcp_sack_discard += m.sack_discard;
+        x.tcp_dsack_ignored_old += m.dsack_ignored_old;
+        x.tcp_dsack_ignored_no_undo += m.dsack_ignored_no_undo;
+        x.tcp_sack_reorder += m.sack_reorder;
+    }
+
+    /// `tcp_dsack_set` (RFC 2883): report `[seq, end)` as duplicate data in the next ACK
+    /// (TCPDSACKOldSent below RCV.NXT, TCPDSACKOfoSent above).
+    pub(crate) fn tcp_dsack_set(&mut self, sk: &mut TcpSock, seq: SeqNumber, end: SeqNumber) {
+        if sk.sack_ok && self.cfg.tcp_dsack {
+            if sk.sb.dsack_set(seq, end, sk.rcv_nxt) {
+                self.stats.tcp_ext.tcp_dsack_old_sent += 1;
+            } else {
+                self.stats.tcp_ext.tcp_dsack_ofo_sent += 1;
             }
-            CaState::Recovery => {
-                if acked > 0 {
-                    if !ack.before(sk.high_seq) {
-                        // Full acknowledgment: RFC 6582 §3.2 step 3, option 1.
-                        let flight = sk.in_flight().max(mss);
-                        sk.win.cwnd = sk.win.ssthresh.min(flight.saturating_add(mss));
-                        sk.ca_state = CaState::Open;
-                        sk.dupacks = 0;
-                        sk.retrans_stamp = None;
-                    } else {
-                        // Partial acknowledgment: retransmit the next hole, deflate.
-                        let una = sk.snd_una;
-                        if self.tcp_retransmit_at(sk, una) > 0 {
-                            self.stats.tcp_ext.tcp_fast_retrans += 1;
-                        }
-                        let add = if acked >= mss { mss } else { 0 };
-                        sk.win.cwnd = sk
-                            .win
-                            .cwnd
-                            .saturating_sub(acked)
-                            .saturating_add(add)
-                            .max(mss);
-                    }
-                } else if is_dup {
-                    sk.win.cwnd = sk.win.cwnd.saturating_add(mss);
-                }
-            }
-            CaState::Cwr => self.tcp_cwr_on_ack(sk, acked, is_dup),
-            CaState::Loss => {
-                if acked > 0 {
-                    let w = &mut sk.win;
-                    sk.cc.cong_avoid(w, acked, true);
-                    if !ack.before(sk.high_seq) {
-                        sk.ca_state = CaState::Open;
-                        sk.dupacks = 0;
-                        sk.retrans_stamp = None;
-                    }
-                }
-            }
+        }
+    }
+
+    /// `tcp_dsack_extend`: widen the pending D-SACK block, or start one.
+    pub(crate) fn tcp_dsack_extend(&mut self, sk: &mut TcpSock, seq: SeqNumber, end: SeqNumber) {
+        if sk.sb.dsack.is_none() {
+            self.tcp_dsack_set(sk, seq, end);
+        } else {
+            let _ = sk.sb.dsack_extend(seq, end, sk.rcv_nxt);
         }
     }
 
@@ -1099,7 +1124,9 @@ impl Stack {
         }
         let end = seq + data.len() + usize::from(fin);
         if !end.after(sk.rcv_nxt) {
-            // A retransmission of what we have: ACK at once (tcp_data_queue "out_of_window").
+            // A retransmission of what we have: ACK at once (tcp_data_queue "out_of_window"),
+            // reporting the duplicate (RFC 2883).
+            self.tcp_dsack_set(sk, seq, end);
             self.stats.tcp_ext.delayed_ack_lost += 1;
             self.tcp_enter_quickack_mode(sk);
             sk.ack.pending = true;
@@ -1107,7 +1134,8 @@ impl Stack {
             return Rcv::Drop(DropReason::TcpOldData);
         }
         if seq.before(sk.rcv_nxt) {
-            // Partial overlap: keep the new part.
+            // Partial overlap: keep the new part, report the old one.
+            self.tcp_dsack_set(sk, seq, sk.rcv_nxt);
             let skip = sk.rcv_nxt.diff(seq) as usize;
             data = &data[skip.min(data.len())..];
             seq = sk.rcv_nxt;
@@ -1167,6 +1195,16 @@ impl Stack {
             }
             let (start, bytes) = sk.ooo.remove(0);
             sk.ooo_bytes -= bytes.len();
+            if start.before(sk.rcv_nxt) {
+                // In-order data overlapped what was queued: a duplicate.
+                let dup_end = start + bytes.len();
+                let hi = if dup_end.before(sk.rcv_nxt) {
+                    dup_end
+                } else {
+                    sk.rcv_nxt
+                };
+                self.tcp_dsack_extend(sk, start, hi);
+            }
             let skip = sk.rcv_nxt.diff(start).max(0) as usize;
             if skip < bytes.len() {
                 let part = &bytes[skip..];
@@ -1208,6 +1246,22 @@ impl Stack {
             sk.ooo_fin = Some(end);
         }
         if !data.is_empty() {
+            // RFC 2883: what the segment repeats of queued data is reported as a D-SACK.
+            let mut dup: Option<(SeqNumber, SeqNumber)> = None;
+            for (s, b) in &sk.ooo {
+                let e = *s + b.len();
+                if s.before(end) && e.after(seq) {
+                    let lo = if s.after(seq) { *s } else { seq };
+                    let hi = if e.before(end) { e } else { end };
+                    dup = Some(match dup {
+                        None => (lo, hi),
+                        Some((a, _)) => (a, hi),
+                    });
+                }
+            }
+            if let Some((lo, hi)) = dup {
+                self.tcp_dsack_set(sk, lo, hi);
+            }
             // Merge with every block that overlaps or touches [seq, end).
             let mut lo = seq;
             let mut hi = end;

@@ -125,6 +125,9 @@ mod isn;
 mod mtu;
 mod output;
 mod paws;
+mod rack;
+mod recovery;
+mod sack;
 mod sockopt;
 pub mod state;
 mod syncookie;
@@ -246,6 +249,10 @@ pub(crate) enum RtxKind {
     Retrans,
     /// Zero-window probe (persist timer).
     Probe,
+    /// Tail loss probe (`ICSK_TIME_LOSS_PROBE`, RFC 8985 TLP).
+    LossProbe,
+    /// RACK reordering timer (`ICSK_TIME_REO_TIMEOUT`).
+    ReoTimeout,
 }
 
 /// A listener's queues (the `icsk_accept_queue` of a listening socket).
@@ -428,11 +435,11 @@ pub(crate) struct TcpSock {
     pub(crate) ca_state: CaState,
     pub(crate) cc: Congestion,
     pub(crate) win: Window,
-    pub(crate) dupacks: u32,
     /// `high_seq`: snd_nxt when recovery or loss started (RFC 6582 "recover").
     pub(crate) high_seq: SeqNumber,
-    /// Next sequence to retransmit in the Loss state.
-    pub(crate) retx_nxt: SeqNumber,
+    /// The scoreboard: the retransmission queue with its SACK / lost / retransmitted
+    /// marks and the loss-recovery, RACK-TLP and undo state (`sack.rs`).
+    pub(crate) sb: sack::Scoreboard,
     /// Largest flight in the current round (`max_packets_out`).
     pub(crate) max_flight: u32,
     /// End of the current round for `max_flight` (`cwnd_usage_seq`).
@@ -541,9 +548,8 @@ impl TcpSock {
             ca_state: CaState::Open,
             cc: Congestion::from_name(cfg.tcp_congestion_control).unwrap_or_default(),
             win: Window::initial(536),
-            dupacks: 0,
             high_seq: z,
-            retx_nxt: z,
+            sb: sack::Scoreboard::default(),
             max_flight: 0,
             cwnd_usage_seq: z,
             is_cwnd_limited: false,
@@ -618,6 +624,12 @@ impl TcpSock {
         self.deadlines[kind as usize]
     }
 
+    /// `tp->retrans_stamp = 0`: no retransmission episode under way.
+    pub(crate) fn clear_retrans_stamp(&mut self) {
+        self.retrans_stamp = None;
+        self.sb.first_rtx_stamp = None;
+    }
+
     /// Releases the data buffers (after a reset, or on entering TIME-WAIT).
     pub(crate) fn free_buffers(&mut self, rx_too: bool) {
         self.sbuf = VecDeque::new();
@@ -629,6 +641,7 @@ impl TcpSock {
         self.ooo_bytes = 0;
         self.ooo_fin = None;
         self.sacks = [None; 4];
+        self.sb.clear();
     }
 }
 
@@ -1733,7 +1746,11 @@ mod option_tests;
 #[cfg(test)]
 mod paws_tests;
 #[cfg(test)]
+mod recovery_tests;
+#[cfg(test)]
 mod reset_tests;
+#[cfg(test)]
+mod sack_tests;
 #[cfg(test)]
 mod sockopt_tests;
 #[cfg(test)]

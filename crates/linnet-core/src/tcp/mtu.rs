@@ -9,8 +9,7 @@
 //! RFCs: RFC 1191 §6 (TCP's reaction), RFC 5681 (no congestion response to a PMTU drop).
 //!
 //! Deviation from Linux: the congestion window is counted in bytes here, so when the MSS
-//! falls it keeps its bytes (Linux keeps its packets); which segments were "too large" is
-//! judged from the bytes in flight, as the send queue is a byte ring.
+//! falls it keeps its bytes (Linux keeps its packets).
 
 use crate::errno::Errno;
 use crate::stack::Stack;
@@ -57,28 +56,29 @@ impl Stack {
     }
 
     /// `tcp_simple_retransmit`: segments larger than the new MSS were dropped on the way;
-    /// mark them lost and resend them now, without a congestion response ("we do not
-    /// increase amount of _data_ in network, but units changed").
+    /// mark them lost and resend them now, cut to the new MSS, without a congestion
+    /// response ("we do not increase amount of _data_ in network, but units changed").
     fn tcp_simple_retransmit(&mut self, sk: &mut TcpSock) {
         if !sk.state.is_synchronized() {
             return;
         }
-        let flight = sk.snd_nxt.diff(sk.snd_una).max(0) as u32;
-        if flight <= sk.mss {
-            // No segment in flight is larger than the new MSS: nothing lost.
+        let mss = sk.mss;
+        for i in 0..sk.sb.q.len() {
+            let e = sk.sb.q[i];
+            if e.len() - u32::from(e.fin) > mss && sk.sb.mark_lost(i) {
+                self.stats.tcp_ext.tcp_lost_retransmit += 1;
+            }
+        }
+        if sk.sb.lost_out.pkts == 0 {
             return;
         }
         if sk.ca_state != CaState::Loss {
             sk.high_seq = sk.snd_nxt;
-            // tcp_current_ssthresh.
-            let w = sk.win;
-            sk.win.ssthresh = w.ssthresh.max(w.cwnd / 4 * 3);
+            sk.win.ssthresh = Self::tcp_current_ssthresh(sk);
+            sk.sb.prior_ssthresh = 0;
+            sk.sb.undo_marker = None;
             sk.ca_state = CaState::Loss;
         }
-        sk.retx_nxt = sk.snd_una;
-        if sk.retrans_stamp.is_none() {
-            sk.retrans_stamp = Some(self.now);
-        }
-        self.tcp_write_xmit(sk, false);
+        self.tcp_xmit_retransmit_queue(sk);
     }
 }

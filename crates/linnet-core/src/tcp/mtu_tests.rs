@@ -23,8 +23,10 @@ fn frag_needed(seg: &TcpOut, mtu: u16) -> Vec<u8> {
 }
 
 /// `tcp_v4_mtu_reduced`: fragmentation needed with MTU 1400 quoting our first segment: the
-/// MSS drops to 1360 and the outstanding data is resent at once in segments that fit
-/// (`tcp_simple_retransmit`: Loss state, TCPSlowStartRetrans, no cwnd cut), with DF; later
+/// MSS drops to 1360 and the segments now too large are resent at once, each cut to the
+/// new MSS (`tcp_simple_retransmit` marks them lost, `__tcp_retransmit_skb` fragments
+/// them: 1360 + 100 twice; the 1080-byte segment still fits and is not resent; Loss
+/// state, TCPSlowStartRetrans, no cwnd cut), with DF; later
 /// data uses the new MSS; a new connection to the same host advertises MSS 1360 until the
 /// learned PMTU expires after `ip_rt_mtu_expires` (600 s).
 #[test]
@@ -38,7 +40,7 @@ fn frag_needed_lowers_mss_and_resends_at_once() {
     let cwnd_before = h.stack.tcp_info(s).unwrap().snd_cwnd;
     let re = tcp_segments(&h.exchange(&frag_needed(&sent[0], 1400)));
     let lens: Vec<usize> = re.iter().map(|p| p.payload.len()).collect();
-    assert_eq!(lens, [1360, 1360, 1280], "{re:#?}");
+    assert_eq!(lens, [1360, 100, 1360, 100], "{re:#?}");
     assert_eq!(re[0].seq, sent[0].seq);
     for p in &re {
         assert!(p.ip.packet.len() <= 1400);
@@ -46,8 +48,8 @@ fn frag_needed_lowers_mss_and_resends_at_once() {
     }
     assert_eq!(h.stack.ip_learned_pmtu(PEER_IP), Some(1400));
     let st = h.stack.stats();
-    assert_eq!(st.tcp.retrans_segs, 3);
-    assert_eq!(st.tcp_ext.tcp_slow_start_retrans, 3);
+    assert_eq!(st.tcp.retrans_segs, 4);
+    assert_eq!(st.tcp_ext.tcp_slow_start_retrans, 4);
     let i = h.stack.tcp_info(s).unwrap();
     assert_eq!((i.snd_mss, i.pmtu, i.ca_state), (1360, 1400, 4));
     assert!(

@@ -22,7 +22,7 @@ use linnet_wire::tcp::{self as wire, Flags, SeqNumber};
 use crate::ipv4::output::IpParams;
 
 use super::timer::ts_now;
-use super::{CaState, RtxKind, SeqExt, TcpSock, TcpState, TimerKind};
+use super::{CaState, RtxKind, TcpSock, TcpState, TimerKind};
 use crate::stack::Stack;
 
 /// `TCP_MAX_WSCALE`.
@@ -94,17 +94,11 @@ pub(crate) fn initial_window(
 }
 
 impl TcpSock {
-    /// Bytes in flight (`tcp_packets_in_flight`, in bytes): what was sent and is neither
-    /// acknowledged nor considered lost.
+    /// Bytes in flight (`tcp_packets_in_flight` in bytes, RFC 6675's pipe): what was sent
+    /// and is neither acknowledged, SACKed nor considered lost, plus retransmissions.
     pub(crate) fn in_flight(&self) -> u32 {
-        let d = |a: SeqNumber, b: SeqNumber| a.diff(b).max(0) as u32;
-        match self.ca_state {
-            CaState::Loss => {
-                d(self.retx_nxt, self.snd_una)
-                    + d(self.snd_nxt, self.high_seq.max_seq(self.snd_una))
-            }
-            _ => d(self.snd_nxt, self.snd_una),
-        }
+        let outstanding = self.snd_nxt.diff(self.snd_una).max(0) as u32;
+        self.sb.bytes_in_flight(outstanding)
     }
 
     /// The space the window scale is chosen for (`tcp_select_initial_window`): the largest
@@ -162,7 +156,6 @@ impl Stack {
         sk.snd_nxt = iss;
         sk.snd_sml = iss;
         sk.high_seq = iss;
-        sk.retx_nxt = iss;
         sk.sbuf_seq = iss + 1;
         sk.snd_wnd = 0;
         sk.inet_id = self.rand_u32() as u16;
@@ -273,8 +266,18 @@ impl Stack {
         .wrapping_add(sk.ts_offset);
         let mut sack_ranges = [None; 4];
         if sk.sack_ok && f.ack && !f.syn && !f.rst {
-            for (i, b) in sk.sacks.iter().flatten().enumerate() {
-                sack_ranges[i] = Some((b.0 .0, b.1 .0));
+            // tcp_options_write: a pending D-SACK block goes first (RFC 2883 §4), once.
+            let mut n = 0;
+            if let Some((a, b)) = sk.sb.dsack.take() {
+                sack_ranges[0] = Some((a.0, b.0));
+                n = 1;
+            }
+            for b in sk.sacks.iter().flatten() {
+                if n == 4 {
+                    break;
+                }
+                sack_ranges[n] = Some((b.0 .0, b.1 .0));
+                n += 1;
             }
         }
         let urg = sk.urg_field(seq);
@@ -543,8 +546,9 @@ impl Stack {
         sk.data_end().after(sk.snd_nxt) || (sk.fin_queued && !sk.fin_sent())
     }
 
-    /// `tcp_write_xmit`: sends what the congestion window, the peer's window and Nagle
-    /// allow: first, in the Loss state, the segments marked lost; then new data and the FIN.
+    /// `tcp_write_xmit`: sends the new data and the FIN that the congestion window, the
+    /// peer's window and Nagle allow (lost segments go first, from `tcp_xmit_recovery`);
+    /// each segment sent joins the scoreboard, and a tail loss probe is scheduled.
     pub(crate) fn tcp_write_xmit(&mut self, sk: &mut TcpSock, _push: bool) {
         if !matches!(
             sk.state,
@@ -556,30 +560,27 @@ impl Stack {
         ) {
             return;
         }
+        self.tcp_write_xmit_inner(sk, false);
+    }
+
+    /// `tcp_write_xmit` with `push_one = 2`: the loss probe's one new segment, whatever the
+    /// congestion window says, Nagle off.
+    pub(crate) fn tcp_write_xmit_one(&mut self, sk: &mut TcpSock) {
+        self.tcp_write_xmit_inner(sk, true);
+    }
+
+    fn tcp_write_xmit_inner(&mut self, sk: &mut TcpSock, probe: bool) {
         let mut cwnd_limited = false;
         let mss = sk.mss as usize;
+        let mut sent = 0u32;
         loop {
+            if probe && sent > 0 {
+                break;
+            }
             let in_flight = sk.in_flight();
-            let mut cwnd = sk.win.cwnd;
-            if sk.ca_state == CaState::Disorder {
-                // RFC 3042 limited transmit: one new segment per early duplicate ACK.
-                cwnd = cwnd.saturating_add(sk.dupacks.min(2) * sk.mss);
-            }
-            if sk.ca_state == CaState::Loss && sk.retx_nxt.before(sk.high_seq) {
-                if in_flight >= cwnd {
-                    cwnd_limited = true;
-                    break;
-                }
-                let seq = sk.retx_nxt.max_seq(sk.snd_una);
-                let n = self.tcp_retransmit_at(sk, seq);
-                if n == 0 {
-                    sk.retx_nxt = sk.high_seq;
-                    continue;
-                }
-                self.stats.tcp_ext.tcp_slow_start_retrans += 1;
-                sk.retx_nxt = seq + n;
-                continue;
-            }
+            // RFC 3042's limited transmit needs no extra window here: SACKed segments (and
+            // a non-SACK peer's duplicate ACKs) leave the pipe, as in Linux.
+            let cwnd = if probe { u32::MAX } else { sk.win.cwnd };
             let seq = sk.snd_nxt;
             let end = sk.data_end();
             let unsent = end.diff(seq).max(0) as usize;
@@ -603,8 +604,9 @@ impl Stack {
                 break;
             }
             // tcp_nagle_test: a partial segment without the FIN waits while corked, or
-            // (Minshall's Nagle) while an earlier partial segment is unacknowledged.
-            if len < mss && !fin && sk.tcp_nagle_check(in_flight) {
+            // (Minshall's Nagle) while an earlier partial segment is unacknowledged; a loss
+            // probe goes with Nagle off (TCP_NAGLE_OFF).
+            if len < mss && !fin && !probe && sk.tcp_nagle_check(in_flight) {
                 self.tcp_cork_hold(sk, in_flight);
                 break;
             }
@@ -623,9 +625,19 @@ impl Stack {
             if len < mss {
                 sk.snd_sml = sk.snd_nxt;
             }
+            let now = self.now;
+            sk.sb.push(seq, sk.snd_nxt, fin, now);
+            if sk.ca_state == CaState::Recovery {
+                sk.sb.prr_out += 1;
+            }
+            sent += 1;
             self.tcp_event_new_data_sent(sk, in_flight);
         }
         self.tcp_cwnd_validate(sk, cwnd_limited);
+        if sent > 0 && !probe {
+            // One loss probe per tail-loss episode.
+            self.tcp_schedule_loss_probe(sk, false);
+        }
     }
 
     /// `tcp_event_new_data_sent` + `tcp_event_data_sent`.
@@ -633,12 +645,9 @@ impl Stack {
         let now = self.now;
         if prior_in_flight == 0
             || sk.timer(TimerKind::Rtx).is_none()
-            || sk.rtx_kind == RtxKind::Probe
+            || matches!(sk.rtx_kind, RtxKind::Probe | RtxKind::LossProbe)
         {
-            self.tcp_arm_rto(sk);
-        }
-        if sk.rtt_sample.is_none() && sk.ca_state == CaState::Open {
-            sk.rtt_sample = Some((sk.snd_nxt, now));
+            self.tcp_rearm_rto(sk);
         }
         // Sending soon after receiving: an interactive exchange (pingpong).
         if now.saturating_since(sk.ack.lrcvtime) < sk.ack.ato {
@@ -668,38 +677,6 @@ impl Stack {
         sk.is_cwnd_limited
     }
 
-    /// `__tcp_retransmit_skb` for the segment starting at `seq`: resends up to one MSS of
-    /// data (with the FIN if it is there), or the SYN. Returns the sequence space covered.
-    pub(crate) fn tcp_retransmit_at(&mut self, sk: &mut TcpSock, seq: SeqNumber) -> usize {
-        sk.rtt_sample = None;
-        if seq == sk.iss && !sk.snd_una.after(sk.iss) {
-            match sk.state {
-                TcpState::SynSent => self.tcp_send_syn(sk, true),
-                _ => self.tcp_send_synack(sk, true),
-            }
-            return 1;
-        }
-        let end = sk.data_end();
-        let avail = end.diff(seq).max(0) as usize;
-        let len = avail.min(sk.mss as usize);
-        let fin = sk.fin_sent() && seq + len == end;
-        if len == 0 && !fin {
-            return 0;
-        }
-        let f = SegFlags {
-            syn: false,
-            ack: true,
-            fin,
-            rst: false,
-            psh: len > 0 && seq + len == end,
-        };
-        let off = seq.diff(sk.sbuf_seq).max(0) as usize;
-        if !self.tcp_transmit(sk, seq, f, off, len, true) {
-            return 0;
-        }
-        len + usize::from(fin)
-    }
-
     /// `tcp_write_wakeup`: the persist timer's probe. Data that fits the window goes out;
     /// with a zero window, a segment one byte before `snd_una` draws an ACK with the
     /// current window (RFC 1122 §4.2.2.17).
@@ -722,6 +699,8 @@ impl Stack {
             let off = seq.diff(sk.sbuf_seq).max(0) as usize;
             if self.tcp_transmit(sk, seq, f, off, len, false) {
                 sk.snd_nxt = seq + len + usize::from(fin);
+                let now = self.now;
+                sk.sb.push(seq, sk.snd_nxt, fin, now);
                 self.tcp_event_new_data_sent(sk, 0);
             }
             return;

@@ -167,6 +167,8 @@ impl Stack {
                         TimerKind::Rtx => match sk.rtx_kind {
                             RtxKind::Retrans => self.tcp_retransmit_timer(&mut sk),
                             RtxKind::Probe => self.tcp_probe_timer(&mut sk),
+                            RtxKind::LossProbe => self.tcp_send_loss_probe(&mut sk),
+                            RtxKind::ReoTimeout => self.tcp_rack_reo_timeout(&mut sk),
                         },
                         TimerKind::DelAck => self.tcp_delack_timer(&mut sk),
                         TimerKind::Wait => self.tcp_wait_timer(&mut sk),
@@ -181,8 +183,14 @@ impl Stack {
     /// Arms the retransmission timer for an RTO from now (`tcp_reset_xmit_timer`), no
     /// later than the end of `TCP_USER_TIMEOUT` (`tcp_clamp_rto_to_user_timeout`).
     pub(crate) fn tcp_arm_rto(&mut self, sk: &mut TcpSock) {
-        let mut d = sk.rtt.backed_off(sk.backoff);
-        // SYN-SENT too once retransmitting (tcp_retransmit_timer re-arms with the clamp).
+        let d = sk.rtt.backed_off(sk.backoff);
+        self.tcp_arm_rto_in(sk, d);
+    }
+
+    /// `inet_csk_reset_xmit_timer(ICSK_TIME_RETRANS, d)`, clamped to `TCP_USER_TIMEOUT`
+    /// (SYN-SENT too once retransmitting: tcp_retransmit_timer re-arms with the clamp).
+    pub(crate) fn tcp_arm_rto_in(&mut self, sk: &mut TcpSock, d: Duration) {
+        let mut d = d;
         if let (true, Some(start), true) = (
             sk.opts.user_timeout != 0,
             sk.retrans_stamp,
@@ -293,7 +301,7 @@ impl Stack {
             }
             TcpState::Close | TcpState::Listen | TcpState::TimeWait => {}
             _ => {
-                if sk.snd_una == sk.snd_nxt {
+                if sk.snd_una == sk.snd_nxt || sk.sb.q.is_empty() {
                     return;
                 }
                 // tcp_write_timeout for synchronized states.
@@ -312,43 +320,32 @@ impl Stack {
                     self.tcp_write_err(sk);
                     return;
                 }
-                if sk.retrans_stamp.is_none() {
-                    // Deviation from Linux: the head's last transmission time is not kept;
-                    // it went out at least one RTO ago.
-                    sk.retrans_stamp = Some(now - sk.rtt.backed_off(sk.backoff));
+                if sk.retransmits == 0 {
+                    let x = &mut self.stats.tcp_ext;
+                    match sk.ca_state {
+                        CaState::Recovery if sk.sack_ok => x.tcp_sack_failures += 1,
+                        CaState::Recovery => x.tcp_reno_failures += 1,
+                        CaState::Loss => x.tcp_loss_failures += 1,
+                        _ if sk.ca_state == CaState::Disorder || sk.sb.sacked_out.pkts > 0 => {
+                            if sk.sack_ok {
+                                x.tcp_sack_failures += 1;
+                            } else {
+                                x.tcp_reno_failures += 1;
+                            }
+                        }
+                        _ => {}
+                    }
                 }
-                self.tcp_enter_loss(sk);
                 self.stats.tcp_ext.tcp_timeouts += 1;
-                let seq = sk.snd_una;
-                let sent = self.tcp_retransmit_at(sk, seq);
-                sk.retx_nxt = seq + sent.max(1);
+                self.tcp_enter_loss(sk);
+                // The head goes again at once; the rest as the window reopens
+                // (tcp_xmit_retransmit_queue on the ACKs).
+                self.tcp_retransmit_skb(sk, 0);
                 sk.retransmits += 1;
                 sk.backoff += 1;
                 self.tcp_arm_rto(sk);
             }
         }
-    }
-
-    /// `tcp_enter_loss`: every outstanding segment is considered lost; cwnd drops to one
-    /// segment and slow start resumes (RFC 5681 §3.1, RFC 6298 §5.5).
-    pub(crate) fn tcp_enter_loss(&mut self, sk: &mut TcpSock) {
-        // ssthresh is cut once per loss episode (not again on a repeated timeout).
-        let new_episode = matches!(sk.ca_state, CaState::Open | CaState::Disorder)
-            || !sk.high_seq.after(sk.snd_una)
-            || (sk.ca_state == CaState::Loss && sk.retransmits == 0);
-        if new_episode {
-            let w = sk.win;
-            sk.win.ssthresh = super::cong::CongestionOps::ssthresh(&mut sk.cc, &w);
-        }
-        let w = sk.win;
-        super::cong::CongestionOps::on_loss_timeout(&mut sk.cc, &w);
-        sk.win.cwnd = sk.mss;
-        sk.win.cwnd_cnt = 0;
-        sk.ca_state = CaState::Loss;
-        sk.high_seq = sk.snd_nxt;
-        sk.retx_nxt = sk.snd_una;
-        sk.dupacks = 0;
-        sk.rtt_sample = None;
     }
 
     /// `tcp_probe_timer` + `tcp_send_probe0`: probe a zero window. The peer's ACKs to the

@@ -136,7 +136,6 @@ impl TcpSock {
         self.snd_nxt = iss;
         self.snd_sml = iss;
         self.high_seq = iss;
-        self.retx_nxt = iss;
         self.sbuf_seq = iss + 1;
         self.ts_recent = r.ts_recent;
         self.ts_recent_stamp = r.ts_recent_stamp;
