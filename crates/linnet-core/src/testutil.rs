@@ -608,6 +608,8 @@ pub struct TcpSeg {
     pub cwr: bool,
     /// The IP TOS byte (its low two bits are the ECN field).
     pub tos: u8,
+    /// SACK blocks (at most 4; as many as fit are emitted).
+    pub sacks: Vec<(u32, u32)>,
     /// Payload.
     pub payload: Vec<u8>,
 }
@@ -635,7 +637,13 @@ pub fn tcp_segment(src: Ipv4Addr, dst: Ipv4Addr, s: &TcpSeg) -> Vec<u8> {
         max_seg_size: s.mss,
         window_scale: s.wscale,
         sack_permitted: s.sack_perm,
-        sack_ranges: [None; 4],
+        sack_ranges: {
+            let mut r = [None; 4];
+            for (i, b) in s.sacks.iter().take(4).enumerate() {
+                r[i] = Some(*b);
+            }
+            r
+        },
         timestamp: s.ts,
         payload: &s.payload,
     };

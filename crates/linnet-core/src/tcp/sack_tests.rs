@@ -1,1 +1,254 @@
-//! placeholder
+//! Rule tests: SACK as a sender (the scoreboard, `tcp_sacktag_write_queue`, retransmission
+//! of the holes, reneging) and D-SACK as a receiver (RFC 2883 blocks on the wire).
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::test_peer::*;
+use crate::testutil::*;
+use crate::time::Duration;
+
+/// Full-sized payload with the SYN-ACK's MSS 1460 and timestamps on.
+const MSS: u32 = 1448;
+
+/// Sends `n` full segments of a known pattern and returns them as the peer saw them, one
+/// 5 ms round trip before its ACKs come back.
+fn send_segments(h: &mut Harness, s: crate::SocketHandle, n: usize) -> (Vec<u8>, Vec<TcpOut>) {
+    let data: Vec<u8> = (0..n * MSS as usize).map(|i| (i * 7) as u8).collect();
+    assert_eq!(h.stack.tcp_send(s, &data), Ok(data.len()));
+    let segs = out(h);
+    assert_eq!(segs.len(), n, "{segs:#?}");
+    assert!(segs.iter().all(|o| o.payload.len() == MSS as usize));
+    // A 5 ms round trip (less than the 10 ms floor of the loss probe).
+    assert!(h.advance(Duration::from_millis(5)).is_empty());
+    (data, segs)
+}
+
+/// The peer's ACK at `ack` with SACK `blocks`.
+fn sack(conn: &Conn, ack: u32, blocks: &[(u32, u32)]) -> TcpSeg {
+    TcpSeg {
+        ack: Some(ack),
+        sacks: blocks.to_vec(),
+        ..conn.ack()
+    }
+}
+
+/// RFC 6675 §5 / Linux `tcp_sacktag_write_queue` + RACK: one segment missing below three
+/// SACKed ones is retransmitted, exactly once, and nothing else is (TCPSackRecovery,
+/// TCPFastRetrans, RetransSegs); later SACKs and the final ACK send nothing more, and no
+/// timeout follows.
+#[test]
+fn one_sack_hole_is_retransmitted_exactly_once() {
+    let mut h = setup();
+    let (s, conn, _) = open_active(&mut h, false);
+    let (data, segs) = send_segments(&mut h, s, 10);
+    let b = |i: usize| segs[0].seq.wrapping_add(i as u32 * MSS);
+    // Segments 0 and 1 arrive; 2 is lost; 3..9 arrive and are SACKed one by one.
+    let mut sent = send(&mut h, &sack(&conn, b(2), &[]));
+    for k in 4..=10 {
+        sent.extend(send(&mut h, &sack(&conn, b(2), &[(b(3), b(k))])));
+    }
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0].seq, b(2));
+    assert_eq!(sent[0].payload, data[2 * MSS as usize..3 * MSS as usize]);
+    let st = h.stack.stats();
+    assert_eq!(st.tcp.retrans_segs, 1);
+    assert_eq!(st.tcp_ext.tcp_sack_recovery, 1);
+    assert_eq!(st.tcp_ext.tcp_reno_recovery, 0);
+    assert_eq!(st.tcp_ext.tcp_fast_retrans, 1);
+    {
+        let sk = h.stack.tcp.get(s).unwrap();
+        assert_eq!(sk.sb.sacked_out.pkts, 7);
+        assert_eq!(sk.sb.retrans_out.pkts, 1);
+        assert_eq!(sk.sb.lost_out.pkts, 1);
+        assert_eq!(sk.sb.packets_out.pkts, 8);
+        // pipe = packets_out - (sacked_out + lost_out) + retrans_out = 8 - 8 + 1.
+        assert_eq!(sk.sb.packets_in_flight(), 1);
+    }
+    // The retransmission fills the hole: everything is acknowledged.
+    assert!(send(&mut h, &sack(&conn, b(10), &[])).is_empty());
+    assert_eq!(h.stack.tcp_tx_queued(s), Ok(0));
+    assert!(h.advance(Duration::from_secs(3)).is_empty());
+    let st = h.stack.stats();
+    assert_eq!(st.tcp.retrans_segs, 1);
+    assert_eq!(st.tcp_ext.tcp_timeouts, 0);
+    assert_eq!(st.tcp_ext.tcp_sack_discard, 0);
+    let sk = h.stack.tcp.get(s).unwrap();
+    assert_eq!(sk.sb.packets_out.pkts, 0);
+    assert_eq!(sk.ca_state, super::CaState::Open);
+}
+
+/// Several holes (segments 2, 5 and 7 of 10): once three segments are SACKed above them,
+/// RACK marks every hole sent before the latest SACKed segment lost, and each is
+/// retransmitted once, lowest first, within what PRR allows.
+#[test]
+fn several_sack_holes_each_retransmitted_once() {
+    let mut h = setup();
+    let (s, conn, _) = open_active(&mut h, false);
+    let (data, segs) = send_segments(&mut h, s, 10);
+    let b = |i: usize| segs[0].seq.wrapping_add(i as u32 * MSS);
+    let mut sent = send(&mut h, &sack(&conn, b(2), &[]));
+    // SACKs as the receiver reports them: newest block first (RFC 2018 §4).
+    for blocks in [
+        vec![(b(3), b(4))],
+        vec![(b(3), b(5))],
+        vec![(b(6), b(7)), (b(3), b(5))],
+        vec![(b(8), b(9)), (b(6), b(7)), (b(3), b(5))],
+        vec![(b(8), b(10)), (b(6), b(7)), (b(3), b(5))],
+    ] {
+        sent.extend(send(&mut h, &sack(&conn, b(2), &blocks)));
+    }
+    let mut seqs: Vec<u32> = sent.iter().map(|o| o.seq).collect();
+    assert_eq!(seqs, [b(2), b(5), b(7)], "{sent:#?}");
+    for o in &sent {
+        let off = o.seq.wrapping_sub(b(0)) as usize;
+        assert_eq!(o.payload, data[off..off + MSS as usize]);
+    }
+    // The holes fill in turn; nothing is sent twice.
+    for ack in [b(5), b(7), b(10)] {
+        let more = send(&mut h, &sack(&conn, ack, &[]));
+        seqs.extend(more.iter().map(|o| o.seq));
+    }
+    assert_eq!(seqs.len(), 3, "{seqs:?}");
+    let st = h.stack.stats();
+    assert_eq!(st.tcp.retrans_segs, 3);
+    assert_eq!(st.tcp_ext.tcp_sack_recovery, 1);
+    assert_eq!(st.tcp_ext.tcp_fast_retrans, 3);
+    assert_eq!(h.stack.tcp_tx_queued(s), Ok(0));
+}
+
+/// `tcp_is_sackblock_valid`: blocks beyond SND.NXT, reversed, or below SND.UNA (not a
+/// D-SACK) are ignored and counted (TCPSACKDiscard); they mark nothing.
+#[test]
+fn invalid_sack_blocks_are_discarded_and_counted() {
+    let mut h = setup();
+    let (s, conn, _) = open_active(&mut h, false);
+    let (_, segs) = send_segments(&mut h, s, 4);
+    let b = |i: usize| segs[0].seq.wrapping_add(i as u32 * MSS);
+    let ack = b(1);
+    assert!(send(&mut h, &sack(&conn, ack, &[])).is_empty());
+    for bad in [(b(3), b(6)), (b(3), b(2)), (b(3), b(3))] {
+        assert!(send(&mut h, &sack(&conn, ack, &[bad])).is_empty());
+    }
+    assert_eq!(h.stack.stats().tcp_ext.tcp_sack_discard, 3);
+    let sk = h.stack.tcp.get(s).unwrap();
+    assert_eq!(sk.sb.sacked_out.pkts, 0);
+    assert_eq!(sk.sb.lost_out.pkts, 0);
+}
+
+/// Linux `tcp_check_sack_reneging` + `tcp_timeout_mark_lost`: an ACK that stops at a
+/// segment the peer had SACKed means the receiver dropped it. The sender waits
+/// max(SRTT/2, 10 ms), then behaves as after an RTO: every SACK mark is cleared
+/// (TCPSACKReneging), the head is retransmitted (TCPTimeouts) and the Loss state begins.
+#[test]
+fn sack_reneging_falls_back_to_rto_behaviour() {
+    let mut h = setup();
+    let (s, conn, _) = open_active(&mut h, false);
+    let (_, segs) = send_segments(&mut h, s, 6);
+    let b = |i: usize| segs[0].seq.wrapping_add(i as u32 * MSS);
+    // Segments 2 and 3 are SACKed (segment 0 and 1 still missing at the receiver)...
+    assert!(send(&mut h, &sack(&conn, b(0), &[(b(2), b(4))])).is_empty());
+    assert_eq!(h.stack.tcp.get(s).unwrap().sb.sacked_out.pkts, 2);
+    // ... then the receiver acknowledges 0 and 1 but reports no SACK: it reneged.
+    assert!(send(&mut h, &sack(&conn, b(2), &[])).is_empty());
+    let t0 = h.now;
+    let rtx = h.advance(Duration::from_millis(11));
+    assert_eq!(rtx.len(), 1, "{rtx:#?}");
+    let (t, f) = &rtx[0];
+    assert_eq!(t.saturating_since(t0), Duration::from_millis(10));
+    let o = parse_tcp(f).unwrap();
+    assert_eq!(o.seq, b(2), "the reneged segment goes again");
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_sack_reneging, 1);
+    assert_eq!(st.tcp_ext.tcp_timeouts, 1);
+    let sk = h.stack.tcp.get(s).unwrap();
+    assert_eq!(sk.ca_state, super::CaState::Loss);
+    assert_eq!(sk.sb.sacked_out.pkts, 0);
+    assert!(sk
+        .sb
+        .q
+        .iter()
+        .all(|e| e.sacked & super::sack::TCPCB_SACKED_ACKED == 0));
+    assert_eq!(sk.sb.lost_out.pkts, 4);
+}
+
+/// RFC 2883 §4.1.1 (`tcp_data_queue` out_of_window + `tcp_dsack_set`): a segment that
+/// repeats data already acknowledged draws an immediate ACK whose first SACK block is the
+/// duplicate range (TCPDSACKOldSent); the D-SACK goes out once.
+#[test]
+fn old_duplicate_is_reported_as_dsack() {
+    let mut h = setup();
+    let (_s, mut conn, _) = open_active(&mut h, false);
+    let start = conn.peer_nxt;
+    let seg = conn.data(&[1u8; 100]);
+    let _ = send(&mut h, &seg);
+    let _ = h.advance(Duration::from_millis(300));
+    let acks = send(&mut h, &seg);
+    assert_eq!(acks.len(), 1, "{acks:#?}");
+    assert_eq!(acks[0].ack, Some(start + 100));
+    assert_eq!(acks[0].sacks, [(start, start + 100)]);
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_dsack_old_sent, 1);
+    assert_eq!(st.tcp_ext.tcp_dsack_ofo_sent, 0);
+    // The next ACK carries no D-SACK.
+    let next = send(&mut h, &conn.data(&[2u8; 10]));
+    let _ = h.advance(Duration::from_millis(300));
+    let later: Vec<TcpOut> = next.into_iter().chain(out(&mut h)).collect();
+    assert!(later.iter().all(|o| o.sacks.is_empty()), "{later:#?}");
+}
+
+/// RFC 2883 §4.2 (`tcp_data_queue_ofo`): an out-of-order segment received twice is
+/// reported as a D-SACK in the first block, followed by the SACK block that contains it
+/// (TCPDSACKOfoSent).
+#[test]
+fn out_of_order_duplicate_is_reported_as_dsack_then_its_block() {
+    let mut h = setup();
+    let (_s, conn, _) = open_active(&mut h, false);
+    let base = conn.peer_nxt;
+    // Bytes [base, base+100) are missing; [base+100, base+300) arrives twice.
+    let ahead = TcpSeg {
+        seq: base + 100,
+        psh: true,
+        payload: alloc::vec![3u8; 200],
+        ..conn.ack()
+    };
+    let first = send(&mut h, &ahead);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].sacks, [(base + 100, base + 300)]);
+    let again = send(&mut h, &ahead);
+    assert_eq!(again.len(), 1, "{again:#?}");
+    assert_eq!(again[0].ack, Some(base));
+    assert_eq!(
+        again[0].sacks,
+        [(base + 100, base + 300), (base + 100, base + 300)]
+    );
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_dsack_ofo_sent, 1);
+    assert_eq!(st.tcp_ext.tcp_dsack_old_sent, 0);
+    // A partial duplicate reports only the repeated part.
+    let overlap = TcpSeg {
+        seq: base + 250,
+        psh: true,
+        payload: alloc::vec![3u8; 100],
+        ..conn.ack()
+    };
+    let third = send(&mut h, &overlap);
+    assert_eq!(third.len(), 1);
+    assert_eq!(
+        third[0].sacks,
+        [(base + 250, base + 300), (base + 100, base + 350)]
+    );
+}
+
+/// `tcp_dsack_set` needs SACK: a connection without it never sends D-SACK blocks.
+#[test]
+fn no_dsack_without_sack() {
+    let mut h = setup();
+    let (_s, mut conn, _) = open_active(&mut h, true);
+    let seg = conn.data(&[1u8; 100]);
+    let _ = send(&mut h, &seg);
+    let acks = send(&mut h, &seg);
+    assert_eq!(acks.len(), 1);
+    assert!(acks[0].sacks.is_empty());
+    assert_eq!(h.stack.stats().tcp_ext.tcp_dsack_old_sent, 0);
+}
