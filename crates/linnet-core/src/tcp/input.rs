@@ -961,6 +961,7 @@ impl Stack {
         };
         let prior_packets = sk.sb.packets_out.pkts;
         let prior_delivered = sk.sb.delivered;
+        let prior_delivered_bytes = sk.sb.delivered_bytes;
         let prior_lost = sk.sb.lost;
         let acked = ack.diff(prior_una).max(0) as u32;
         sk.counters.bytes_acked += u64::from(acked);
@@ -1032,7 +1033,8 @@ impl Stack {
         }
         let delivered = sk.sb.delivered - prior_delivered;
         let newly_lost = sk.sb.lost - prior_lost;
-        let delivered_bytes = acked + st.sacked_bytes;
+        let delivered_bytes =
+            u32::try_from(sk.sb.delivered_bytes - prior_delivered_bytes).unwrap_or(u32::MAX);
         self.tcp_cong_control(
             sk,
             delivered,

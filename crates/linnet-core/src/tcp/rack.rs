@@ -269,7 +269,7 @@ impl Stack {
         sk: &mut TcpSock,
         advancing_rto: bool,
     ) -> bool {
-        if !!matches!(self.cfg.tcp_early_retrans, 3 | 4)
+        if !matches!(self.cfg.tcp_early_retrans, 3 | 4)
             || sk.sb.packets_out.pkts == 0
             || !sk.sack_ok
             || !matches!(sk.ca_state, CaState::Open | CaState::Cwr)

@@ -57,6 +57,7 @@ impl Stack {
         let mut last_ackt = None;
         let mut reord: Option<SeqNumber> = None;
         let mut pkts_acked = 0u32;
+        let mut acked_bytes = 0u32;
         let mut delivered = 0u32;
         while let Some(e) = sk.sb.q.front().copied() {
             let len = e.len();
@@ -79,6 +80,9 @@ impl Stack {
                 }
                 if let Some(h) = b.q.front_mut() {
                     h.seq = una;
+                }
+                if e.sacked & TCPCB_SACKED_ACKED == 0 {
+                    b.delivered_bytes += u64::from(cut);
                 }
                 fl |= flag::DATA_ACKED;
                 break;
@@ -106,6 +110,7 @@ impl Stack {
                 }
             } else if sack {
                 delivered += 1;
+                sk.sb.delivered_bytes += u64::from(len);
                 // tcp_skb_spurious_retrans: a retransmission acked before the original
                 // could have been (per the echoed timestamp) says nothing about RACK.
                 let spurious = e.sacked & TCPCB_RETRANS != 0
@@ -122,6 +127,7 @@ impl Stack {
             }
             sk.sb.packets_out.sub(len);
             pkts_acked += 1;
+            acked_bytes += len;
             fl |= flag::DATA_ACKED;
             sk.sb.q.pop_front();
         }
@@ -171,7 +177,13 @@ impl Stack {
             if !sack {
                 let mss = sk.mss;
                 let prior = sk.sb.delivered;
+                let dup_bytes = sk.sb.sacked_out.bytes;
                 sk.sb.remove_reno_sacks(pkts_acked, mss);
+                sk.sb.delivered_bytes += u64::from(
+                    acked_bytes
+                        .saturating_sub(dup_bytes)
+                        .max(mss.min(acked_bytes)),
+                );
                 delivered = sk.sb.delivered - prior;
                 sk.sb.delivered = prior;
                 if fl & flag::RETRANS_DATA_ACKED != 0 {
@@ -448,11 +460,13 @@ impl Stack {
         let mut sndcnt = if delta < 0 {
             (ssthresh * prr_delivered + prior_cwnd - 1) / prior_cwnd - prr_out
         } else {
+            // PRR-SSRB: slow start back toward ssthresh, one extra segment when the ACK
+            // advanced SND.UNA without new losses, never beyond ssthresh.
             let mut s = (prr_delivered - prr_out).max(i64::from(newly_acked_sacked));
             if fl & flag::SND_UNA_ADVANCED != 0 && newly_lost == 0 {
-                s = s.min(delta);
+                s += 1;
             }
-            s
+            s.min(delta)
         };
         // Force a fast retransmit on entering recovery.
         sndcnt = sndcnt.max(if sk.sb.prr_out > 0 { 0 } else { 1 });

@@ -1,1 +1,469 @@
-//! placeholder
+//! Rule tests: loss recovery as Linux runs it: PRR's trajectory (RFC 6937), D-SACK undo
+//! (RFC 2883 §5), tail loss probes and RACK's reordering window (RFC 8985), F-RTO and Eifel
+//! undo after a spurious timeout (RFC 5682, RFC 3522), NewReno for peers without SACK.
+
+use alloc::vec::Vec;
+use core::net::SocketAddrV4;
+
+use super::test_peer::*;
+use crate::testutil::*;
+use crate::time::Duration;
+use crate::{Errno, SocketHandle, StackConfig, TcpState};
+
+use super::cong::INFINITE_SSTHRESH;
+use super::CaState;
+
+/// Payload per full segment with timestamps (MSS 1460 - 12).
+const MSS_TS: u32 = 1448;
+/// Payload per full segment without timestamps.
+const MSS_PLAIN: u32 = 1460;
+
+/// The peer's ACK at `ack` with SACK `blocks`.
+fn sack(conn: &Conn, ack: u32, blocks: &[(u32, u32)]) -> TcpSeg {
+    TcpSeg {
+        ack: Some(ack),
+        sacks: blocks.to_vec(),
+        ..conn.ack()
+    }
+}
+
+/// A connection whose peer offers SACK and window scaling but no timestamps.
+fn open_sack_no_ts(h: &mut Harness) -> (SocketHandle, Conn) {
+    let s = h.stack.tcp_socket().unwrap();
+    assert_eq!(
+        h.stack
+            .tcp_connect(s, SocketAddrV4::new(PEER_IP, PEER_PORT)),
+        Err(Errno::EINPROGRESS)
+    );
+    let syn = one(h);
+    let mut conn = Conn {
+        our_port: syn.sport,
+        peer_port: PEER_PORT,
+        our_nxt: syn.seq.wrapping_add(1),
+        peer_nxt: PEER_ISN,
+        window: 65_160,
+    };
+    let synack = TcpSeg {
+        syn: true,
+        mss: Some(1460),
+        sack_perm: true,
+        wscale: Some(7),
+        ..conn.ack()
+    };
+    assert_eq!(send(h, &synack).len(), 1);
+    conn.peer_nxt = PEER_ISN + 1;
+    conn.window = 512;
+    assert_eq!(h.stack.tcp_state(s), Ok(TcpState::Established));
+    (s, conn)
+}
+
+/// A harness whose stack sends no tail loss probes (`tcp_early_retrans = 0`), so that the
+/// RTO is the first timer to fire.
+fn setup_no_tlp() -> Harness {
+    let cfg = StackConfig {
+        tcp_early_retrans: 0,
+        ..StackConfig::default()
+    };
+    Harness::with_config(cfg, 1).with_static_peer()
+}
+
+/// Queues `segs` full segments of a known pattern on a socket with a large send buffer.
+fn queue(h: &mut Harness, s: SocketHandle, segs: usize, mss: u32) -> Vec<u8> {
+    h.stack.tcp_set_sndbuf(s, 1 << 20).unwrap();
+    let data: Vec<u8> = (0..segs * mss as usize).map(|i| (i * 13) as u8).collect();
+    assert_eq!(h.stack.tcp_send(s, &data), Ok(data.len()));
+    data
+}
+
+/// RFC 6937 §6's example, as Linux's `tcp_cwnd_reduction` runs it: 20 segments in flight
+/// (cwnd 20, Reno so ssthresh 10), the first one lost, then one SACK per arriving segment.
+/// The first two SACKs each let one new segment out (the SACKed segments left the pipe);
+/// the third starts recovery with the retransmission; from then on PRR sends one new
+/// segment for every two delivered (ssthresh / prior_cwnd = 1/2): "N N R _ N _ N ...".
+/// When the retransmission is acknowledged, recovery ends with cwnd = ssthresh.
+#[test]
+fn prr_follows_rfc6937_example() {
+    let mut h = setup();
+    let (s, conn, _) = open_active(&mut h, false);
+    h.stack.tcp_set_congestion(s, "reno").unwrap();
+    let mss = MSS_TS;
+    let _data = queue(&mut h, s, 60, mss);
+    let first = out(&mut h);
+    assert_eq!(first.len(), 10, "IW10");
+    let base = first[0].seq;
+    let b = |i: u32| base.wrapping_add(i * mss);
+    let _ = h.advance(Duration::from_millis(5));
+    // One ACK for the whole initial window: slow start takes cwnd to 20.
+    let flight = send(&mut h, &sack(&conn, b(10), &[]));
+    assert_eq!(flight.len(), 20);
+    assert_eq!(h.stack.tcp.get(s).unwrap().win.cwnd, 20 * mss);
+    let _ = h.advance(Duration::from_millis(5));
+    // Segment 10 is lost; 11..29 arrive one by one and are SACKed.
+    let mut pattern = Vec::new();
+    for k in 1..=19u32 {
+        let got = send(&mut h, &sack(&conn, b(10), &[(b(11), b(11 + k))]));
+        let code = match got.as_slice() {
+            [] => '_',
+            [o] if o.seq == b(10) => 'R',
+            [o] if o.seq == b(30 + pattern.iter().filter(|c| **c == 'N').count() as u32) => 'N',
+            other => panic!("ack {k}: {other:#?}"),
+        };
+        pattern.push(code);
+        if k == 3 {
+            let sk = h.stack.tcp.get(s).unwrap();
+            assert_eq!(sk.ca_state, CaState::Recovery);
+            assert_eq!(sk.win.ssthresh, 10 * mss, "Reno halves cwnd 20");
+            assert_eq!(sk.sb.prior_cwnd, 20 * mss);
+            assert_eq!((sk.sb.prr_delivered, sk.sb.prr_out), (1, 1));
+        }
+    }
+    let pattern: alloc::string::String = pattern.into_iter().collect();
+    // The last SACK brings pipe down to ssthresh: PRR's slow-start bound (SSRB,
+    // min(ssthresh - pipe, ...)) sends nothing more.
+    assert_eq!(pattern, "NNR_N_N_N_N_N_N_N__");
+    {
+        let sk = h.stack.tcp.get(s).unwrap();
+        // 17 delivered in recovery, 8 sent (R + 7 N): the proportional part allowed
+        // ceil(10 * 16 / 20) = 8 by the 18th SACK.
+        assert_eq!((sk.sb.prr_delivered, sk.sb.prr_out), (17, 8));
+        // pipe = packets_out 29 - (SACKed 19 + lost 1) + retransmitted 1 = ssthresh.
+        assert_eq!(sk.sb.packets_in_flight(), 10);
+        assert_eq!(sk.win.cwnd, 10 * mss);
+    }
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_sack_recovery, 1);
+    assert_eq!(st.tcp.retrans_segs, 1);
+    // The retransmission arrives: everything through the new data is acknowledged, and
+    // recovery ends with cwnd = ssthresh, then congestion avoidance adds one segment for
+    // the 10 segments this ACK newly delivered (a full window, tcp_cong_avoid_ai).
+    let nxt = h.stack.tcp.get(s).unwrap().snd_nxt.0;
+    assert_eq!(nxt, b(39), "9 new segments: 2 before recovery, 7 in it");
+    let _ = send(&mut h, &sack(&conn, nxt, &[]));
+    let sk = h.stack.tcp.get(s).unwrap();
+    assert_eq!(sk.ca_state, CaState::Open);
+    assert_eq!(sk.win.ssthresh, 10 * mss);
+    assert_eq!(sk.win.cwnd, 11 * mss);
+    assert_eq!(h.stack.stats().tcp_ext.tcp_full_undo, 0);
+}
+
+/// RFC 2883 §5 / Linux `tcp_try_undo_dsack`: recovery started on reordering (three SACKs
+/// above a late segment); the late original and then the retransmission arrive, and the
+/// D-SACK for the retransmission proves it spurious: the window reduction is undone
+/// (TCPDSACKRecv, TCPDSACKUndo) and the connection is Open with its old cwnd and ssthresh.
+#[test]
+fn dsack_of_the_only_retransmission_undoes_recovery() {
+    let mut h = setup();
+    let (s, conn, _) = open_active(&mut h, false);
+    let mss = MSS_TS;
+    let _data = queue(&mut h, s, 10, mss);
+    let segs = out(&mut h);
+    assert_eq!(segs.len(), 10);
+    let b = |i: u32| segs[0].seq.wrapping_add(i * mss);
+    let _ = h.advance(Duration::from_millis(5));
+    assert!(send(&mut h, &sack(&conn, b(1), &[])).is_empty());
+    let cwnd_before = h.stack.tcp.get(s).unwrap().win.cwnd;
+    // Segment 1 is late: 2, 3, 4 are SACKed; the third SACK starts recovery.
+    let mut sent = Vec::new();
+    for k in 3..=5 {
+        sent.extend(send(&mut h, &sack(&conn, b(1), &[(b(2), b(k))])));
+    }
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0].seq, b(1));
+    {
+        let sk = h.stack.tcp.get(s).unwrap();
+        assert_eq!(sk.ca_state, CaState::Recovery);
+        assert!(sk.win.ssthresh < INFINITE_SSTHRESH);
+    }
+    // The late original arrives: cumulative ACK through segment 4.
+    let _ = send(&mut h, &sack(&conn, b(5), &[]));
+    assert_eq!(h.stack.stats().tcp_ext.tcp_dsack_undo, 0);
+    // Then the retransmission: the receiver reports it as a duplicate.
+    let _ = send(&mut h, &sack(&conn, b(5), &[(b(1), b(2))]));
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_dsack_recv, 1);
+    assert_eq!(st.tcp_ext.tcp_dsack_undo, 1);
+    assert_eq!(st.tcp_ext.tcp_sack_recovery, 1);
+    let sk = h.stack.tcp.get(s).unwrap();
+    assert_eq!(sk.ca_state, CaState::Open);
+    assert_eq!(sk.win.ssthresh, INFINITE_SSTHRESH);
+    assert!(
+        sk.win.cwnd >= cwnd_before,
+        "{} < {cwnd_before}",
+        sk.win.cwnd
+    );
+    assert_eq!(sk.sb.undo_marker, None);
+}
+
+/// Brings SRTT and min_rtt to about `rtt` with one-segment exchanges.
+fn warm_rtt(h: &mut Harness, s: SocketHandle, conn: &mut Conn, rtt: Duration, rounds: usize) {
+    for _ in 0..rounds {
+        h.stack.tcp_send(s, &[9u8; 100]).unwrap();
+        assert_eq!(out(h).len(), 1);
+        let _ = h.advance(rtt);
+        conn.our_nxt = conn.our_nxt.wrapping_add(100);
+        assert!(send(h, &conn.ack()).is_empty());
+    }
+}
+
+/// RFC 8985 §7 (`tcp_schedule_loss_probe`, `tcp_send_loss_probe`): the last two of four
+/// segments are lost. With two segments in flight the probe timeout is 2·SRTT after the
+/// ACK; the probe retransmits the last segment (TCPLossProbes); its SACK lets RACK mark
+/// the other missing segment lost, and fast recovery repairs it without any RTO.
+#[test]
+fn tail_loss_probe_fires_at_two_srtt_and_turns_tail_drop_into_fast_recovery() {
+    let mut h = setup();
+    let (s, mut conn, _) = open_active(&mut h, false);
+    let rtt = Duration::from_millis(20);
+    warm_rtt(&mut h, s, &mut conn, rtt, 12);
+    let mss = MSS_TS;
+    let _data = queue(&mut h, s, 4, mss);
+    let segs = out(&mut h);
+    assert_eq!(segs.len(), 4);
+    let b = |i: u32| segs[0].seq.wrapping_add(i * mss);
+    let _ = h.advance(rtt);
+    assert!(send(&mut h, &sack(&conn, b(2), &[])).is_empty());
+    let t_ack = h.now;
+    let srtt = h.stack.tcp.get(s).unwrap().rtt.srtt.unwrap();
+    assert!(srtt > Duration::from_millis(15), "{srtt:?}");
+    let probe = h.advance(srtt * 2 + Duration::from_millis(1));
+    assert_eq!(probe.len(), 1, "{probe:#?}");
+    let (t, f) = &probe[0];
+    let pto = t.saturating_since(t_ack);
+    assert!(
+        pto.abs_diff(srtt * 2) < Duration::from_millis(1),
+        "PTO {pto:?}, 2*SRTT {:?}",
+        srtt * 2
+    );
+    let p = parse_tcp(f).unwrap();
+    assert_eq!(p.seq, b(3), "the last segment is the probe");
+    assert_eq!(h.stack.stats().tcp_ext.tcp_loss_probes, 1);
+    // The probe's SACK arrives an RTT later: segment 2 is lost, recovery retransmits it.
+    let _ = h.advance(rtt);
+    let rtx = send(&mut h, &sack(&conn, b(2), &[(b(3), b(4))]));
+    assert_eq!(rtx.len(), 1, "{rtx:#?}");
+    assert_eq!(rtx[0].seq, b(2));
+    assert!(send(&mut h, &sack(&conn, b(4), &[])).is_empty());
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_sack_recovery, 1);
+    assert_eq!(st.tcp_ext.tcp_timeouts, 0);
+    assert_eq!(st.tcp.retrans_segs, 2);
+    assert_eq!(h.stack.tcp_tx_queued(s), Ok(0));
+}
+
+/// Linux `tcp_process_tlp_ack`: a retransmitted probe repaired a single tail loss when a
+/// later ACK goes beyond the probe's SND.NXT: the window is reduced once (to ssthresh) and
+/// TCPLossProbeRecovery counts it.
+#[test]
+fn loss_probe_recovery_is_counted_when_the_probe_repaired_the_tail() {
+    let mut h = setup();
+    let (s, mut conn, _) = open_active(&mut h, false);
+    let rtt = Duration::from_millis(20);
+    warm_rtt(&mut h, s, &mut conn, rtt, 12);
+    let mss = MSS_TS;
+    let _data = queue(&mut h, s, 4, mss);
+    let segs = out(&mut h);
+    let b = |i: u32| segs[0].seq.wrapping_add(i * mss);
+    let _ = h.advance(rtt);
+    // 0 and 1 acknowledged; 2 arrived but its ACK is delayed; 3 is lost.
+    assert!(send(&mut h, &sack(&conn, b(2), &[])).is_empty());
+    let probe = h.advance(Duration::from_millis(100));
+    assert_eq!(probe.len(), 1);
+    assert_eq!(parse_tcp(&probe[0].1).unwrap().seq, b(3));
+    let _ = h.advance(rtt);
+    // The probe fills the tail: everything is acknowledged (ACK = the probe's SND.NXT).
+    assert!(send(&mut h, &sack(&conn, b(4), &[])).is_empty());
+    assert_eq!(h.stack.stats().tcp_ext.tcp_loss_probe_recovery, 0);
+    let cwnd = h.stack.tcp.get(s).unwrap().win.cwnd;
+    // New data, acknowledged beyond the probe: the loss is confirmed.
+    h.stack.tcp_send(s, &[5u8; 100]).unwrap();
+    assert_eq!(out(&mut h).len(), 1);
+    let _ = h.advance(rtt);
+    let _ = send(&mut h, &sack(&conn, b(4) + 100, &[]));
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_loss_probes, 1);
+    assert_eq!(st.tcp_ext.tcp_loss_probe_recovery, 1);
+    let sk = h.stack.tcp.get(s).unwrap();
+    assert!(sk.win.cwnd < cwnd, "{} >= {cwnd}", sk.win.cwnd);
+    assert_eq!(sk.win.cwnd, sk.win.ssthresh);
+    assert_eq!(sk.ca_state, CaState::Open);
+}
+
+/// RFC 8985 §6.2 (`tcp_rack_detect_loss`, `tcp_rack_reo_timeout`): with one segment SACKed
+/// above a hole, the hole is not lost until the RACK RTT plus the reordering window
+/// (min_rtt/4 = 10 ms here) has passed since it was sent; the REO timer fires then (plus
+/// Linux's 2 ms TCP_TIMEOUT_MIN), marks it lost and recovery retransmits it. Segments sent
+/// after the SACKed one are not touched.
+#[test]
+fn rack_marks_lost_after_reordering_window_via_reo_timer() {
+    let mut h = setup();
+    let (s, mut conn, _) = open_active(&mut h, false);
+    let rtt = Duration::from_millis(40);
+    warm_rtt(&mut h, s, &mut conn, rtt, 12);
+    {
+        let sk = h.stack.tcp.get(s).unwrap();
+        assert_eq!(sk.sb.min_rtt(), Some(rtt));
+        assert!(sk.rtt.srtt.unwrap() > Duration::from_millis(10));
+    }
+    let mss = MSS_TS;
+    let _data = queue(&mut h, s, 4, mss);
+    let segs = out(&mut h);
+    let b = |i: u32| segs[0].seq.wrapping_add(i * mss);
+    let _ = h.advance(rtt);
+    // Segment 1 is SACKed; segment 0 may just be reordered.
+    assert!(send(&mut h, &sack(&conn, b(0), &[(b(1), b(2))])).is_empty());
+    let t_sack = h.now;
+    {
+        let sk = h.stack.tcp.get(s).unwrap();
+        assert_eq!(sk.rtx_kind, super::RtxKind::ReoTimeout);
+        assert_eq!(sk.sb.lost_out.pkts, 0);
+    }
+    let fired = h.advance(Duration::from_millis(20));
+    assert_eq!(fired.len(), 1, "{fired:#?}");
+    let (t, f) = &fired[0];
+    assert_eq!(t.saturating_since(t_sack), Duration::from_millis(12));
+    assert_eq!(parse_tcp(f).unwrap().seq, b(0));
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_sack_recovery, 1);
+    assert_eq!(st.tcp.retrans_segs, 1);
+    let sk = h.stack.tcp.get(s).unwrap();
+    assert_eq!(sk.ca_state, CaState::Recovery);
+    assert_eq!(sk.sb.lost_out.pkts, 1, "only segment 0");
+}
+
+/// RFC 5682 F-RTO, SACK-enhanced (Linux `tcp_frto` = 2, `tcp_process_loss`): after the
+/// RTO retransmits the first segment, the first ACK lets new data out instead of more
+/// retransmissions (step 2.b); the next ACK acknowledges a segment that was never
+/// retransmitted, so the timeout was spurious: the window is restored (TCPSpuriousRTOs,
+/// TCPLossUndo), the loss marks are cleared and nothing else is retransmitted.
+#[test]
+fn frto_proves_rto_spurious_and_undoes_it() {
+    let mut h = setup_no_tlp();
+    let (s, conn) = open_sack_no_ts(&mut h);
+    let mss = MSS_PLAIN;
+    let _data = queue(&mut h, s, 20, mss);
+    let segs = out(&mut h);
+    assert_eq!(segs.len(), 10);
+    let b = |i: u32| segs[0].seq.wrapping_add(i * mss);
+    let rto = h.advance(Duration::from_millis(300));
+    assert_eq!(rto.len(), 1, "{rto:#?}");
+    assert_eq!(parse_tcp(&rto[0].1).unwrap().seq, b(0));
+    {
+        let sk = h.stack.tcp.get(s).unwrap();
+        assert_eq!(sk.ca_state, CaState::Loss);
+        assert!(sk.sb.frto);
+        assert_eq!(sk.sb.lost_out.pkts, 10);
+    }
+    // The ACK of the retransmission: new data goes, not retransmissions.
+    let new = send(&mut h, &sack(&conn, b(1), &[]));
+    assert!(!new.is_empty());
+    assert!(
+        new.iter().all(|o| o.seq.wrapping_sub(b(10)) < 1 << 30),
+        "{new:#?}"
+    );
+    // The ACK of segment 1, sent once: the timeout was spurious.
+    let _ = send(&mut h, &sack(&conn, b(2), &[]));
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_timeouts, 1);
+    assert_eq!(st.tcp_ext.tcp_spurious_rtos, 1);
+    assert_eq!(st.tcp_ext.tcp_loss_undo, 1);
+    {
+        let sk = h.stack.tcp.get(s).unwrap();
+        assert_eq!(sk.ca_state, CaState::Open);
+        assert_eq!(sk.sb.lost_out.pkts, 0);
+        assert!(sk.win.cwnd >= 10 * mss, "{}", sk.win.cwnd);
+        assert_eq!(sk.win.ssthresh, INFINITE_SSTHRESH);
+    }
+    // Everything else arrives; the only retransmission ever was the RTO's.
+    for _ in 0..10 {
+        let nxt = h.stack.tcp.get(s).unwrap().snd_nxt.0;
+        let more = send(&mut h, &sack(&conn, nxt, &[]));
+        assert!(
+            more.iter().all(|o| o.seq.wrapping_sub(nxt) < 1 << 30),
+            "{more:#?}"
+        );
+    }
+    assert_eq!(h.stack.tcp_tx_queued(s), Ok(0));
+    assert_eq!(h.stack.stats().tcp.retrans_segs, 1);
+}
+
+/// RFC 3522 Eifel detection (Linux `tcp_try_undo_loss` via `tcp_packet_delayed`): the ACK
+/// after a timeout echoes the timestamp of the original transmission, older than the
+/// retransmission: the original arrived, the timeout was spurious, and it is undone
+/// (TCPLossUndo; not an F-RTO verdict, so no TCPSpuriousRTOs).
+#[test]
+fn eifel_timestamp_undoes_spurious_rto() {
+    let mut h = setup_no_tlp();
+    let (s, conn, _) = open_active(&mut h, false);
+    let mss = MSS_TS;
+    let _data = queue(&mut h, s, 4, mss);
+    let segs = out(&mut h);
+    let b = |i: u32| segs[0].seq.wrapping_add(i * mss);
+    let orig_ts = segs[0].ts.unwrap().0;
+    let rto = h.advance(Duration::from_millis(300));
+    assert_eq!(rto.len(), 1);
+    let rtx = parse_tcp(&rto[0].1).unwrap();
+    assert_eq!(rtx.seq, b(0));
+    assert!(rtx.ts.unwrap().0 > orig_ts);
+    let cwnd_before = 10 * mss;
+    let late = TcpSeg {
+        ts: Some((6000, orig_ts)),
+        ..sack(&conn, b(4), &[])
+    };
+    let _ = send(&mut h, &late);
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_loss_undo, 1);
+    assert_eq!(st.tcp_ext.tcp_spurious_rtos, 0);
+    let sk = h.stack.tcp.get(s).unwrap();
+    assert_eq!(sk.ca_state, CaState::Open);
+    assert!(sk.win.cwnd >= cwnd_before, "{}", sk.win.cwnd);
+    assert_eq!(sk.win.ssthresh, INFINITE_SSTHRESH);
+}
+
+/// A peer without SACK still recovers by NewReno (RFC 6582, Linux's Reno emulation of
+/// `tcp_add_reno_sack`): duplicate ACKs count as SACKed segments, the third retransmits
+/// (TCPRenoRecovery, never TCPSackRecovery), each partial ACK retransmits the next hole,
+/// and the state holds until an ACK beyond the recovery point.
+#[test]
+fn non_sack_peer_recovers_by_newreno() {
+    let mut h = setup();
+    let (s, mut conn, _) = open_active(&mut h, true);
+    let mss = MSS_PLAIN;
+    let data = queue(&mut h, s, 8, mss);
+    let segs = out(&mut h);
+    assert_eq!(segs.len(), 8);
+    let b = |i: u32| segs[0].seq.wrapping_add(i * mss);
+    let _ = h.advance(Duration::from_millis(5));
+    conn.our_nxt = b(1);
+    assert!(send(&mut h, &conn.ack()).is_empty());
+    let mut sent = Vec::new();
+    for _ in 0..3 {
+        sent.extend(send(&mut h, &conn.ack()));
+    }
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0].seq, b(1));
+    assert_eq!(sent[0].payload, data[mss as usize..2 * mss as usize]);
+    {
+        let sk = h.stack.tcp.get(s).unwrap();
+        assert_eq!(sk.ca_state, CaState::Recovery);
+        assert_eq!(sk.sb.sacked_out.pkts, 3, "three duplicate ACKs");
+    }
+    // Partial ACK up to the second hole (segment 4).
+    conn.our_nxt = b(4);
+    let partial = send(&mut h, &conn.ack());
+    assert_eq!(partial.len(), 1, "{partial:#?}");
+    assert_eq!(partial[0].seq, b(4));
+    conn.our_nxt = b(8);
+    assert!(send(&mut h, &conn.ack()).is_empty());
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_reno_recovery, 1);
+    assert_eq!(st.tcp_ext.tcp_sack_recovery, 0);
+    assert_eq!(st.tcp.retrans_segs, 2);
+    // snd_una == high_seq: a Reno sender holds Recovery until data beyond it is ACKed.
+    assert_eq!(h.stack.tcp.get(s).unwrap().ca_state, CaState::Recovery);
+    h.stack.tcp_send(s, &[1u8; 10]).unwrap();
+    assert_eq!(out(&mut h).len(), 1);
+    conn.our_nxt = b(8) + 10;
+    assert!(send(&mut h, &conn.ack()).is_empty());
+    assert_eq!(h.stack.tcp.get(s).unwrap().ca_state, CaState::Open);
+    assert_eq!(h.stack.stats().tcp_ext.tcp_timeouts, 0);
+}

@@ -154,6 +154,9 @@ pub(crate) struct Scoreboard {
     pub(crate) prr_out: u32,
     /// `delivered`: packets delivered (ACKed or SACKed).
     pub(crate) delivered: u32,
+    /// Bytes delivered (ACKed or SACKed for the first time), for the congestion hooks that
+    /// count bytes.
+    pub(crate) delivered_bytes: u64,
     /// `lost`: packets ever marked lost.
     pub(crate) lost: u32,
     /// `total_retrans`.
@@ -199,6 +202,7 @@ impl Default for Scoreboard {
             prr_delivered: 0,
             prr_out: 0,
             delivered: 0,
+            delivered_bytes: 0,
             lost: 0,
             total_retrans: 0,
             dsack_dups: 0,
@@ -377,7 +381,7 @@ impl Scoreboard {
     pub(crate) fn remove_reno_sacks(&mut self, acked: u32, mss: u32) {
         if acked > 0 {
             self.delivered += acked.saturating_sub(self.sacked_out.pkts).max(1);
-            if acked - 1 >= self.sacked_out.pkts {
+            if acked > self.sacked_out.pkts {
                 self.sacked_out.pkts = 0;
             } else {
                 self.sacked_out.pkts -= acked - 1;
@@ -454,6 +458,7 @@ impl Scoreboard {
             self.sacked_out.add(len);
             st.sack_delivered += 1;
             st.sacked_bytes += len;
+            self.delivered_bytes += u64::from(len);
             if self.highest_sack.is_none_or(|h| e.end.after(h)) || self.sacked_out.pkts == 1 {
                 self.highest_sack = Some(e.end);
             }
