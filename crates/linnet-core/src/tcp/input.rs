@@ -910,6 +910,7 @@ impl Stack {
             _ => None,
         };
         let has_sacks = sk.sack_ok && seg.sacks.iter().any(Option::is_some);
+        sk.sb.rs_prior_delivered = None;
         let mut st = SackState::default();
         let mut mib = SackMib::default();
         if ack.before(prior_una) {
@@ -1001,6 +1002,9 @@ impl Stack {
                 sk.clear_timer(TimerKind::Rtx);
             }
             self.tcp_ack_probe(sk);
+            if sk.sb.tlp_high_seq.is_some() {
+                self.tcp_process_tlp_ack(sk, ack, fl);
+            }
             return Ok(());
         }
         let tsecr = sk.sb.rcv_tsecr;
@@ -1011,7 +1015,8 @@ impl Stack {
         // the rate sample of tcp_ack).
         super::cong::tcp_ca_refresh(sk, now);
         sk.sb.delivered += st.sack_delivered;
-        sk.sb.rack_update_reo_wnd(prior_delivered);
+        let rs_prior_delivered = sk.sb.rs_prior_delivered;
+        sk.sb.rack_update_reo_wnd(rs_prior_delivered);
         if sk.sb.tlp_high_seq.is_some() {
             self.tcp_process_tlp_ack(sk, ack, fl);
         }

@@ -157,8 +157,12 @@ impl Scoreboard {
     }
 
     /// `tcp_rack_update_reo_wnd`: D-SACKs grow the reordering window one step per round
-    /// trip; it persists for `TCP_RACK_RECOVERY_THRESH` recoveries.
-    pub(crate) fn rack_update_reo_wnd(&mut self, prior_delivered: u32) {
+    /// trip; it persists for `TCP_RACK_RECOVERY_THRESH` recoveries. `prior_delivered` is
+    /// the rate sample's (`rs->prior_delivered`): none when the ACK delivered nothing.
+    pub(crate) fn rack_update_reo_wnd(&mut self, prior_delivered: Option<u32>) {
+        let Some(prior_delivered) = prior_delivered.filter(|p| *p != 0) else {
+            return;
+        };
         if prior_delivered < self.rack.last_delivered {
             // Less than a round trip since the last adjustment.
             self.rack.dsack_seen = false;
@@ -312,7 +316,11 @@ impl Stack {
         sk.sb.tlp_retrans = false;
         let before = sk.sb.packets_out.pkts;
         let mut sent = false;
-        if self.tcp_has_unsent(sk) {
+        // New data if the next segment fits the peer's window (tcp_snd_wnd_test).
+        let unsent = sk.data_end().diff(sk.snd_nxt).max(0) as usize;
+        let next = unsent.min(sk.mss as usize);
+        let wnd_end = sk.snd_una + sk.snd_wnd as usize;
+        if self.tcp_has_unsent(sk) && !(sk.snd_nxt + next).after(wnd_end) {
             self.tcp_write_xmit_one(sk);
             sent = sk.sb.packets_out.pkts > before;
             if !sent {

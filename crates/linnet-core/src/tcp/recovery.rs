@@ -110,6 +110,7 @@ impl Stack {
                 }
             } else if sack {
                 delivered += 1;
+                sk.sb.rate_delivered(e.tx_delivered);
                 sk.sb.delivered_bytes += u64::from(len);
                 // tcp_skb_spurious_retrans: a retransmission acked before the original
                 // could have been (per the echoed timestamp) says nothing about RACK.
@@ -326,8 +327,7 @@ impl Stack {
     /// `tcp_force_fast_retransmit`: SACKed data beyond the reordering degree.
     fn tcp_force_fast_retransmit(&self, sk: &TcpSock) -> bool {
         let fack = sk.sb.highest_sack_seq(sk.snd_una, sk.snd_nxt);
-        fack.diff(sk.snd_una) as i64
-            > i64::from(sk.sb.reordering.saturating_sub(1)) * i64::from(sk.mss)
+        fack.diff(sk.snd_una) as i64 > i64::from(sk.sb.reordering) * i64::from(sk.mss)
     }
 
     /// `tcp_check_sack_reneging`: the ACK stopped at a segment the peer had SACKed. Wait
@@ -799,8 +799,10 @@ impl Stack {
         }
         sk.rtt_sample = None;
         sk.sb.total_retrans += 1;
+        let delivered = sk.sb.delivered;
         if let Some(x) = sk.sb.q.get_mut(i) {
             x.mstamp = self.now;
+            x.tx_delivered = delivered;
             x.sacked |= TCPCB_EVER_RETRANS;
         }
         true

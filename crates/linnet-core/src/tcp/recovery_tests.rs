@@ -467,3 +467,53 @@ fn non_sack_peer_recovers_by_newreno() {
     assert_eq!(h.stack.tcp.get(s).unwrap().ca_state, CaState::Open);
     assert_eq!(h.stack.stats().tcp_ext.tcp_timeouts, 0);
 }
+
+/// RFC 8985 §6.2 / Linux `tcp_mark_skb_lost`: a retransmission is lost again when data sent
+/// after it is SACKed and its RACK window has passed; TCPLostRetransmit counts it and the
+/// segment is retransmitted once more.
+#[test]
+fn rack_detects_a_lost_retransmission() {
+    let mut h = setup();
+    let (s, conn, _) = open_active(&mut h, false);
+    let mss = MSS_TS;
+    h.stack.tcp_set_sndbuf(s, 1 << 20).unwrap();
+    let data: Vec<u8> = (0..12 * mss as usize).map(|i| (i * 3) as u8).collect();
+    assert_eq!(
+        h.stack.tcp_send(s, &data[..10 * mss as usize]),
+        Ok(10 * mss as usize)
+    );
+    let segs = out(&mut h);
+    assert_eq!(segs.len(), 10);
+    let b = |i: u32| segs[0].seq.wrapping_add(i * mss);
+    let _ = h.advance(Duration::from_millis(5));
+    // 0 and 1 acknowledged, 3..5 SACKed: 2 is lost and retransmitted (t1).
+    let r1 = send(&mut h, &sack(&conn, b(2), &[(b(3), b(6))]));
+    assert_eq!(r1.len(), 1, "{r1:#?}");
+    assert_eq!(r1[0].seq, b(2));
+    let _ = h.advance(Duration::from_millis(5));
+    // 6..9 (sent before the retransmission) are SACKed: nothing new is known about it.
+    let quiet = send(&mut h, &sack(&conn, b(2), &[(b(3), b(10))]));
+    assert!(quiet.iter().all(|o| o.seq != b(2)), "{quiet:#?}");
+    // New data goes out after the retransmission (t2)...
+    assert_eq!(
+        h.stack.tcp_send(s, &data[10 * mss as usize..]),
+        Ok(2 * mss as usize)
+    );
+    let fresh: Vec<TcpOut> = quiet.into_iter().chain(out(&mut h)).collect();
+    assert!(!fresh.is_empty());
+    assert!(
+        fresh.iter().all(|o| o.seq == b(10) || o.seq == b(11)),
+        "{fresh:#?}"
+    );
+    let _ = h.advance(Duration::from_millis(5));
+    assert_eq!(h.stack.stats().tcp_ext.tcp_lost_retransmit, 0);
+    // ... and is SACKed while the retransmission still is not: it was lost too.
+    let r2 = send(&mut h, &sack(&conn, b(2), &[(b(3), b(11))]));
+    assert_eq!(r2.len(), 1, "{r2:#?}");
+    assert_eq!(r2[0].seq, b(2));
+    assert_eq!(r2[0].payload, data[2 * mss as usize..3 * mss as usize]);
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_lost_retransmit, 1);
+    assert_eq!(st.tcp.retrans_segs, 2);
+    assert_eq!(st.tcp_ext.tcp_timeouts, 0);
+}

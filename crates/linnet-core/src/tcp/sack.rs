@@ -78,6 +78,8 @@ pub(crate) struct TxSkb {
     pub(crate) sacked: u8,
     /// Last (re)transmission time (`skb_mstamp_ns`).
     pub(crate) mstamp: Instant,
+    /// `delivered` when it was last sent (`tx.delivered`, for the rate sample).
+    pub(crate) tx_delivered: u32,
 }
 
 impl TxSkb {
@@ -177,6 +179,9 @@ pub(crate) struct Scoreboard {
     pub(crate) min_rtt: Option<(Duration, Instant)>,
     /// Receiver side: the D-SACK block for the next ACK (`duplicate_sack`, `rx_opt.dsack`).
     pub(crate) dsack: Option<(SeqNumber, SeqNumber)>,
+    /// The rate sample's `prior_delivered`: `delivered` when the most recently sent of the
+    /// segments this ACK delivered went out (none: nothing delivered yet).
+    pub(crate) rs_prior_delivered: Option<u32>,
     /// Time of the first retransmission of the episode (Linux's `retrans_stamp` as Eifel
     /// uses it, `tcp_packet_delayed`).
     pub(crate) first_rtx_stamp: Option<Instant>,
@@ -214,6 +219,7 @@ impl Default for Scoreboard {
             min_rtt: None,
             dsack: None,
             first_rtx_stamp: None,
+            rs_prior_delivered: None,
             rcv_tsecr: None,
         }
     }
@@ -232,6 +238,7 @@ impl Scoreboard {
             fin,
             sacked: 0,
             mstamp: now,
+            tx_delivered: self.delivered,
         };
         self.packets_out.add(e.len());
         self.q.push_back(e);
@@ -340,6 +347,14 @@ impl Scoreboard {
         }
     }
 
+    /// `tcp_rate_skb_delivered`: a segment sent when `delivered` was `tx_delivered` was
+    /// delivered; the sample keeps the latest.
+    pub(crate) fn rate_delivered(&mut self, tx_delivered: u32) {
+        if self.rs_prior_delivered.is_none_or(|p| tx_delivered > p) {
+            self.rs_prior_delivered = Some(tx_delivered);
+        }
+    }
+
     /// `tcp_update_rtt_min`: a windowed minimum of the RTT.
     ///
     /// Deviation from Linux: a running minimum that restarts when the kept one is older
@@ -397,18 +412,11 @@ impl Scoreboard {
     }
 
     /// `tcp_sacktag_one` for record `i`; `dup_sack`: the block was a D-SACK.
-    fn sacktag_one(
-        &mut self,
-        i: usize,
-        dup_sack: bool,
-        snd_una: SeqNumber,
-        high_seq: SeqNumber,
-        min_rtt_now: Instant,
-        st: &mut SackState,
-    ) {
+    fn sacktag_one(&mut self, i: usize, dup_sack: bool, c: &SackCtx, st: &mut SackState) {
         let Some(&e) = self.q.get(i) else {
             return;
         };
+        let (snd_una, snd_nxt, high_seq, now) = (c.snd_una, c.snd_nxt, c.high_seq, c.now);
         let len = e.len();
         let mut sacked = e.sacked;
         // Account a D-SACK for a retransmitted segment.
@@ -426,7 +434,8 @@ impl Scoreboard {
             return;
         }
         if sacked & TCPCB_SACKED_ACKED == 0 {
-            self.rack_advance(sacked, e.end, e.mstamp, min_rtt_now);
+            self.rack_advance(sacked, e.end, e.mstamp, now);
+            self.rate_delivered(e.tx_delivered);
             if sacked & TCPCB_SACKED_RETRANS != 0 {
                 // A retransmission believed still in flight stays counted unless lost.
                 if sacked & TCPCB_LOST != 0 {
@@ -437,7 +446,7 @@ impl Scoreboard {
             } else {
                 if sacked & TCPCB_RETRANS == 0 {
                     // A never-retransmitted segment in a hole: reordering.
-                    let fack = self.highest_sack_seq(snd_una, e.end);
+                    let fack = self.highest_sack_seq(snd_una, snd_nxt);
                     if e.seq.before(fack) && st.reord.is_none_or(|r| e.seq.before(r)) {
                         st.reord = Some(e.seq);
                     }
@@ -618,7 +627,6 @@ impl Scoreboard {
         if self.sacked_out.pkts == 0 {
             self.highest_sack = None;
         }
-        let prior_fack = self.highest_sack_seq(c.snd_una, c.snd_nxt);
         let found_dup = self.check_dsack(c, &b[..n], st, mib);
         // Too old an ACK to trust its blocks.
         if c.ack.before(c.prior_una - c.max_window as usize) {
@@ -656,14 +664,15 @@ impl Scoreboard {
                     break;
                 }
                 if !e.seq.before(start) && !e.end.after(end) {
-                    self.sacktag_one(i, dup_sack, c.snd_una, c.high_seq, c.now, st);
+                    self.sacktag_one(i, dup_sack, c, st);
                 }
                 i += 1;
             }
         }
         // tcp_check_sack_reordering: a hole below the highest SACK filled by original data.
         if let Some(r) = st.reord {
-            if self.check_sack_reordering(r, prior_fack, c.mss) {
+            let fack = self.highest_sack_seq(c.snd_una, c.snd_nxt);
+            if self.check_sack_reordering(r, fack, c.mss) {
                 mib.sack_reorder += 1;
             }
         }
