@@ -4,15 +4,14 @@
 //!
 //! Linux: net/ipv4/tcp_ipv4.c (`tcp_v4_rcv`, `tcp_v4_do_rcv`), net/ipv4/tcp_input.c
 //! (`tcp_rcv_state_process`, `tcp_rcv_synsent_state_process`, `tcp_validate_incoming`,
-//! `tcp_sequence`, `tcp_reset_check`, `tcp_ack`, `tcp_may_update_window`,
-//! `tcp_fastretrans_alert` for Reno, `tcp_data_queue`, `tcp_data_queue_ofo`,
-//! `tcp_ofo_queue`, `tcp_fin`, `__tcp_ack_snd_check`, `tcp_conn_request`,
-//! `tcp_sack_new_ofo_skb`), net/ipv4/tcp_minisocks.c (`tcp_check_req`,
-//! `tcp_timewait_state_process`).
+//! `tcp_sequence`, `tcp_reset_check`, `tcp_ack` (its recovery half is in `recovery.rs`),
+//! `tcp_ack_update_window`, `tcp_data_queue`, `tcp_data_queue_ofo`, `tcp_ofo_queue`,
+//! `tcp_fin`, `__tcp_ack_snd_check`, `tcp_conn_request`, `tcp_sack_new_ofo_skb`,
+//! `tcp_send_dupack`, `tcp_dsack_set`, `tcp_dsack_extend`), net/ipv4/tcp_minisocks.c
+//! (`tcp_check_req`, `tcp_timewait_state_process`).
 //! RFCs: RFC 9293 §3.10.7, RFC 5961 §3-5 (RST and SYN in window: challenge ACK; blind data
-//! injection), RFC 5681 §3.2 and RFC 6582 (fast retransmit, NewReno fast recovery),
-//! RFC 3042 (limited transmit), RFC 2018 §4 (SACK blocks), RFC 1122 §4.2.2.20 (order of
-//! processing), RFC 7323 §4.3 (TS.Recent).
+//! injection), RFC 2018 §4 (SACK blocks), RFC 2883 §4 (D-SACK blocks for duplicates),
+//! RFC 1122 §4.2.2.20 (order of processing), RFC 7323 §4.3 (TS.Recent).
 //!
 //! Every segment ends in exactly one of `consume_skb` or `drop_skb(reason)`.
 

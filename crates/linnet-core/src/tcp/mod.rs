@@ -8,9 +8,10 @@
 //! `inet_csk_accept`, `inet_csk_listen_stop`), net/ipv4/tcp_ipv4.c (`tcp_v4_connect`).
 //! RFCs: RFC 9293 (TCP), RFC 5961 (blind-attack protections), RFC 6298 (RTO), RFC 5681 and
 //! RFC 6582 (congestion control and NewReno), RFC 9438 (CUBIC), RFC 6928 (IW10), RFC 7323
-//! (window scale, timestamps and PAWS), RFC 2018 (SACK blocks, generated as a receiver),
-//! RFC 6528 (ISNs), RFC 3168 (ECN), RFC 1191 (path MTU discovery), RFC 9293 §3.8.5 (urgent
-//! data), RFC 1122 §4.2 (delayed ACK, Nagle, SWS).
+//! (window scale, timestamps and PAWS), RFC 2018 and RFC 2883 (SACK and D-SACK, both ways),
+//! RFC 6675 (SACK-based recovery), RFC 6937 (PRR), RFC 8985 (RACK-TLP), RFC 5682 (F-RTO),
+//! RFC 3522 (Eifel), RFC 6528 (ISNs), RFC 3168 (ECN), RFC 1191 (path MTU discovery),
+//! RFC 9293 §3.8.5 (urgent data), RFC 1122 §4.2 (delayed ACK, Nagle, SWS).
 //!
 //! # Layout
 //! - [`state`]: the states with Linux's names.
@@ -19,6 +20,14 @@
 //! - `output`: segment construction, window selection, Nagle, the transmit loop.
 //! - `timer`: RTO estimation and the retransmission, delayed-ACK, SYN-ACK, zero-window-probe,
 //!   keepalive, FIN-WAIT-2 and TIME-WAIT timers.
+//! - `sack`: the scoreboard (one record per sent segment with Linux's `sacked` bits and
+//!   send time; `packets_out`, `sacked_out`, `lost_out`, `retrans_out`, pipe), received
+//!   SACK / D-SACK blocks (`tcp_sacktag_write_queue`), and the D-SACK we report.
+//! - `recovery`: `tcp_fastretrans_alert` (Open, Disorder, Recovery, Loss), PRR, the
+//!   retransmission of lost segments, `tcp_enter_loss` with F-RTO, and the undo of
+//!   spurious reductions (D-SACK, Eifel, F-RTO); NewReno for peers without SACK.
+//! - `rack`: RACK loss detection with its reordering window and timer, and tail loss
+//!   probes.
 //!
 //! # Socket options
 //! `TCP_NODELAY`, `SO_REUSEADDR`, `SO_SNDBUF`, `SO_RCVBUF`; keepalive (`SO_KEEPALIVE`,
@@ -70,20 +79,21 @@
 //! closed report nothing.
 //!
 //! # Not in this landing (issue 4, what remains)
-//! - SACK scoreboard recovery (RFC 6675) and PRR (RFC 6937): received SACK blocks are
-//!   ignored and loss recovery is NewReno on duplicate ACKs (with RFC 3042 limited
-//!   transmit). DSACK generation. (SACK blocks *are* generated as a receiver, RFC 2018, so
-//!   SACK-permitted is offered honestly.)
-//! - RACK-TLP (RFC 8985), F-RTO / spurious-retransmission undo (RFC 5682, Eifel).
+//! - Loss recovery, the parts left out: CWR (an ECN echo) and a TLP-repaired loss cut
+//!   cwnd at once instead of by PRR; retransmissions are not collapsed
+//!   (`tcp_retrans_try_collapse`); `tcp_recovery` only has its RACK
+//!   bit (no `TCP_RACK_STATIC_REO_WND` / `TCP_RACK_NO_DUPTHRESH`), and without RACK the
+//!   dupthresh fallback marks only the head lost (no `tcp_mark_head_lost` walk); no
+//!   `tcp_retries1` / dst negative advice, no `TCPRetransFail`, no delivery-rate sampling
+//!   beyond what RACK needs.
 //! - Other congestion-control algorithms (BBR, DCTCP, ...), `tcp_available_congestion_control`
 //!   and `tcp_allowed_congestion_control`; CUBIC (default, with HyStart) and NewReno are
 //!   behind the `cong::CongestionOps` trait. No pacing, and no `CA_EVENT_TX_START` epoch
 //!   shift after idle.
 //! - ECN: the CWR reduction is immediate (Linux: PRR over a round trip); no AccECN
 //!   (`tcp_ecn` 3/4), no `DCTCP`-style per-CE reaction.
-//! - In `TCP_INFO` (`info`): no delivery rate, receiver RTT, DSACK or reordering figures;
-//!   `sacked` is 0 and `lost` / `retrans` come from the NewReno Loss state until the SACK
-//!   scoreboard lands.
+//! - In `TCP_INFO` (`info`): no delivery rate or receiver RTT (`unacked`, `sacked`,
+//!   `lost`, `retrans` and `reordering` come from the scoreboard).
 //! - PAWS: no `TSEcrRejected` check of the echoed timestamp.
 //! - `SO_LINGER` with a nonzero time: the blocking wait in close() belongs to the runtime
 //!   (not there yet); the core closes gracefully.

@@ -1,18 +1,18 @@
 //! TCP output: segment construction with Linux's option layout, window selection, the
-//! transmit loop (congestion window, receive window, Nagle), retransmission of one segment,
-//! ACKs, challenge ACKs and resets.
+//! transmit loop (congestion window, receive window, Nagle; each segment joins the
+//! scoreboard), ACKs (with a pending D-SACK block first), challenge ACKs and resets.
 //!
 //! Linux: net/ipv4/tcp_output.c (`__tcp_transmit_skb`, `tcp_syn_options`,
 //! `tcp_synack_options`, `tcp_established_options`, `tcp_select_initial_window`,
 //! `__tcp_select_window`, `tcp_select_window`, `tcp_write_xmit`, `tcp_nagle_test`,
-//! `tcp_snd_wnd_test`, `tcp_cwnd_test`, `tcp_minshall_update`, `__tcp_retransmit_skb`,
+//! `tcp_snd_wnd_test`, `tcp_cwnd_test`, `tcp_minshall_update`, `tcp_options_write`,
 //! `tcp_send_ack`, `tcp_send_active_reset`, `tcp_write_wakeup`, `tcp_connect_init`,
 //! `tcp_cwnd_validate`), net/ipv4/tcp_ipv4.c (`tcp_v4_send_reset`), net/ipv4/tcp_input.c
 //! (`tcp_send_challenge_ack`, `__tcp_oow_rate_limited`), net/ipv4/tcp.c
 //! (`tcp_cleanup_rbuf`).
 //! RFCs: RFC 9293 §3.8.6 and §3.10.7.1 (windows, reset generation), RFC 1122 §4.2.3.3-4
 //! (SWS avoidance, Nagle), RFC 7323 §2-3 (window scale, timestamps), RFC 2018 §4 (SACK block
-//! order), RFC 3042 (limited transmit), RFC 5961 §7 (challenge-ACK throttling).
+//! order), RFC 2883 §4 (the D-SACK block first), RFC 5961 §7 (challenge-ACK throttling).
 
 use core::net::Ipv4Addr;
 

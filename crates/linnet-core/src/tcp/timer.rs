@@ -1,5 +1,7 @@
 //! TCP timers: RTO estimation and backoff, retransmission (data, SYN, SYN-ACK), the
-//! zero-window probe, delayed ACKs, keepalive, FIN-WAIT-2 and TIME-WAIT.
+//! zero-window probe, delayed ACKs, keepalive, FIN-WAIT-2 and TIME-WAIT. The retransmission
+//! timer also carries the tail loss probe and RACK's reordering timer (`rack.rs`), as
+//! Linux's `icsk_pending` kinds do.
 //!
 //! Linux: net/ipv4/tcp_timer.c (`tcp_retransmit_timer`, `tcp_write_timeout`,
 //! `retransmits_timed_out`, `tcp_model_timeout`, `tcp_probe_timer`,
