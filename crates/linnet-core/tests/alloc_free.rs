@@ -238,3 +238,85 @@ fn udp_echo_with_neighbour_timers_allocates_nothing() {
         .get(dev, PEER_IP)
         .is_some_and(|n| n.state != NudState::Failed));
 }
+
+/// Steady-state TCP sending with no loss allocates nothing per segment: each round the
+/// application queues one full segment, the stack sends it (the send ring and the
+/// scoreboard keep their capacity), and the peer's ACK (with timestamps and a SACK-capable
+/// connection, so RACK, the loss-probe timer and the RTO are all re-armed) takes the
+/// previous one off. One segment stays in flight, so neither queue ever drains.
+#[test]
+fn tcp_bulk_send_steady_state_allocates_nothing_per_segment() {
+    let mut h = Harness::with_config(StackConfig::default(), 12).with_static_peer();
+    let dev = h.eth0;
+    let s = h.stack.tcp_socket().unwrap();
+    let _ = h.stack.tcp_connect(s, SocketAddrV4::new(PEER_IP, 40_000));
+    let syn = parse_tcp(&h.drain()[0]).unwrap();
+    let peer_isn = 1_000_000u32;
+    let synack = TcpSeg {
+        sport: 40_000,
+        dport: syn.sport,
+        seq: peer_isn,
+        ack: Some(syn.seq.wrapping_add(1)),
+        syn: true,
+        window: 65_535,
+        mss: Some(1460),
+        wscale: Some(7),
+        sack_perm: true,
+        ts: Some((1, syn.ts.unwrap().0)),
+        ..TcpSeg::default()
+    };
+    let _ = h.exchange(&tcp_frame(&synack));
+    let _ = h.events();
+    h.stack.prefill_pool(64);
+    let seg = [0x42u8; 1448];
+    let first = syn.seq.wrapping_add(1);
+    let ack_frame = |n: u32, tsval: u32| {
+        tcp_frame(&TcpSeg {
+            sport: 40_000,
+            dport: syn.sport,
+            seq: peer_isn + 1,
+            ack: Some(first.wrapping_add(n * 1448)),
+            window: 1024,
+            ts: Some((tsval, 0)),
+            ..TcpSeg::default()
+        })
+    };
+    let rounds = 11_000u32;
+    // The peer's ACKs, built before counting: ACK n acknowledges n segments.
+    let acks: Vec<Vec<u8>> = (0..rounds).map(|n| ack_frame(n, 2 + n)).collect();
+    let mut now = h.now;
+    let round = |stack: &mut Stack, n: u32, now: Instant| {
+        assert_eq!(stack.tcp_send(s, &seg), Ok(seg.len()));
+        let mut sent = 0;
+        while let Some((_, out)) = stack.poll_transmit() {
+            sent += 1;
+            stack.recycle(out);
+        }
+        assert_eq!(sent, 1, "round {n}");
+        let f = &acks[n as usize];
+        let mut skb = stack.alloc_rx(f.len());
+        skb.put_slice(f);
+        stack.receive(now, dev, skb);
+        stack.handle_timeout(now);
+        while let Some((_, out)) = stack.poll_transmit() {
+            stack.recycle(out);
+        }
+        while stack.poll_event().is_some() {}
+    };
+    // Warm-up: every container reaches its steady capacity.
+    for n in 0..1_000 {
+        now = now + Duration::from_micros(10);
+        round(&mut h.stack, n, now);
+    }
+    let allocs = count_allocs(|| {
+        for n in 1_000..rounds {
+            now = now + Duration::from_micros(10);
+            round(&mut h.stack, n, now);
+        }
+    });
+    assert_eq!(allocs, 0, "allocations in 10,000 steady-state segments");
+    let st = h.stack.stats();
+    assert_eq!(st.tcp.retrans_segs, 0);
+    assert_eq!(st.tcp_ext.tcp_loss_probes, 0);
+    assert_eq!(h.stack.tcp_tx_queued(s), Ok(1448));
+}
