@@ -926,7 +926,7 @@ impl Stack {
                 let mut fl = st.flag;
                 let mut rexmit = Rexmit::None;
                 if sk.sb.packets_out.pkts > 0 {
-                    self.tcp_fastretrans_alert(sk, 0, &mut fl, &mut rexmit);
+                    self.tcp_fastretrans_alert(sk, prior_una, 0, &mut fl, &mut rexmit);
                     self.tcp_xmit_recovery(sk, rexmit);
                 }
             }
@@ -1023,7 +1023,7 @@ impl Stack {
         if Self::tcp_ack_is_dubious(sk, fl) {
             let num_dupack =
                 u32::from(fl & (flag::SND_UNA_ADVANCED | flag::NOT_DUP | flag::DSACKING_ACK) == 0);
-            self.tcp_fastretrans_alert(sk, num_dupack, &mut fl, &mut rexmit);
+            self.tcp_fastretrans_alert(sk, prior_una, num_dupack, &mut fl, &mut rexmit);
         }
         if fl & flag::SET_XMIT_TIMER != 0 {
             self.tcp_set_xmit_timer(sk);

@@ -213,6 +213,7 @@ impl Stack {
     pub(crate) fn tcp_fastretrans_alert(
         &mut self,
         sk: &mut TcpSock,
+        prior_una: SeqNumber,
         num_dupack: u32,
         fl: &mut u32,
         rexmit: &mut Rexmit,
@@ -254,7 +255,7 @@ impl Stack {
                     if !sk.sack_ok {
                         sk.sb.add_reno_sack(num_dupack, sk.mss);
                     }
-                } else if self.tcp_try_undo_partial(sk, &mut do_lost) {
+                } else if self.tcp_try_undo_partial(sk, prior_una, &mut do_lost) {
                     return;
                 }
                 if self.tcp_try_undo_dsack(sk) {
@@ -589,10 +590,16 @@ impl Stack {
 
     /// `tcp_try_undo_partial`: a partial ACK for an original transmission (Eifel) undoes
     /// the reduction when no retransmission is still out (TCPPartialUndo).
-    fn tcp_try_undo_partial(&mut self, sk: &mut TcpSock, do_lost: &mut bool) -> bool {
+    fn tcp_try_undo_partial(
+        &mut self,
+        sk: &mut TcpSock,
+        prior_una: SeqNumber,
+        do_lost: &mut bool,
+    ) -> bool {
         if sk.sb.undo_marker.is_some() && self.tcp_packet_delayed(sk) {
+            // The hole was filled by the delayed original: reordering.
             let fack = sk.sb.highest_sack_seq(sk.snd_una, sk.snd_nxt);
-            if sk.sb.check_sack_reordering(sk.snd_una, fack, sk.mss) {
+            if sk.sb.check_sack_reordering(prior_una, fack, sk.mss) {
                 self.stats.tcp_ext.tcp_ts_reorder += 1;
             }
             if sk.sb.retrans_out.pkts > 0 {

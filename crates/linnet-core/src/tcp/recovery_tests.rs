@@ -517,3 +517,65 @@ fn rack_detects_a_lost_retransmission() {
     assert_eq!(st.tcp.retrans_segs, 2);
     assert_eq!(st.tcp_ext.tcp_timeouts, 0);
 }
+
+/// Starts SACK recovery on a late segment 1 of 10 (timestamps on) and returns the
+/// connection, segment base and the TSval segment 1 first went out with.
+fn recovery_on_reordering(h: &mut Harness) -> (SocketHandle, Conn, u32, u32) {
+    let (s, conn, _) = open_active(h, false);
+    let mss = MSS_TS;
+    let _data = queue(h, s, 10, mss);
+    let segs = out(h);
+    assert_eq!(segs.len(), 10);
+    let base = segs[0].seq;
+    let b = |i: u32| base.wrapping_add(i * mss);
+    let _ = h.advance(Duration::from_millis(5));
+    assert!(send(h, &sack(&conn, b(1), &[])).is_empty());
+    let rtx = send(h, &sack(&conn, b(1), &[(b(2), b(5))]));
+    assert_eq!(rtx.len(), 1);
+    assert_eq!(rtx[0].seq, b(1));
+    assert!(rtx[0].ts.unwrap().0 > segs[1].ts.unwrap().0);
+    assert_eq!(h.stack.tcp.get(s).unwrap().ca_state, CaState::Recovery);
+    (s, conn, base, segs[1].ts.unwrap().0)
+}
+
+/// RFC 3522 Eifel in recovery (Linux `tcp_try_undo_recovery`): the ACK that ends recovery
+/// echoes the timestamp of segment 1's original transmission, so the retransmission was
+/// not needed: the reduction is undone at the end of recovery (TCPFullUndo).
+#[test]
+fn eifel_full_undo_when_recovery_ends() {
+    let mut h = setup();
+    let (s, conn, base, orig_ts) = recovery_on_reordering(&mut h);
+    let end = base.wrapping_add(10 * MSS_TS);
+    let ack = TcpSeg {
+        ts: Some((6000, orig_ts)),
+        ..sack(&conn, end, &[])
+    };
+    let _ = send(&mut h, &ack);
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_full_undo, 1);
+    assert_eq!(st.tcp_ext.tcp_partial_undo, 0);
+    let sk = h.stack.tcp.get(s).unwrap();
+    assert_eq!(sk.ca_state, CaState::Open);
+    assert_eq!(sk.win.ssthresh, INFINITE_SSTHRESH);
+    assert!(sk.win.cwnd >= 11 * MSS_TS, "{}", sk.win.cwnd);
+}
+
+/// Linux `tcp_try_undo_partial`: a partial ACK (below the recovery point) for an original
+/// transmission, with no retransmission left in flight, undoes the reduction at once
+/// (TCPPartialUndo) and counts the reordering it reveals (TCPTSReorder).
+#[test]
+fn eifel_partial_undo_on_partial_ack() {
+    let mut h = setup();
+    let (s, conn, base, orig_ts) = recovery_on_reordering(&mut h);
+    let ack = TcpSeg {
+        ts: Some((6000, orig_ts)),
+        ..sack(&conn, base.wrapping_add(5 * MSS_TS), &[])
+    };
+    let _ = send(&mut h, &ack);
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_partial_undo, 1);
+    assert_eq!(st.tcp_ext.tcp_ts_reorder, 1);
+    let sk = h.stack.tcp.get(s).unwrap();
+    assert_ne!(sk.ca_state, CaState::Recovery);
+    assert_eq!(sk.win.ssthresh, INFINITE_SSTHRESH);
+}
