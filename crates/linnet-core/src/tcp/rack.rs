@@ -208,8 +208,10 @@ impl Stack {
     pub(crate) fn tcp_rack_reo_timeout(&mut self, sk: &mut TcpSock) {
         let prior_inflight = sk.sb.packets_in_flight();
         let lost_before = sk.sb.lost;
-        sk.rtx_kind = RtxKind::Retrans;
-        self.tcp_rack_detect_loss(sk);
+        // The scan alone: what is still inside its window waits for the RTO now.
+        let reo_wnd = sk.sb.rack_reo_wnd(sk.ca_state, sk.rtt.srtt);
+        let (_, lost_retrans) = sk.sb.rack_detect_loss(reo_wnd, self.now);
+        self.stats.tcp_ext.tcp_lost_retransmit += u64::from(lost_retrans);
         if prior_inflight != sk.sb.packets_in_flight() {
             if sk.ca_state != CaState::Recovery {
                 self.tcp_enter_recovery(sk);
@@ -241,9 +243,7 @@ impl Stack {
             }
             return;
         }
-        if matches!(sk.rtx_kind, RtxKind::ReoTimeout | RtxKind::LossProbe)
-            && sk.timer(TimerKind::Rtx).is_some()
-        {
+        if matches!(sk.rtx_kind, RtxKind::ReoTimeout | RtxKind::LossProbe) {
             let d = self
                 .tcp_rto_delta(sk)
                 .unwrap_or(Duration::ZERO)
