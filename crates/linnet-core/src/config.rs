@@ -132,6 +132,9 @@ pub struct StackConfig {
     pub tcp_recovery: u8,
     /// `net.ipv4.tcp_early_retrans`: 3 (tail loss probes, RFC 8985 TLP; 3 or 4 enable).
     pub tcp_early_retrans: u8,
+    /// `net.ipv4.tcp_retrans_collapse`: 1 (a short segment retransmitted takes in the small
+    /// segments after it, up to one MSS).
+    pub tcp_retrans_collapse: bool,
     /// `net.ipv4.tcp_frto`: 2 (SACK-enhanced F-RTO after a timeout, RFC 5682; 0 off).
     pub tcp_frto: u8,
     /// `net.ipv4.tcp_syncookies`: 1 (SYN cookies when a listener's SYN queue is full);
@@ -232,6 +235,7 @@ impl Default for StackConfig {
             tcp_dsack: true,
             tcp_recovery: 1,
             tcp_early_retrans: 3,
+            tcp_retrans_collapse: true,
             tcp_frto: 2,
             tcp_syncookies: 1,
             tcp_syn_retries: 6,

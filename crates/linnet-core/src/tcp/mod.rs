@@ -80,8 +80,7 @@
 //!
 //! # Not in this landing (issue 4, what remains)
 //! - Loss recovery, the parts left out: CWR (an ECN echo) and a TLP-repaired loss cut
-//!   cwnd at once instead of by PRR; retransmissions are not collapsed
-//!   (`tcp_retrans_try_collapse`); `tcp_recovery` only has its RACK
+//!   cwnd at once instead of by PRR; `tcp_recovery` only has its RACK
 //!   bit (no `TCP_RACK_STATIC_REO_WND` / `TCP_RACK_NO_DUPTHRESH`), and without RACK the
 //!   dupthresh fallback marks only the head lost (no `tcp_mark_head_lost` walk); no
 //!   `tcp_retries1` / dst negative advice, no `TCPRetransFail`, no delivery-rate sampling

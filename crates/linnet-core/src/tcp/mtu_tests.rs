@@ -25,8 +25,9 @@ fn frag_needed(seg: &TcpOut, mtu: u16) -> Vec<u8> {
 /// `tcp_v4_mtu_reduced`: fragmentation needed with MTU 1400 quoting our first segment: the
 /// MSS drops to 1360 and the segments now too large are resent at once, each cut to the
 /// new MSS (`tcp_simple_retransmit` marks them lost, `__tcp_retransmit_skb` fragments
-/// them: 1360 + 100 twice; the 1080-byte segment still fits and is not resent; Loss
-/// state, TCPSlowStartRetrans, no cwnd cut), with DF; later
+/// them: 1360 + 100 twice, the last 100 taking in the 1080-byte segment behind it,
+/// `tcp_retrans_try_collapse`; Loss state, TCPSlowStartRetrans, no cwnd cut), with DF;
+/// later
 /// data uses the new MSS; a new connection to the same host advertises MSS 1360 until the
 /// learned PMTU expires after `ip_rt_mtu_expires` (600 s).
 #[test]
@@ -40,7 +41,7 @@ fn frag_needed_lowers_mss_and_resends_at_once() {
     let cwnd_before = h.stack.tcp_info(s).unwrap().snd_cwnd;
     let re = tcp_segments(&h.exchange(&frag_needed(&sent[0], 1400)));
     let lens: Vec<usize> = re.iter().map(|p| p.payload.len()).collect();
-    assert_eq!(lens, [1360, 100, 1360, 100], "{re:#?}");
+    assert_eq!(lens, [1360, 100, 1360, 1180], "{re:#?}");
     assert_eq!(re[0].seq, sent[0].seq);
     for p in &re {
         assert!(p.ip.packet.len() <= 1400);

@@ -780,14 +780,42 @@ impl Stack {
         }
     }
 
-    /// `__tcp_retransmit_skb`: sends record `i` again (its send time is refreshed), first
-    /// cut to the current MSS if it is larger (`tcp_fragment`, after a PMTU drop).
+    /// `tcp_retrans_try_collapse` (`tcp_retrans_collapse`): a record shorter than the MSS
+    /// takes in the records after it that fit, are not SACKed and lie inside the peer's
+    /// window, so the retransmission carries as much as one segment can.
+    fn tcp_retrans_try_collapse(&mut self, sk: &mut TcpSock, i: usize) {
+        if !self.cfg.tcp_retrans_collapse {
+            return;
+        }
+        let mss = sk.mss;
+        let wnd_end = sk.snd_una + sk.snd_wnd as usize;
+        while let (Some(to), Some(next)) = (sk.sb.q.get(i), sk.sb.q.get(i + 1)) {
+            let data = |e: &super::sack::TxSkb| e.len() - u32::from(e.fin);
+            if to.fin
+                || next.sacked & TCPCB_SACKED_ACKED != 0
+                || data(to) + data(next) > mss
+                || next.end.after(wnd_end)
+            {
+                break;
+            }
+            sk.sb.collapse_next(i);
+        }
+    }
+
+    /// `__tcp_retransmit_skb`: sends record `i` again (its send time is refreshed), cut to
+    /// the current MSS if it is larger (`tcp_fragment`, after a PMTU drop), or with the
+    /// small records after it collapsed in.
     pub(crate) fn tcp_retransmit_skb_raw(&mut self, sk: &mut TcpSock, i: usize) -> bool {
         if let Some(e) = sk.sb.q.get(i) {
             if e.len() - u32::from(e.fin) > sk.mss {
                 let mss = sk.mss;
                 sk.sb.split(i, mss);
             }
+        }
+        if sk.sb.q.get(i).is_some_and(|e| {
+            e.sacked & TCPCB_SACKED_ACKED == 0 && e.len() - u32::from(e.fin) < sk.mss
+        }) {
+            self.tcp_retrans_try_collapse(sk, i);
         }
         let Some(e) = sk.sb.q.get(i).copied() else {
             return false;

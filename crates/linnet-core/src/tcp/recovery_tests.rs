@@ -579,3 +579,45 @@ fn eifel_partial_undo_on_partial_ack() {
     assert_ne!(sk.ca_state, CaState::Recovery);
     assert_eq!(sk.win.ssthresh, INFINITE_SSTHRESH);
 }
+
+/// Linux `tcp_retrans_try_collapse` (`tcp_retrans_collapse` = 1): three small segments
+/// sent with TCP_NODELAY and lost go again as one 300-byte segment at the RTO; the
+/// scoreboard then holds one record for them.
+#[test]
+fn small_segments_are_collapsed_on_retransmission() {
+    let mut h = setup();
+    let (s, _conn, _) = open_active(&mut h, true);
+    h.stack.tcp_set_nodelay(s, true).unwrap();
+    let mut first = None;
+    for i in 0..3u8 {
+        h.stack.tcp_send(s, &[i; 100]).unwrap();
+        let o = one(&mut h);
+        assert_eq!(o.payload.len(), 100);
+        first.get_or_insert(o.seq);
+    }
+    assert_eq!(h.stack.tcp.get(s).unwrap().sb.packets_out.pkts, 3);
+    let rto = h.advance(Duration::from_millis(250));
+    assert_eq!(rto.len(), 1, "{rto:#?}");
+    let o = parse_tcp(&rto[0].1).unwrap();
+    assert_eq!(o.seq, first.unwrap());
+    let mut want = alloc::vec![0u8; 100];
+    want.extend([1u8; 100]);
+    want.extend([2u8; 100]);
+    assert_eq!(o.payload, want);
+    let sk = h.stack.tcp.get(s).unwrap();
+    assert_eq!(sk.sb.packets_out.pkts, 1);
+    assert_eq!(
+        sk.sb.lost_out,
+        super::sack::Count {
+            pkts: 1,
+            bytes: 300
+        }
+    );
+    assert_eq!(
+        sk.sb.retrans_out,
+        super::sack::Count {
+            pkts: 1,
+            bytes: 300
+        }
+    );
+}

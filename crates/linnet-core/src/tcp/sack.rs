@@ -355,6 +355,35 @@ impl Scoreboard {
         }
     }
 
+    /// `tcp_collapse_retrans`: record `i + 1` joins record `i` (whose marks the merged
+    /// record keeps; `TCPCB_EVER_RETRANS` carries over), and the counters follow
+    /// (`tcp_adjust_pcount`).
+    pub(crate) fn collapse_next(&mut self, i: usize) {
+        let (Some(&to), Some(&next)) = (self.q.get(i), self.q.get(i + 1)) else {
+            return;
+        };
+        let n = next.len();
+        self.packets_out.pkts = self.packets_out.pkts.saturating_sub(1);
+        for (bit, c) in [
+            (TCPCB_SACKED_ACKED, &mut self.sacked_out),
+            (TCPCB_LOST, &mut self.lost_out),
+            (TCPCB_SACKED_RETRANS, &mut self.retrans_out),
+        ] {
+            if next.sacked & bit != 0 {
+                c.sub(n);
+            }
+            if to.sacked & bit != 0 {
+                c.bytes = c.bytes.saturating_add(n);
+            }
+        }
+        if let Some(x) = self.q.get_mut(i) {
+            x.end = next.end;
+            x.fin |= next.fin;
+            x.sacked |= next.sacked & TCPCB_EVER_RETRANS;
+        }
+        self.q.remove(i + 1);
+    }
+
     /// `tcp_update_rtt_min`: a windowed minimum of the RTT.
     ///
     /// Deviation from Linux: a running minimum that restarts when the kept one is older
@@ -605,9 +634,8 @@ impl Scoreboard {
     /// `tcp_sacktag_write_queue`: validates the blocks, detects a D-SACK, and tags every
     /// queued segment a block covers. Returns the ACK flags it raised.
     ///
-    /// Deviation from Linux: a block covering only part of a segment tags nothing (Linux
-    /// splits the skb, `tcp_match_skb_to_sack`); segments here are the units we sent, so a
-    /// well-behaved receiver's blocks fall on their edges.
+    /// A block covering only part of a record tags nothing: every record is one packet
+    /// (no TSO), and `tcp_match_skb_to_sack` splits only skbs of several packets.
     pub(crate) fn sacktag_write_queue(
         &mut self,
         c: &SackCtx,
