@@ -19,9 +19,8 @@
 //!   round's start; the hooks do not see sequence numbers.
 //! - HyStart's delay detection runs in `cong_avoid` (Linux: `pkts_acked`), so it sees
 //!   only ACKs that advance `snd_una` outside loss recovery.
-//! - No `CA_EVENT_TX_START` epoch shift after an idle period.
 
-use super::cong::{CongestionOps, Window};
+use super::cong::{CaEvent, CongestionOps, Window};
 use crate::time::Instant;
 
 /// `BICTCP_BETA_SCALE`.
@@ -120,6 +119,11 @@ impl Cubic {
     /// Whether HyStart ended slow start.
     pub fn hystart_found(&self) -> bool {
         self.found
+    }
+
+    /// Start of the current congestion-avoidance epoch, none between epochs.
+    pub fn epoch_start(&self) -> Option<Instant> {
+        self.epoch_start
     }
 
     /// `bictcp_reset`.
@@ -311,6 +315,17 @@ impl CongestionOps for Cubic {
         self.reset();
         self.hystart_reset(w);
         self.round_start = None;
+    }
+
+    /// `cubictcp_cwnd_event(CA_EVENT_TX_START)`, RFC 9438 §5.8: a flow that was
+    /// application-limited (idle) must not find its window function advanced by the idle
+    /// time, so the epoch start moves forward by it (never past now).
+    fn cwnd_event(&mut self, w: &Window, ev: CaEvent) {
+        if let (CaEvent::TxStart { idle }, Some(e)) = (ev, self.epoch_start) {
+            if !idle.is_zero() {
+                self.epoch_start = Some((e + idle).min(w.now));
+            }
+        }
     }
 }
 

@@ -355,6 +355,7 @@ impl Stack {
         c.rcvbuf = l.rcvbuf;
         c.rcvbuf_locked = l.rcvbuf_locked;
         c.sndbuf = l.sndbuf;
+        c.buf.sndbuf_locked = l.buf.sndbuf_locked;
         c.nodelay = l.nodelay;
         c.cork = l.cork;
         c.oobinline = l.oobinline;
@@ -613,6 +614,7 @@ impl Stack {
             let when = self.tcp_keepalive_time(sk);
             sk.set_timer(TimerKind::Keepalive, now + when);
         }
+        self.tcp_init_buffer_space(sk);
     }
 
     // ---- SYN-SENT -------------------------------------------------------------------
@@ -864,6 +866,7 @@ impl Stack {
         }
         if !sk.dead {
             self.tcp_write_xmit(sk, false);
+            self.tcp_check_space(sk);
             self.tcp_ack_snd_check(sk);
         }
         verdict
@@ -965,11 +968,6 @@ impl Stack {
                 }
             } else {
                 self.tcp_arm_rto(sk);
-            }
-            // sk_stream_write_space.
-            if sk.write_blocked && sk.send_space() >= sk.sbuf.len() / 2 {
-                sk.write_blocked = false;
-                self.tcp_event(sk, Event::Writable);
             }
         }
         // tcp_ack_probe: the window opened for what the persist timer was holding.
@@ -1094,6 +1092,7 @@ impl Stack {
         let mut seq = seg.seq;
         let mut data = seg.payload;
         let fin = seg.flags.fin;
+        self.tcp_rcv_rtt_measure_ts(sk, seg.ts, data.len());
         if data.is_empty() && !fin {
             return Rcv::Ok;
         }
@@ -1141,6 +1140,7 @@ impl Stack {
             got_fin = true;
         } else if take < data.len() {
             sk.ack.now = true;
+            self.stats.tcp_ext.tcp_rcv_q_drop += 1;
         }
         if (!sk.ooo.is_empty() || sk.ooo_fin.is_some()) && !got_fin {
             if self.tcp_ofo_queue(sk) {

@@ -640,6 +640,9 @@ impl Stack {
         if sk.rtt_sample.is_none() && sk.ca_state == CaState::Open {
             sk.rtt_sample = Some((sk.snd_nxt, now));
         }
+        if prior_in_flight == 0 {
+            self.tcp_ca_event_tx_start(sk);
+        }
         // Sending soon after receiving: an interactive exchange (pingpong).
         if now.saturating_since(sk.ack.lrcvtime) < sk.ack.ato {
             sk.ack.pingpong = true;
