@@ -683,7 +683,14 @@ impl Stack {
             return 1;
         }
         let end = sk.data_end();
-        let avail = end.diff(seq).max(0) as usize;
+        // Only what was sent: bytes past snd_nxt are new data (an ACK for them would be
+        // refused as acknowledging unsent data, and the retransmission would repeat forever).
+        let sent_end = if sk.snd_nxt.before(end) {
+            sk.snd_nxt
+        } else {
+            end
+        };
+        let avail = sent_end.diff(seq).max(0) as usize;
         let len = avail.min(sk.mss as usize);
         let fin = sk.fin_sent() && seq + len == end;
         if len == 0 && !fin {
