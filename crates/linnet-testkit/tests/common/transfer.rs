@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::net::SocketAddrV4;
 use std::rc::Rc;
 
-use linnet_core::{Duration, Errno, Event, Instant, Shutdown, SocketHandle, StackConfig};
+use linnet_core::{Duration, Errno, Event, Instant, Shutdown, SocketHandle, StackConfig, TcpState};
 use linnet_testkit::{HostId, LinkConfig, Network};
 
 use super::{two_hosts_with, TwoHosts, A_IP, B_IP};
@@ -319,5 +319,7 @@ pub fn run(spec: &Spec) -> (TwoHosts, Outcome) {
     // Only the listener is left.
     assert_eq!(net.stack(a).tcp_socket_count(), 0);
     assert_eq!(net.stack(b).tcp_socket_count(), 1);
+    assert_eq!(net.stack(b).tcp_state(l), Ok(TcpState::Listen));
+    assert!(sb.tcp.in_segs as usize >= spec.total / 1448, "{:?}", sb.tcp);
     (th, out)
 }
