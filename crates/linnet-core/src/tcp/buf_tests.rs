@@ -167,6 +167,8 @@ fn advertised_window_grows_as_the_application_reads_at_rate() {
     let mut h = setup();
     let (s, mut conn, _) = open_active(&mut h, false);
     assert_eq!(sock(&h, s).rcvbuf, 131_072);
+    // tcp_init_buffer_space: the first receive-space estimate is min(rcv_wnd, 10 * advmss).
+    assert_eq!(h.stack.tcp_info(s).unwrap().rcv_space, 14_600);
     assert_eq!(sock(&h, s).rcv_wscale, 7, "scale chosen for tcp_rmem[2]");
     let run = window_limited_transfer(&mut h, s, &mut conn, 14);
     // Each flight echoes the TSval of an ACK sent 10-11 ms earlier.
@@ -179,6 +181,10 @@ fn advertised_window_grows_as_the_application_reads_at_rate() {
     assert!(run.received > 5_000_000, "{}", run.received);
     // Bytes are never held beyond the buffer.
     assert_eq!(h.stack.stats().tcp_ext.tcp_rcv_q_drop, 0);
+    // TCP_INFO reports the receiver's estimates (tcpi_rcv_rtt, tcpi_rcv_space).
+    let info = h.stack.tcp_info(s).unwrap();
+    assert_eq!(info.rcv_rtt, est);
+    assert!(info.rcv_space > 1_000_000, "{}", info.rcv_space);
 }
 
 /// `SOCK_RCVBUF_LOCK`: with SO_RCVBUF the buffer, the clamp and so the window stay where

@@ -87,7 +87,7 @@
 //!   behind the `cong::CongestionOps` trait. No pacing.
 //! - ECN: the CWR reduction is immediate (Linux: PRR over a round trip); no AccECN
 //!   (`tcp_ecn` 3/4), no `DCTCP`-style per-CE reaction.
-//! - In `TCP_INFO` (`info`): no delivery rate, receiver RTT, DSACK or reordering figures;
+//! - In `TCP_INFO` (`info`): no delivery rate, DSACK or reordering figures;
 //!   `sacked` is 0 and `lost` / `retrans` come from the NewReno Loss state until the SACK
 //!   scoreboard lands.
 //! - PAWS: no `TSEcrRejected` check of the echoed timestamp.
