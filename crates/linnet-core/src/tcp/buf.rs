@@ -168,7 +168,7 @@ impl Stack {
 
     /// `sk_stream_write_space`: `Writable` once the free space is at least half of what
     /// is queued (`sk_stream_wspace >= sk_stream_min_wspace`).
-    fn sk_stream_write_space(&mut self, sk: &mut TcpSock) {
+    pub(crate) fn sk_stream_write_space(&mut self, sk: &mut TcpSock) {
         if sk.write_blocked && sk.send_space() >= sk.sbuf.len() / 2 {
             sk.write_blocked = false;
             self.tcp_event(sk, Event::Writable);
@@ -329,7 +329,7 @@ impl Stack {
         sk.cc.cwnd_event(&w, CaEvent::CwndRestart);
         // tcp_current_ssthresh: kept as is during a window reduction (tcp_in_cwnd_reduction:
         // CWR or Recovery).
-        if sk.ca_state != CaState::Recovery {
+        if !matches!(sk.ca_state, CaState::Cwr | CaState::Recovery) {
             sk.win.ssthresh = sk.win.ssthresh.max((cwnd >> 1) + (cwnd >> 2));
         }
         let rto = sk.rtt.backed_off(sk.backoff).max(Duration::from_millis(1));

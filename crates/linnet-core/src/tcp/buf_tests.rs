@@ -121,6 +121,15 @@ fn so_sndbuf_locks_the_send_buffer() {
     }
     assert!(written > 7 * 16_384, "{written}");
 
+    // A blocked writer hears Writable as soon as a larger SO_SNDBUF leaves room
+    // (sock_setsockopt's sk_write_space), and the buffer stays locked at the new size.
+    while h.stack.tcp_send(s, &data).is_ok() {}
+    let _ = h.events();
+    h.stack.tcp_set_sndbuf(s, 64 * 1024).unwrap();
+    assert!(has_event(&mut h, Event::Writable(s)));
+    assert_eq!(h.stack.tcp_sndbuf(s), Ok(131_072));
+    let _ = out(&mut h);
+
     // A listener's child inherits SO_SNDBUF and its lock.
     let l = h.stack.tcp_socket().unwrap();
     h.stack.tcp_set_sndbuf(l, 10_000).unwrap();

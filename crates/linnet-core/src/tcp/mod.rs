@@ -1612,12 +1612,15 @@ impl Stack {
     }
 
     /// `SO_SNDBUF`: doubled as Linux does, within [4608, 2 * wmem_max]; the size is then
-    /// fixed (`SOCK_SNDBUF_LOCK`): it no longer grows with the congestion window.
+    /// fixed (`SOCK_SNDBUF_LOCK`): it no longer grows with the congestion window. A writer
+    /// blocked on the old size hears `Writable` if the new one leaves room.
     pub fn tcp_set_sndbuf(&mut self, h: SocketHandle, bytes: usize) -> Result<(), Errno> {
         let max = self.cfg.wmem_max;
-        self.tcp_with(h, |_, sk| {
+        self.tcp_with(h, |st, sk| {
             sk.sndbuf = (bytes.min(max) * 2).max(4608);
             sk.buf.sndbuf_locked = true;
+            // sock_setsockopt ends with sk_write_space: a blocked writer may go on.
+            st.sk_stream_write_space(sk);
             Ok(())
         })
     }
