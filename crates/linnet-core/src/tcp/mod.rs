@@ -104,7 +104,9 @@
 //!   live connections (see `timewait`).
 //! - Sockets in the `linnet` runtime (blocking/async front doors), the daemon's socket
 //!   calls, `linnet nc` TCP, `linnet sim` TCP, `ss`. (Kernel interop over TAP is in
-//!   `crates/linnet/tests/kernel.rs`, the throughput table in docs/PERFORMANCE.md.)
+//!   `crates/linnet/tests/kernel.rs`, the throughput table in docs/PERFORMANCE.md, the
+//!   simulated loss x buffer goodput table in
+//!   `crates/linnet-testkit/tests/snapshots/tcp_throughput.txt`.)
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
