@@ -540,6 +540,46 @@ mod tests {
         c.on_loss_timeout(&w);
         assert_eq!(c.w_max(), 0);
     }
+
+    /// `cubictcp_cwnd_event(CA_EVENT_TX_START)`: the epoch start moves forward by the idle
+    /// time, never past now; outside an epoch (slow start) nothing changes, and
+    /// `CA_EVENT_CWND_RESTART` leaves CUBIC alone.
+    #[test]
+    fn tx_start_shifts_the_epoch_by_the_idle_time() {
+        use crate::tcp::cong::CaEvent;
+        let mut c = Cubic::new();
+        let mut w = window(20, 1);
+        w.now = Instant::from_secs(10);
+        c.cwnd_event(
+            &w,
+            CaEvent::TxStart {
+                idle: Duration::from_secs(3),
+            },
+        );
+        assert_eq!(c.epoch_start(), None);
+        c.cong_avoid(&mut w, MSS, true);
+        assert_eq!(c.epoch_start(), Some(Instant::from_secs(10)));
+        let k = c.k();
+        w.now = Instant::from_secs(20);
+        c.cwnd_event(&w, CaEvent::CwndRestart);
+        assert_eq!(c.epoch_start(), Some(Instant::from_secs(10)));
+        c.cwnd_event(
+            &w,
+            CaEvent::TxStart {
+                idle: Duration::from_secs(4),
+            },
+        );
+        assert_eq!(c.epoch_start(), Some(Instant::from_secs(14)));
+        // Idle longer than the epoch's age: the epoch starts now.
+        c.cwnd_event(
+            &w,
+            CaEvent::TxStart {
+                idle: Duration::from_secs(60),
+            },
+        );
+        assert_eq!(c.epoch_start(), Some(Instant::from_secs(20)));
+        assert_eq!(c.k(), k, "K and W_max are kept");
+    }
 }
 
 /// The selection API: `tcp_congestion_control` and `TCP_CONGESTION`.
