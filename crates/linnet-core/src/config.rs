@@ -188,6 +188,12 @@ pub struct StackConfig {
     pub tcp_tw_reuse: u8,
     /// `net.ipv4.tcp_tw_reuse_delay`: 1000 ms in TIME-WAIT before such a reuse.
     pub tcp_tw_reuse_delay: Duration,
+    /// `net.ipv4.tcp_moderate_rcvbuf`: 1 (receive buffers grow with the rate the
+    /// application reads at, up to `tcp_rmem[2]`, unless SO_RCVBUF fixed them).
+    pub tcp_moderate_rcvbuf: bool,
+    /// `net.ipv4.tcp_slow_start_after_idle`: 1 (after an idle period longer than the RTO
+    /// the congestion window restarts from the initial window, RFC 2861 / RFC 7661).
+    pub tcp_slow_start_after_idle: bool,
     /// Neighbour parameters for ARP.
     pub neigh: NeighParms,
     /// Most sockets of all kinds (the role of the fd limit).
@@ -258,6 +264,8 @@ impl Default for StackConfig {
             tcp_max_tw_buckets: 32_768,
             tcp_tw_reuse: 2,
             tcp_tw_reuse_delay: Duration::from_millis(1000),
+            tcp_moderate_rcvbuf: true,
+            tcp_slow_start_after_idle: true,
             neigh: NeighParms::default(),
             max_sockets: 65_536,
             tx_queue_len: 1000,

@@ -371,6 +371,9 @@ mib! {
         tcp_delivered_ce => "TCPDeliveredCE",
         /// Segments dropped because the receive window was zero.
         tcp_zero_window_drop => "TCPZeroWindowDrop",
+        /// In-order data dropped because the receive buffer was full (here: the part of a
+        /// segment beyond the buffer, trimmed).
+        tcp_rcv_q_drop => "TCPRcvQDrop",
     }
 }
 

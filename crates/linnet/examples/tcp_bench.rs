@@ -24,8 +24,8 @@
 //! is the sender's, from `connect` to that byte (so the handshake and one round trip are in
 //! it, as in any file transfer). Every measurement runs `--reps` times, interleaved (rep 1
 //! of each, then rep 2, ...), and the median is reported. Sockets keep their default
-//! buffer sizes on both sides (Linux autotunes its buffers; linnet does what its current
-//! code does).
+//! buffer sizes on both sides (both Linux and linnet grow them: `tcp_sndbuf_expand`,
+//! `tcp_moderate_rcvbuf`).
 //!
 //! Output: a table, and one `median KEY MB/s` line per measurement for scripts.
 //!

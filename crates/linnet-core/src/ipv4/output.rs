@@ -19,8 +19,12 @@ use crate::neigh::Resolve;
 use crate::route::{Dst, LocalKind, RouteKind};
 use crate::skb::SkBuff;
 use crate::stack::{Stack, LOOPBACK_IFINDEX};
+
 use crate::stats::DropReason;
 use linnet_wire::ipv4::is_lbcast;
+
+/// `IP_MAX_MTU`: the largest route MTU (`ipv4_mtu` caps the device MTU with it).
+const IP_MAX_MTU: u32 = 0xFFFF;
 
 const IDENTS: usize = 2048;
 
@@ -140,7 +144,12 @@ impl Stack {
         daddr: Ipv4Addr,
         saddr: Option<Ipv4Addr>,
     ) -> Result<Dst, Errno> {
-        let lo_mtu = self.device(LOOPBACK_IFINDEX).map_or(65536, |d| d.mtu);
+        // ipv4_mtu: a route's MTU is at most IP_MAX_MTU (0xFFFF), the largest datagram the
+        // total-length field can describe (the loopback device's MTU is 65536).
+        let lo_mtu = self
+            .device(LOOPBACK_IFINDEX)
+            .map_or(65536, |d| d.mtu)
+            .min(IP_MAX_MTU);
         // One local-table lookup serves both the RTN_LOCAL and the RTN_BROADCAST test.
         let local = if daddr.is_loopback() {
             None
@@ -162,7 +171,7 @@ impl Stack {
             let src = saddr
                 .or_else(|| self.select_addr(dev, daddr))
                 .unwrap_or(Ipv4Addr::UNSPECIFIED);
-            let mtu = self.device(dev).map_or(1500, |d| d.mtu);
+            let mtu = self.device(dev).map_or(1500, |d| d.mtu).min(IP_MAX_MTU);
             return Ok(Dst {
                 dev,
                 gateway: None,
@@ -187,7 +196,7 @@ impl Stack {
         } else {
             RouteKind::Unicast
         };
-        let mtu = self.device(r.dev).map_or(1500, |d| d.mtu);
+        let mtu = self.device(r.dev).map_or(1500, |d| d.mtu).min(IP_MAX_MTU);
         Ok(Dst {
             dev: r.dev,
             gateway: r.gateway,
@@ -200,7 +209,7 @@ impl Stack {
     /// The output route for a forwarded packet (no source selection, no OutNoRoutes).
     pub(crate) fn route_output_fwd(&mut self, daddr: Ipv4Addr, saddr: Ipv4Addr) -> Option<Dst> {
         let r = self.fib.lookup(daddr, |d| self.dev_usable(d)).copied()?;
-        let mtu = self.device(r.dev).map_or(1500, |d| d.mtu);
+        let mtu = self.device(r.dev).map_or(1500, |d| d.mtu).min(IP_MAX_MTU);
         Some(Dst {
             dev: r.dev,
             gateway: r.gateway,

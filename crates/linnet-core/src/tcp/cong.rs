@@ -117,6 +117,20 @@ pub(crate) fn tcp_ca_refresh(sk: &mut super::TcpSock, now: Instant) {
     }
 }
 
+/// Events an algorithm may react to (Linux `enum tcp_ca_event`, the ones the stack raises).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaEvent {
+    /// `CA_EVENT_TX_START`: the first data is sent with nothing in flight, after the sender
+    /// was `idle` since its last data segment (`now - lsndtime`).
+    TxStart {
+        /// Time since the last data segment was sent.
+        idle: Duration,
+    },
+    /// `CA_EVENT_CWND_RESTART`: the window restarts after an idle period
+    /// (`tcp_cwnd_restart`).
+    CwndRestart,
+}
+
 /// The hooks of a congestion-control algorithm (Linux: `struct tcp_congestion_ops`).
 pub trait CongestionOps {
     /// The algorithm's name, as `TCP_CONGESTION` spells it.
@@ -137,6 +151,10 @@ pub trait CongestionOps {
 
     /// `set_state(TCP_CA_Loss)`: a retransmission timeout, after `ssthresh`.
     fn on_loss_timeout(&mut self, _w: &Window) {}
+
+    /// `cwnd_event`: an event of the connection's sending ([`CaEvent`]); `w.now` is the
+    /// time it happens.
+    fn cwnd_event(&mut self, _w: &Window, _ev: CaEvent) {}
 }
 
 /// NewReno (Linux `tcp_reno`, RFC 5681 + RFC 6582).
@@ -233,6 +251,13 @@ impl CongestionOps for Congestion {
         match self {
             Congestion::Cubic(a) => a.on_loss_timeout(w),
             Congestion::Reno(a) => a.on_loss_timeout(w),
+        }
+    }
+
+    fn cwnd_event(&mut self, w: &Window, ev: CaEvent) {
+        match self {
+            Congestion::Cubic(a) => a.cwnd_event(w, ev),
+            Congestion::Reno(a) => a.cwnd_event(w, ev),
         }
     }
 }

@@ -19,9 +19,8 @@
 //!   round's start; the hooks do not see sequence numbers.
 //! - HyStart's delay detection runs in `cong_avoid` (Linux: `pkts_acked`), so it sees
 //!   only ACKs that advance `snd_una` outside loss recovery.
-//! - No `CA_EVENT_TX_START` epoch shift after an idle period.
 
-use super::cong::{CongestionOps, Window};
+use super::cong::{CaEvent, CongestionOps, Window};
 use crate::time::Instant;
 
 /// `BICTCP_BETA_SCALE`.
@@ -120,6 +119,11 @@ impl Cubic {
     /// Whether HyStart ended slow start.
     pub fn hystart_found(&self) -> bool {
         self.found
+    }
+
+    /// Start of the current congestion-avoidance epoch, none between epochs.
+    pub fn epoch_start(&self) -> Option<Instant> {
+        self.epoch_start
     }
 
     /// `bictcp_reset`.
@@ -311,6 +315,17 @@ impl CongestionOps for Cubic {
         self.reset();
         self.hystart_reset(w);
         self.round_start = None;
+    }
+
+    /// `cubictcp_cwnd_event(CA_EVENT_TX_START)`, RFC 9438 §5.8: a flow that was
+    /// application-limited (idle) must not find its window function advanced by the idle
+    /// time, so the epoch start moves forward by it (never past now).
+    fn cwnd_event(&mut self, w: &Window, ev: CaEvent) {
+        if let (CaEvent::TxStart { idle }, Some(e)) = (ev, self.epoch_start) {
+            if !idle.is_zero() {
+                self.epoch_start = Some((e + idle).min(w.now));
+            }
+        }
     }
 }
 
@@ -524,6 +539,46 @@ mod tests {
         assert_eq!(c.w_max(), 15);
         c.on_loss_timeout(&w);
         assert_eq!(c.w_max(), 0);
+    }
+
+    /// `cubictcp_cwnd_event(CA_EVENT_TX_START)`: the epoch start moves forward by the idle
+    /// time, never past now; outside an epoch (slow start) nothing changes, and
+    /// `CA_EVENT_CWND_RESTART` leaves CUBIC alone.
+    #[test]
+    fn tx_start_shifts_the_epoch_by_the_idle_time() {
+        use crate::tcp::cong::CaEvent;
+        let mut c = Cubic::new();
+        let mut w = window(20, 1);
+        w.now = Instant::from_secs(10);
+        c.cwnd_event(
+            &w,
+            CaEvent::TxStart {
+                idle: Duration::from_secs(3),
+            },
+        );
+        assert_eq!(c.epoch_start(), None);
+        c.cong_avoid(&mut w, MSS, true);
+        assert_eq!(c.epoch_start(), Some(Instant::from_secs(10)));
+        let k = c.k();
+        w.now = Instant::from_secs(20);
+        c.cwnd_event(&w, CaEvent::CwndRestart);
+        assert_eq!(c.epoch_start(), Some(Instant::from_secs(10)));
+        c.cwnd_event(
+            &w,
+            CaEvent::TxStart {
+                idle: Duration::from_secs(4),
+            },
+        );
+        assert_eq!(c.epoch_start(), Some(Instant::from_secs(14)));
+        // Idle longer than the epoch's age: the epoch starts now.
+        c.cwnd_event(
+            &w,
+            CaEvent::TxStart {
+                idle: Duration::from_secs(60),
+            },
+        );
+        assert_eq!(c.epoch_start(), Some(Instant::from_secs(20)));
+        assert_eq!(c.k(), k, "K and W_max are kept");
     }
 }
 

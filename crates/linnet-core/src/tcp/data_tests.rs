@@ -92,13 +92,14 @@ fn nodelay_sends_each_write_and_pushes_held_data() {
     );
 }
 
-/// The send buffer (`tcp_wmem[1]` = 16384): a large write is partial, the next gets
-/// EAGAIN; RFC 6928's initial window lets 10 full segments out; ACKs free space, the rest
-/// goes out and `Writable` is reported (`sk_stream_write_space`).
+/// The send buffer (here fixed at 16384 by `SO_SNDBUF` = 8192, doubled): a large write is
+/// partial, the next gets EAGAIN; RFC 6928's initial window lets 10 full segments out; ACKs
+/// free space, the rest goes out and `Writable` is reported (`sk_stream_write_space`).
 #[test]
 fn send_buffer_limits_writes_and_initial_window_is_ten_segments() {
     let mut h = setup();
     let (s, mut conn, _) = open_active(&mut h, true);
+    h.stack.tcp_set_sndbuf(s, 8192).unwrap();
     let data: Vec<u8> = (0..20_000u32).map(|i| i as u8).collect();
     assert_eq!(h.stack.tcp_send(s, &data), Ok(16_384));
     assert_eq!(h.stack.tcp_send(s, b"x"), Err(Errno::EAGAIN));

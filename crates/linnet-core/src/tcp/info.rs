@@ -33,9 +33,6 @@ pub const TCPI_OPT_ECN: u8 = 8;
 /// `TCPI_OPT_ECN_SEEN`: at least one ECT packet was received.
 pub const TCPI_OPT_ECN_SEEN: u8 = 16;
 
-/// `TCP_INIT_CWND`.
-const TCP_INIT_CWND: u32 = 10;
-
 /// Per-connection counters of `struct tcp_sock` that `TCP_INFO` reports.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct TcpCounters {
@@ -267,11 +264,10 @@ impl TcpSock {
             snd_cwnd: self.win.cwnd / mss,
             advmss: self.advmss,
             reordering: self.sb.reordering,
-            // Deviation from Linux: no receiver-side RTT estimate (tcp_rcv_rtt_update).
-            rcv_rtt: 0,
-            // tcp_init_buffer_space's starting value; receive-buffer autotuning owns
-            // rcvq_space.space once it exists.
-            rcv_space: self.rcv_wnd.min(TCP_INIT_CWND * self.advmss),
+            // rcv_rtt_est.rtt_us >> 3 and rcvq_space.space (tcp_rcv_rtt_update,
+            // tcp_rcv_space_adjust in `buf`).
+            rcv_rtt: self.buf.rcv_rtt_us >> 3,
+            rcv_space: self.buf.rcvq_space,
             total_retrans: c.total_retrans,
             bytes_acked: c.bytes_acked,
             bytes_received: c.bytes_received,

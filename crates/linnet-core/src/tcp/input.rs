@@ -357,6 +357,7 @@ impl Stack {
         c.rcvbuf = l.rcvbuf;
         c.rcvbuf_locked = l.rcvbuf_locked;
         c.sndbuf = l.sndbuf;
+        c.buf.sndbuf_locked = l.buf.sndbuf_locked;
         c.nodelay = l.nodelay;
         c.cork = l.cork;
         c.oobinline = l.oobinline;
@@ -614,6 +615,7 @@ impl Stack {
             let when = self.tcp_keepalive_time(sk);
             sk.set_timer(TimerKind::Keepalive, now + when);
         }
+        self.tcp_init_buffer_space(sk);
     }
 
     // ---- SYN-SENT -------------------------------------------------------------------
@@ -865,6 +867,7 @@ impl Stack {
         }
         if !sk.dead {
             self.tcp_write_xmit(sk, false);
+            self.tcp_check_space(sk);
             self.tcp_ack_snd_check(sk);
         }
         verdict
@@ -988,11 +991,6 @@ impl Stack {
         sk.rcv_tstamp = now;
         if acked > 0 {
             sk.backoff = 0;
-            // sk_stream_write_space.
-            if sk.write_blocked && sk.send_space() >= sk.sbuf.len() / 2 {
-                sk.write_blocked = false;
-                self.tcp_event(sk, Event::Writable);
-            }
         }
         if prior_packets == 0 {
             super::cong::tcp_ca_refresh(sk, now);
@@ -1125,6 +1123,7 @@ impl Stack {
         let mut seq = seg.seq;
         let mut data = seg.payload;
         let fin = seg.flags.fin;
+        self.tcp_rcv_rtt_measure_ts(sk, seg.ts, data.len());
         if data.is_empty() && !fin {
             return Rcv::Ok;
         }
@@ -1175,6 +1174,7 @@ impl Stack {
             got_fin = true;
         } else if take < data.len() {
             sk.ack.now = true;
+            self.stats.tcp_ext.tcp_rcv_q_drop += 1;
         }
         if (!sk.ooo.is_empty() || sk.ooo_fin.is_some()) && !got_fin {
             if self.tcp_ofo_queue(sk) {

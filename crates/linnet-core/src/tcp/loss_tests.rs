@@ -153,3 +153,36 @@ fn unanswered_retransmissions_give_up_with_etimedout() {
     assert_eq!(h.stack.stats().tcp.curr_estab, 0);
     assert_eq!(h.stack.stats().tcp.estab_resets, 1);
 }
+
+/// A retransmission carries only what was sent (`__tcp_retransmit_skb` resends the segment
+/// as it went out): data queued after it and held back by the peer's window stays new
+/// data. Were the retransmission to run past SND.NXT, the peer's ACK of it would be refused
+/// as acknowledging unsent data and the same retransmission would repeat until ETIMEDOUT.
+#[test]
+fn retransmission_never_runs_past_snd_nxt() {
+    let mut h = setup();
+    let (s, mut conn, _) = open_active(&mut h, true);
+    // The peer's window shrinks to 1000 bytes (a byte of data carries the update).
+    conn.window = 1000;
+    let _ = send(&mut h, &conn.data(b"w"));
+    assert_eq!(h.stack.tcp_send(s, &[1; 1000]), Ok(1000));
+    let first = one(&mut h);
+    assert_eq!(first.payload.len(), 1000);
+    assert_eq!(h.stack.tcp_send(s, &[2; 2000]), Ok(2000));
+    assert!(out(&mut h).is_empty(), "the window is full");
+    let rtx: Vec<TcpOut> = h
+        .advance(Duration::from_millis(1500))
+        .into_iter()
+        .filter_map(|(_, f)| parse_tcp(&f))
+        .filter(|x| !x.payload.is_empty())
+        .collect();
+    assert!(!rtx.is_empty());
+    assert_eq!((rtx[0].seq, rtx[0].payload.len()), (first.seq, 1000));
+    // The ACK of the retransmission is accepted and the window reopens.
+    conn.our_nxt = first.seq.wrapping_add(1000);
+    conn.window = 65_535;
+    let next = send(&mut h, &conn.ack());
+    assert_eq!(next.len(), 2);
+    assert_eq!(next[0].seq, first.seq.wrapping_add(1000));
+    assert_eq!(h.stack.stats().tcp.retrans_segs as usize, rtx.len());
+}

@@ -28,6 +28,8 @@
 //!   spurious reductions (D-SACK, Eifel, F-RTO); NewReno for peers without SACK.
 //! - `rack`: RACK loss detection with its reordering window and timer, and tail loss
 //!   probes.
+//! - `buf`: buffer sizing (send-buffer growth, receive-buffer autotuning) and the
+//!   congestion window after idle.
 //!
 //! # Socket options
 //! `TCP_NODELAY`, `SO_REUSEADDR`, `SO_SNDBUF`, `SO_RCVBUF`; keepalive (`SO_KEEPALIVE`,
@@ -66,9 +68,14 @@
 //! (`inet_csk_reqsk_queue_is_full`, `sk_acceptq_is_full`).
 //!
 //! Buffers are allocated when first used: an idle or never-used connection holds no send or
-//! receive buffer. The send buffer is a byte ring of at most `sndbuf` bytes (Linux's
-//! `tcp_wmem[1]` = 16384 by default); the receive side is a byte ring plus a bounded
-//! out-of-order queue, and the advertised window is derived from the free space.
+//! receive buffer, and a drained ring that had grown large is given back. The send buffer
+//! is a byte ring of at most `sndbuf` bytes: `tcp_wmem[1]` = 16384 until the connection is
+//! established, then sized for two congestion windows and grown with the window
+//! (`tcp_sndbuf_expand`) up to `tcp_wmem[2]`. The receive side is a byte ring plus a
+//! bounded out-of-order queue within `rcvbuf` (`tcp_rmem[1]`, grown by autotuning with the
+//! rate the application reads at, up to `tcp_rmem[2]`); the advertised window is derived
+//! from the free space. `SO_SNDBUF` / `SO_RCVBUF` fix the sizes. Both rings count payload
+//! bytes against Linux's truesize-based sizes (see `buf`).
 //!
 //! # Events
 //! `Event::Connected(h)` when a non-blocking connect completes, `Event::Acceptable(h)` when a
@@ -87,27 +94,28 @@
 //!   beyond what RACK needs.
 //! - Other congestion-control algorithms (BBR, DCTCP, ...), `tcp_available_congestion_control`
 //!   and `tcp_allowed_congestion_control`; CUBIC (default, with HyStart) and NewReno are
-//!   behind the `cong::CongestionOps` trait. No pacing, and no `CA_EVENT_TX_START` epoch
-//!   shift after idle.
+//!   behind the `cong::CongestionOps` trait. No pacing.
 //! - ECN: the CWR reduction is immediate (Linux: PRR over a round trip); no AccECN
 //!   (`tcp_ecn` 3/4), no `DCTCP`-style per-CE reaction.
-//! - In `TCP_INFO` (`info`): no delivery rate or receiver RTT (`unacked`, `sacked`,
-//!   `lost`, `retrans` and `reordering` come from the scoreboard).
+//! - In `TCP_INFO` (`info`): no delivery rate (`unacked`, `sacked`, `lost`, `retrans`
+//!   and `reordering` come from the scoreboard).
 //! - PAWS: no `TSEcrRejected` check of the echoed timestamp.
 //! - `SO_LINGER` with a nonzero time: the blocking wait in close() belongs to the runtime
 //!   (not there yet); the core closes gracefully.
 //! - Packetization-layer PMTU discovery (RFC 4821, `tcp_mtu_probing`) and the MSS from a
 //!   route metric (`advmss`); the MSS comes from the route's MTU (after a learned PMTU).
-//! - Receive-buffer autotuning (`tcp_moderate_rcvbuf`) and send-buffer growth
-//!   (`tcp_sndbuf_expand`): both buffers keep their initial size unless set with
-//!   `tcp_set_rcvbuf` / `tcp_set_sndbuf`.
-//! - Congestion-window validation after idle (RFC 7661, `tcp_slow_start_after_idle`).
+//! - Memory pressure (`tcp_mem`, `tcp_under_memory_pressure`, queue pruning and collapsing):
+//!   buffers grow without a host-wide budget. RFC 7661's non-validated phase and Linux's
+//!   `tcp_cwnd_application_limited` (the window shrinking while the application leaves it
+//!   unused) are not done; only the restart after idle is.
 //! - TIME-WAIT: FIN-WAIT-2 orphans are full sockets, not timewait minisocks, so they do
 //!   not count against `tcp_max_tw_buckets`; no `tcp_tw_reuse` on a port shared with
 //!   live connections (see `timewait`).
 //! - Sockets in the `linnet` runtime (blocking/async front doors), the daemon's socket
 //!   calls, `linnet nc` TCP, `linnet sim` TCP, `ss`. (Kernel interop over TAP is in
-//!   `crates/linnet/tests/kernel.rs`, the throughput table in docs/PERFORMANCE.md.)
+//!   `crates/linnet/tests/kernel.rs`, the throughput table in docs/PERFORMANCE.md, the
+//!   simulated loss x buffer goodput table in
+//!   `crates/linnet-testkit/tests/snapshots/tcp_throughput.txt`.)
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -125,6 +133,7 @@ use crate::time::{Duration, Instant};
 use crate::timer::Timers;
 use crate::udp::SocketHandle;
 
+mod buf;
 pub mod cong;
 pub mod cubic;
 mod ecn;
@@ -468,6 +477,8 @@ pub(crate) struct TcpSock {
     /// accept queue was full, or `TCP_DEFER_ACCEPT` waits for data. It waits for the peer's
     /// next segment; with `TCP_DEFER_ACCEPT` its SYN-ACK is not resent meanwhile.
     pub(crate) req_acked: bool,
+    /// Buffer sizing: the SO_SNDBUF lock, the receiver RTT and receive-space measurements.
+    pub(crate) buf: buf::BufState,
 }
 
 impl TcpSock {
@@ -567,6 +578,7 @@ impl TcpSock {
             req_acked: false,
             tw_entry_stamp: Instant::ZERO,
             counters: info::TcpCounters::default(),
+            buf: buf::BufState::default(),
         }
     }
 
@@ -1232,6 +1244,7 @@ impl Stack {
             );
             let (bound, user_bound, opts) = (sk.bound, sk.user_bound, sk.opts);
             let (cork, oobinline) = (sk.cork, sk.oobinline);
+            let sndbuf_locked = sk.buf.sndbuf_locked;
             *sk = TcpSock::new(id, &st.cfg);
             sk.opts = opts;
             sk.cork = cork;
@@ -1241,6 +1254,7 @@ impl Stack {
             sk.sndbuf = sndbuf;
             sk.rcvbuf = rcvbuf;
             sk.rcvbuf_locked = locked;
+            sk.buf.sndbuf_locked = sndbuf_locked;
             sk.bound = bound;
             sk.user_bound = user_bound;
             sk.local = SocketAddrV4::new(laddr, port);
@@ -1296,6 +1310,7 @@ impl Stack {
             if sk.sbuf.is_empty() {
                 sk.sbuf_seq = sk.snd_nxt.max_seq(sk.snd_una);
             }
+            st.tcp_slow_start_after_idle_check(sk);
             sk.sbuf.extend(&data[..n]);
             sk.tcp_mark_urg();
             if n < data.len() {
@@ -1342,6 +1357,8 @@ impl Stack {
             buf[na..n].copy_from_slice(&b[..n - na]);
             sk.rbuf.drain(..n);
             sk.tcp_urg_forget_if_past();
+            Stack::tcp_rbuf_release(sk);
+            st.tcp_rcv_space_adjust(sk, n);
             st.tcp_cleanup_rbuf(sk, n);
             Ok(n)
         });
@@ -1618,17 +1635,23 @@ impl Stack {
         })
     }
 
-    /// `SO_SNDBUF`: doubled as Linux does, within [4608, 2 * wmem_max].
+    /// `SO_SNDBUF`: doubled as Linux does, within [4608, 2 * wmem_max]; the size is then
+    /// fixed (`SOCK_SNDBUF_LOCK`): it no longer grows with the congestion window. A writer
+    /// blocked on the old size hears `Writable` if the new one leaves room.
     pub fn tcp_set_sndbuf(&mut self, h: SocketHandle, bytes: usize) -> Result<(), Errno> {
         let max = self.cfg.wmem_max;
-        self.tcp_with(h, |_, sk| {
+        self.tcp_with(h, |st, sk| {
             sk.sndbuf = (bytes.min(max) * 2).max(4608);
+            sk.buf.sndbuf_locked = true;
+            // sock_setsockopt ends with sk_write_space: a blocked writer may go on.
+            st.sk_stream_write_space(sk);
             Ok(())
         })
     }
 
-    /// `SO_RCVBUF`: doubled as Linux does, within [2304, 2 * rmem_max]. Takes effect on the
-    /// window of connections not yet established.
+    /// `SO_RCVBUF`: doubled as Linux does, within [2304, 2 * rmem_max]; the size is then
+    /// fixed (`SOCK_RCVBUF_LOCK`: no autotuning). Takes effect on the window of connections
+    /// not yet established.
     pub fn tcp_set_rcvbuf(&mut self, h: SocketHandle, bytes: usize) -> Result<(), Errno> {
         let max = self.cfg.rmem_max;
         self.tcp_with(h, |_, sk| {
@@ -1734,6 +1757,8 @@ pub(crate) fn millis(d: Duration) -> u64 {
 #[cfg(test)]
 mod test_peer;
 
+#[cfg(test)]
+mod buf_tests;
 #[cfg(test)]
 mod close_tests;
 #[cfg(test)]

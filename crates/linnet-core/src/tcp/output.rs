@@ -649,6 +649,9 @@ impl Stack {
         {
             self.tcp_rearm_rto(sk);
         }
+        if prior_in_flight == 0 {
+            self.tcp_ca_event_tx_start(sk);
+        }
         // Sending soon after receiving: an interactive exchange (pingpong).
         if now.saturating_since(sk.ack.lrcvtime) < sk.ack.ato {
             sk.ack.pingpong = true;

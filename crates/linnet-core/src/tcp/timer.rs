@@ -472,12 +472,8 @@ impl Stack {
         if len > sk.ack.rcv_mss {
             sk.ack.rcv_mss = len.min(sk.advmss);
         }
-        // tcp_grow_window: the advertised window grows as data arrives, up to the clamp.
-        let free = sk.full_space().saturating_sub(sk.rmem() as u32);
-        if len >= 128 && sk.rcv_ssthresh < sk.window_clamp && sk.rcv_ssthresh < free {
-            let incr = (2 * sk.advmss).max(2 * len);
-            sk.rcv_ssthresh = (sk.rcv_ssthresh + incr).min(sk.window_clamp);
-        }
+        self.tcp_rcv_rtt_measure(sk);
+        self.tcp_grow_window(sk, len as usize);
         if sk.ack.ato.is_zero() {
             self.tcp_incr_quickack(sk, MAX_QUICKACKS);
             sk.ack.ato = ATO_MIN;

@@ -6,6 +6,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use linnet_core::{IfIndex, SocketHandle, StackConfig};
 use linnet_testkit::{cidr, HostId, LinkConfig, LinkEnds, Network};
 
+pub mod transfer;
+
 pub const A_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 pub const B_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 
@@ -18,17 +20,14 @@ pub struct TwoHosts {
 }
 
 pub fn two_hosts(seed: u64, cfg: LinkConfig) -> TwoHosts {
+    two_hosts_with(seed, cfg, StackConfig::default())
+}
+
+/// [`two_hosts`] with both hosts on the sysctls `stack`.
+pub fn two_hosts_with(seed: u64, cfg: LinkConfig, stack: StackConfig) -> TwoHosts {
     let mut net = Network::new(seed);
-    let a = net.add_host(
-        "a",
-        StackConfig::default(),
-        seed.wrapping_mul(3).wrapping_add(1),
-    );
-    let b = net.add_host(
-        "b",
-        StackConfig::default(),
-        seed.wrapping_mul(3).wrapping_add(2),
-    );
+    let a = net.add_host("a", stack.clone(), seed.wrapping_mul(3).wrapping_add(1));
+    let b = net.add_host("b", stack, seed.wrapping_mul(3).wrapping_add(2));
     let link = net.add_link(a, b, cfg).unwrap();
     net.stack_mut(a)
         .add_addr(link.a, cidr("10.0.0.1/24"))
