@@ -127,6 +127,7 @@ use crate::udp::SocketHandle;
 
 pub mod cong;
 pub mod cubic;
+pub mod diag;
 mod ecn;
 mod info;
 mod input;
