@@ -4,10 +4,10 @@
 //!   (no root, no devices), walked through ARP, ping, forwarding, UDP and TCP.
 //! - `linnet daemon`: one stack on TAP/TUN/AF_PACKET devices, serving the control socket
 //!   (the "kernel").
-//! - `linnet ip`, `linnet ping`, `linnet nc`, `linnet stat`: "user space", separate processes
-//!   that talk to a running daemon through its control socket (`--ctl PATH` or
-//!   `LINNET_CTL`), with the syntax, output and exit statuses of iproute2, iputils, OpenBSD
-//!   netcat and net-tools.
+//! - `linnet ip`, `linnet ping`, `linnet nc`, `linnet stat`, `linnet ss`: "user space",
+//!   separate processes that talk to a running daemon through its control socket (`--ctl
+//!   PATH` or `LINNET_CTL`), with the syntax, output and exit statuses of iproute2, iputils,
+//!   OpenBSD netcat and net-tools.
 //!
 //! Linux: the user-space side of iproute2 (`ip`), iputils (`ping`), net-tools (`netstat -s`)
 //! and netcat, over the kernel interfaces the control socket stands for (rtnetlink, the
@@ -21,6 +21,7 @@ mod ping;
 #[allow(dead_code)] // Some renderers serve only the tests today.
 mod render;
 mod sim;
+mod ss;
 mod stat;
 mod tool;
 
@@ -58,6 +59,9 @@ enum Command {
     Nc(nc::NcArgs),
     /// Print the stack's counters (`netstat -s`; `--raw`: /proc/net/snmp).
     Stat(stat::StatArgs),
+    /// List the stack's TCP and UDP sockets (iproute2's `ss`).
+    #[command(disable_help_flag = true)]
+    Ss(ss::SsArgs),
 }
 
 /// SIGINT's flag for the tools that print a summary when interrupted.
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
             nc::run(&args, input, out, err, &sigint_flag())
         }
         Command::Stat(args) => stat::run(&args, out, err),
+        Command::Ss(args) => ss::run(&args, out, err),
     };
     let _ = out.flush();
     ExitCode::from(code)

@@ -1,9 +1,9 @@
 //! The `linnet` binary without root: the daemon on `lo` only, its refusals of bad flags and
-//! files, its clean exit on SIGTERM and SIGINT, and the tools (`ip`, `ping`, `nc`, `stat`)
-//! as separate processes against it.
+//! files, its clean exit on SIGTERM and SIGINT, and the tools (`ip`, `ping`, `nc`, `stat`,
+//! `ss`) as separate processes against it.
 //!
 //! Linux: iproute2, iputils ping and OpenBSD nc behaviour against a kernel (their output
-//! and exit statuses), a daemon's life under SIGTERM.
+//! and exit statuses), iproute2's `ss` output, a daemon's life under SIGTERM.
 //! RFCs: RFC 768, RFC 792.
 
 mod common;
@@ -189,7 +189,7 @@ fn tools_without_a_daemon_say_where_they_looked() {
     let dir = tempfile::tempdir().unwrap();
     let ctl = dir.path().join("none.sock");
     let ctl = ctl.to_str().unwrap();
-    for (tool, code) in [("ip", 1), ("stat", 1), ("ping", 2), ("nc", 1)] {
+    for (tool, code) in [("ip", 1), ("stat", 1), ("ping", 2), ("nc", 1), ("ss", 1)] {
         let args: Vec<&str> = match tool {
             "ip" => vec![tool, "--ctl", ctl, "addr"],
             "ping" => vec![tool, "--ctl", ctl, "127.0.0.1"],
@@ -204,4 +204,98 @@ fn tools_without_a_daemon_say_where_they_looked() {
             "{tool}: {err}"
         );
     }
+}
+
+/// Seed lab 3's listener (127.0.0.1:60000, backlog 5) and a connection to it, opened through
+/// the daemon by another process, as `linnet ss` shows them: `-ltn` and `-tn` line for line
+/// in iproute2's layout (Recv-Q 5 once the client's 5 bytes arrive unread), `-tin` with the
+/// TCP_INFO line under each connection, `-uln` with a bound UDP socket; a bad flag is
+/// refused with ss's message and status 255.
+#[test]
+fn ss_shows_a_listener_and_a_connection_opened_through_the_daemon() {
+    use linnet::control::Client;
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon(&dir, &[]);
+    let mut c = Client::connect(&d.ctl).unwrap();
+    let lo = |port| SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+    let l = c.tcp_socket().unwrap();
+    c.bind(l, lo(60000)).unwrap();
+    c.listen(l, 5).unwrap();
+    let s = c.tcp_socket().unwrap();
+    c.connect_socket(s, lo(60000)).unwrap();
+    let eph = c.local_addr(s).unwrap().port();
+    let (_a, peer) = c.accept(l, Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(peer.port(), eph);
+    assert_eq!(c.send_to(s, b"hello", None).unwrap(), 5);
+    let u = c.udp_socket().unwrap();
+    c.bind(u, lo(60001)).unwrap();
+
+    let o = d.tool("ss", &["-ltn"], "");
+    assert_eq!(o.status.code(), Some(0), "{:?}", texts(&o));
+    assert_eq!(
+        texts(&o).0,
+        "State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n\
+         LISTEN 0      5          127.0.0.1:60000      0.0.0.0:*          \n"
+    );
+    // The 5 bytes cross the daemon's loopback on its own thread: wait for them.
+    let expected = format!(
+        "State Recv-Q Send-Q Local Address:Port  Peer Address:Port Process\n\
+         ESTAB 0      0          127.0.0.1:{eph}    127.0.0.1:60000       \n\
+         ESTAB 5      0          127.0.0.1:60000    127.0.0.1:{eph}       \n"
+    );
+    let mut out = String::new();
+    for _ in 0..100 {
+        out = texts(&d.tool("ss", &["-tn"], "")).0;
+        if out == expected {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(out, expected);
+    let o = d.tool("ss", &["-tin"], "");
+    let out = texts(&o).0;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(
+        lines[0].starts_with("State Recv-Q Send-Q Local Address:Port  Peer Address:Port Process")
+    );
+    assert!(
+        lines[1].starts_with("ESTAB 0      0          127.0.0.1:"),
+        "{out}"
+    );
+    for (i, dir) in [(2, "bytes_sent:5 bytes_acked:6"), (4, "bytes_received:5")] {
+        let info = lines[i];
+        assert!(info.starts_with("\t cubic wscale:"), "{info}");
+        for field in [
+            " rto:",
+            " rtt:",
+            " mss:",
+            " cwnd:10",
+            " segs_out:",
+            " send ",
+            dir,
+        ] {
+            assert!(info.contains(field), "{field} in {info}");
+        }
+    }
+    let o = d.tool("ss", &["-uln"], "");
+    assert_eq!(
+        texts(&o).0,
+        "State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n\
+         UNCONN 0      0          127.0.0.1:60001      0.0.0.0:*          \n"
+    );
+    // Raw sockets do not exist yet: the header alone.
+    let o = d.tool("ss", &["-wn"], "");
+    assert_eq!(
+        texts(&o).0,
+        "Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n"
+    );
+    let o = d.tool("ss", &["-tk"], "");
+    assert_eq!(o.status.code(), Some(255));
+    assert!(texts(&o)
+        .1
+        .starts_with("ss: invalid option -- 'k'\nUsage: ss [ OPTIONS ]\n"));
+    assert!(texts(&o).0.is_empty());
 }

@@ -25,6 +25,8 @@ use crate::skb::SkBuff;
 use crate::stack::{Event, Stack};
 use crate::stats::DropReason;
 
+mod diag;
+
 /// Largest UDP payload over IPv4 (65535 - 20 - 8).
 pub const MAX_PAYLOAD: usize = 65_507;
 /// Smallest receive buffer (`SOCK_MIN_RCVBUF` = `TCP_SKB_MIN_TRUESIZE`: 2048 plus an

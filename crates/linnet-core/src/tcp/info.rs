@@ -60,7 +60,7 @@ pub(crate) struct TcpCounters {
 
 /// A `TCP_INFO` snapshot (Linux `struct tcp_info`; each field is the one of the same name
 /// without the `tcpi_` prefix).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TcpInfo {
     /// `tcpi_state`: the state's Linux number.
     pub state: u8,

@@ -55,6 +55,8 @@
 //! - `urg`: urgent data ([`Stack::tcp_send_oob`], [`Stack::tcp_recv_oob`], `SO_OOBINLINE`,
 //!   `SIOCATMARK`), BSD pointer semantics as Linux (`tcp_stdurg` = 0).
 //! - `timewait`: `tcp_max_tw_buckets` (TCPTimeWaitOverflow) and `tcp_tw_reuse` (TWRecycled).
+//! - [`diag`]: the `sock_diag` dump behind `ss` (`inet_diag_dump_icsk`, `tcp_diag_get_info`):
+//!   every listener and connection with its queues, timer and `TCP_INFO`.
 //! - `paws`: RFC 7323 §5 PAWS (`tcp_paws_discard`, TS.Recent with its stamp, PAWSActive
 //!   in SYN-SENT, TIME-WAIT keeps TS.Recent).
 //!
@@ -111,11 +113,11 @@
 //! - TIME-WAIT: FIN-WAIT-2 orphans are full sockets, not timewait minisocks, so they do
 //!   not count against `tcp_max_tw_buckets`; no `tcp_tw_reuse` on a port shared with
 //!   live connections (see `timewait`).
-//! - Sockets in the `linnet` runtime (blocking/async front doors), the daemon's socket
-//!   calls, `linnet nc` TCP, `linnet sim` TCP, `ss`. (Kernel interop over TAP is in
-//!   `crates/linnet/tests/kernel.rs`, the throughput table in docs/PERFORMANCE.md, the
-//!   simulated loss x buffer goodput table in
-//!   `crates/linnet-testkit/tests/snapshots/tcp_throughput.txt`.)
+//!
+//! Evidence outside this module: kernel interop over TAP in `crates/linnet/tests/kernel.rs`,
+//! the TCP throughput benchmark in docs/PERFORMANCE.md, the simulated loss x buffer goodput
+//! table in `crates/linnet-testkit/tests/snapshots/tcp_throughput.txt`; TCP in `linnet nc`,
+//! `linnet sim` and `linnet ss`.
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -136,6 +138,7 @@ use crate::udp::SocketHandle;
 mod buf;
 pub mod cong;
 pub mod cubic;
+pub mod diag;
 mod ecn;
 mod info;
 mod input;

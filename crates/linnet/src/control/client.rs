@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use linnet_core::ctl::{CtlRequest, CtlResponse};
+use linnet_core::tcp::diag::{InetDiagMsg, InetDiagReq};
 
 use super::proto::{
     read_frame, write_frame, DaemonStats, FrameError, PingAnswer, Request, Response, ShutdownHow,
@@ -457,6 +458,32 @@ impl Client {
             Ok(r) => Err(unexpected("PingRecv", &r)),
             Err(ClientError::Remote { errno, .. }) if errno == libc::ETIMEDOUT => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// A whole `sock_diag` dump of the daemon's stack (page after page, as `ss` reads a
+    /// netlink dump until `NLMSG_DONE`).
+    pub fn sock_diag(&mut self, req: InetDiagReq) -> Result<Vec<InetDiagMsg>, ClientError> {
+        let mut all = Vec::new();
+        let mut cursor = 0;
+        loop {
+            match self.call(&Request::SockDiag { req, cursor })? {
+                Response::SockDiag { mut msgs, next } => {
+                    all.append(&mut msgs);
+                    match next {
+                        // The cursor only moves forward; a daemon that answers otherwise
+                        // would loop for ever.
+                        Some(n) if n > cursor => cursor = n,
+                        Some(_) => {
+                            return Err(ClientError::Protocol(
+                                "sock_diag: the dump cursor did not advance".into(),
+                            ))
+                        }
+                        None => return Ok(all),
+                    }
+                }
+                r => return Err(unexpected("SockDiag", &r)),
+            }
         }
     }
 

@@ -4,7 +4,8 @@
 //! `NLMSG_ERROR` carrying a negative errno), include/linux/syscalls.h (the socket system
 //! calls the [`Request`] socket variants stand for: `socket`, `bind`, `connect`, `sendto`,
 //! `recvfrom`, `getsockname`, `getpeername`, `setsockopt`, `listen`, `accept`, `shutdown`,
-//! `close`).
+//! `close`), include/uapi/linux/sock_diag.h (`SOCK_DIAG_BY_FAMILY`: the socket dump behind
+//! [`Request::SockDiag`]).
 //! RFCs: none.
 //!
 //! # Wire format
@@ -31,14 +32,19 @@ use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use linnet_core::ctl::{CtlRequest, CtlResponse};
+use linnet_core::tcp::diag::{InetDiagMsg, InetDiagReq};
 use linnet_core::PingEvent;
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Largest frame payload accepted either way: 1 MiB.
 pub const MAX_FRAME: usize = 1 << 20;
+
+/// Most sockets one [`Response::SockDiag`] carries (a netlink dump's buffer): about 300
+/// bytes each with `TCP_INFO`, well inside [`MAX_FRAME`].
+pub const DIAG_PAGE: usize = 512;
 
 /// Largest datagram a [`Request::RecvFrom`] returns (the largest UDP payload over IPv4 fits).
 pub const MAX_RECV: u32 = 65_535;
@@ -216,6 +222,15 @@ pub enum Request {
         /// How long to wait.
         timeout_ms: u32,
     },
+    /// A `sock_diag` dump (`SOCK_DIAG_BY_FAMILY`, what `ss` sends): the sockets of one
+    /// protocol in the states asked for, every socket of the stack (not only this
+    /// connection's), at most [`DIAG_PAGE`] per answer ([`Response::SockDiag`]).
+    SockDiag {
+        /// Protocol, states, and whether `TCP_INFO` is wanted.
+        req: InetDiagReq,
+        /// 0 to start; then the `next` of the previous answer.
+        cursor: u64,
+    },
 }
 
 /// A message from the daemon to a client.
@@ -288,6 +303,13 @@ pub enum Response {
     },
     /// `getpeername()`.
     PeerName(SocketAddrV4),
+    /// One page of a [`Request::SockDiag`] dump.
+    SockDiag {
+        /// The sockets.
+        msgs: Vec<InetDiagMsg>,
+        /// The cursor of the next page; `None` when the dump is complete.
+        next: Option<u64>,
+    },
 }
 
 /// An answer to an echo request (the wire form of [`PingEvent`]).

@@ -1084,6 +1084,11 @@ impl Conn {
                     at_ns: at.as_nanos(),
                 }
             }
+            Request::SockDiag { req, cursor } => {
+                let (msgs, next) =
+                    handle.inspect(|s| s.inet_diag_dump(&req, cursor, super::proto::DIAG_PAGE));
+                Response::SockDiag { msgs, next }
+            }
             Request::PingRecv { ident, timeout_ms } => {
                 #[cfg(test)]
                 if (ident, timeout_ms) == tests::PANIC_PING_RECV {
