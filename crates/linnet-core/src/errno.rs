@@ -25,6 +25,7 @@ pub enum Errno {
     ENODEV = 19,
     EINVAL = 22,
     EMFILE = 24,
+    ENOSPC = 28,
     EPIPE = 32,
     EDOM = 33,
     ENAMETOOLONG = 36,
@@ -63,7 +64,7 @@ impl Errno {
 
     /// The error with numeric value `code`, if it is one of these.
     pub fn from_code(code: i32) -> Option<Errno> {
-        const ALL: [Errno; 43] = [
+        const ALL: [Errno; 44] = [
             Errno::EPERM,
             Errno::ENOENT,
             Errno::ESRCH,
@@ -79,6 +80,7 @@ impl Errno {
             Errno::ENODEV,
             Errno::EINVAL,
             Errno::EMFILE,
+            Errno::ENOSPC,
             Errno::EPIPE,
             Errno::EDOM,
             Errno::ENAMETOOLONG,
@@ -129,6 +131,7 @@ impl Errno {
             Errno::ENODEV => "ENODEV",
             Errno::EINVAL => "EINVAL",
             Errno::EMFILE => "EMFILE",
+            Errno::ENOSPC => "ENOSPC",
             Errno::EPIPE => "EPIPE",
             Errno::EDOM => "EDOM",
             Errno::ENAMETOOLONG => "ENAMETOOLONG",
@@ -184,6 +187,7 @@ impl Errno {
             Errno::ENOTCONN => "Transport endpoint is not connected",
             Errno::ETIMEDOUT => "Connection timed out",
             Errno::EMFILE => "Too many open files",
+            Errno::ENOSPC => "No space left on device",
             _ => self.name(),
         }
     }

@@ -357,6 +357,11 @@ impl Stack {
         Ok(self.udp.get(h)?.drops)
     }
 
+    /// `sk_err` is set (for `datagram_poll`'s POLLERR; not cleared).
+    pub(crate) fn udp_err_pending(&self, h: SocketHandle) -> Result<bool, Errno> {
+        Ok(self.udp.get(h)?.err.is_some())
+    }
+
     /// Datagrams waiting to be read.
     pub fn udp_rx_queued(&self, h: SocketHandle) -> Result<usize, Errno> {
         Ok(self.udp.get(h)?.rxq.len())

@@ -42,6 +42,10 @@
 //! kernel (in a fresh pair of network namespaces) and against this layer, step by step;
 //! its `DIFFERENCES` list is the set of deliberate departures.
 //!
+//! # Readiness
+//! [`Stack::sock_poll`] is `sock->ops->poll` (`tcp_poll`, `udp_poll`, `datagram_poll`);
+//! [`poll::Epoll`] is an epoll interest set fed with the stack's events (see [`poll`]).
+//!
 //! # Privilege
 //! Linux checks capabilities of the calling task (`CAP_NET_BIND_SERVICE` for a port below
 //! `ip_unprivileged_port_start`, `CAP_NET_ADMIN` for `SO_DEBUG`, `SO_MARK`,
@@ -66,14 +70,16 @@
 //!   `tcpi_delivery_rate_app_limited` is 1 on every socket not listening.
 //! - Options kept and reported but without effect yet: `SO_DONTROUTE`, `SO_NO_CHECK`,
 //!   `SO_REUSEPORT` (no port sharing),
-//!   `SO_PRIORITY` / `SO_MARK` (no qdisc, no policy routing), `SO_RCVLOWAT` (no poll yet),
+//!   `SO_PRIORITY` / `SO_MARK` (no qdisc, no policy routing), `SO_RCVLOWAT` (only `poll`'s
+//!   readable target; `recv` does not wait for it),
 //!   `SO_SNDBUF` on UDP (sends are not charged to it).
 //! - Options not done (ENOPROTOOPT, Linux knows them): `SO_BINDTODEVICE`, `SO_PASSCRED`
 //!   and the other `SOL_SOCKET` ones not listed in [`opt`]; `IP_TTL` / `IP_TOS` set on TCP
 //!   (the TCP code has no per-socket TTL or TOS), `IP_PKTINFO`, `IP_RECVTTL`, `IP_RECVTOS`,
 //!   `IP_RECVERR`, `IP_MTU_DISCOVER`, `IP_MTU`, `IP_FREEBIND`, `IP_OPTIONS`; `UDP_CORK`.
-//! - `poll` / readiness over sockets, the std/async/kernel front doors over this layer, and
-//!   the daemon's socket calls through it.
+//! - The std/async front doors and the daemon's socket calls over this layer (the
+//!   kernel-style front door, `linnet::kernel`, is over it). Readiness ([`poll`]: `sock_poll`
+//!   and [`poll::Epoll`]) is here, with the event deviations its module doc lists.
 
 use alloc::vec::Vec;
 use core::net::SocketAddrV4;
@@ -88,6 +94,7 @@ pub mod addr;
 mod ops;
 pub mod opt;
 mod ping;
+pub mod poll;
 
 pub use addr::SockAddr;
 pub use ops::{ProtoOps, INET_DGRAM_OPS, INET_STREAM_OPS};
@@ -611,5 +618,7 @@ impl Stack {
     }
 }
 
+#[cfg(test)]
+mod poll_tests;
 #[cfg(test)]
 mod tests;

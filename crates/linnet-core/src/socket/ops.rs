@@ -37,7 +37,7 @@ pub type SendmsgFn =
     fn(&mut Stack, SocketId, &[u8], i32, Option<&SockAddr>) -> Result<usize, Errno>;
 
 /// `struct proto_ops`: the operations of one family and type. `socketpair`, `mmap`,
-/// `sendpage`, `ioctl` and `poll` are not here yet (`socketpair` on `AF_INET` is always
+/// `sendpage` and `ioctl` are not here yet (`socketpair` on `AF_INET` is always
 /// `sock_no_socketpair`: [`ProtoOps::socketpair`]).
 #[derive(Debug)]
 pub struct ProtoOps {
@@ -68,6 +68,8 @@ pub struct ProtoOps {
     pub sendmsg: SendmsgFn,
     /// `recvmsg`.
     pub recvmsg: fn(&mut Stack, SocketId, &mut [u8], i32) -> Result<MsgInfo, Errno>,
+    /// `poll` (`tcp_poll`, `udp_poll`, `datagram_poll`): the readiness mask.
+    pub poll: fn(&Stack, SocketId) -> Result<super::poll::PollMask, Errno>,
 }
 
 impl ProtoOps {
@@ -92,6 +94,7 @@ pub static INET_STREAM_OPS: ProtoOps = ProtoOps {
     getsockopt: opt::sock_common_getsockopt,
     sendmsg: tcp_sendmsg,
     recvmsg: tcp_recvmsg,
+    poll: super::poll::tcp_poll,
 };
 
 /// `inet_dgram_ops`.
@@ -109,6 +112,7 @@ pub static INET_DGRAM_OPS: ProtoOps = ProtoOps {
     getsockopt: opt::sock_common_getsockopt,
     sendmsg: udp_sendmsg,
     recvmsg: udp_recvmsg,
+    poll: super::poll::udp_poll,
 };
 
 /// `sock_no_listen`.

@@ -54,6 +54,7 @@ pub static INET_SOCKRAW_OPS: ProtoOps = ProtoOps {
     getsockopt: opt::sock_common_getsockopt,
     sendmsg: ping_v4_sendmsg,
     recvmsg: ping_recvmsg,
+    poll: super::poll::datagram_poll,
 };
 
 #[derive(Debug)]
@@ -68,6 +69,13 @@ pub(crate) struct PingSock {
     pub(crate) ttl: Option<u8>,
     pub(crate) reuse: bool,
     drops: u64,
+}
+
+impl PingSock {
+    /// A reply is queued (`datagram_poll`'s receive-queue test).
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.rxq.is_empty()
+    }
 }
 
 #[derive(Debug)]

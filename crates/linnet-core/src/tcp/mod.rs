@@ -154,7 +154,7 @@ pub mod state;
 mod syncookie;
 mod timer;
 mod timewait;
-mod urg;
+pub(crate) mod urg;
 
 pub use info::{
     TcpInfo, TCPI_OPT_ECN, TCPI_OPT_ECN_SEEN, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE,
