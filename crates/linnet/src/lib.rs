@@ -14,6 +14,9 @@
 //! - [`tcp`]: [`TcpListener`] and [`TcpStream`], blocking and std-like, with Linux errno
 //!   values.
 //! - [`ping`](mod@ping): blocking echo requests.
+//! - [`kernel`]: the kernel-style API of the seed labs (`sock_create_kern`,
+//!   `sock.ops().bind/listen/accept/connect/getname`, `kernel_sendmsg` / `kernel_recvmsg`
+//!   with kvecs, `sock_release`), with the kernel's negative-errno returns.
 //! - [`control`]: the daemon's control socket (netlink's role and the socket system calls for
 //!   other processes): messages, framing, [`control::Server`] and [`control::Client`].
 //!
@@ -46,6 +49,7 @@
 
 pub mod control;
 pub mod device;
+pub mod kernel;
 pub mod memory;
 pub mod offload;
 pub mod pcap;
