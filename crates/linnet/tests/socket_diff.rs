@@ -30,7 +30,8 @@
 //! # Script
 //! One call per line, `-> expected` after it. Sockets are `s0`, `s1`, ... in creation
 //! order (`socket` and a successful `accept` make one). Results: `ok`, `fd`, `len N`,
-//! `int N`, `bytes HEX`, `recv LEN FLAGS DATA`, an address (`ip:port`, `ip:eph` for a port
+//! `int N`, `bytes HEX`, `recv LEN FLAGS DATA`, `poll NAMES` (`poll()`'s revents for every
+//! event, names joined by `,`), an address (`ip:port`, `ip:eph` for a port
 //! in the ephemeral range) or an errno name. A deliberate difference is written
 //! `-> linux X | linnet Y # reason` and listed in [`DIFFERENCES`] and docs/ARCHITECTURE.md
 //! §10.
@@ -244,6 +245,65 @@ const SCENARIOS: &[(&str, &str)] = &[
          socket AF_INET SOCK_STREAM|SOCK_NONBLOCK 0 -> fd
          connect s1 127.0.0.1:10 -> EINPROGRESS
          connect s1 127.0.0.1:10 -> ECONNREFUSED",
+    ),
+    (
+        "poll_fresh_and_refused_tcp",
+        "socket AF_INET SOCK_STREAM|SOCK_NONBLOCK 0 -> fd
+         poll s0 -> poll POLLOUT,POLLHUP,POLLWRNORM
+         connect s0 10.0.0.2:9 -> EINPROGRESS
+         pump -> ok
+         poll s0 -> poll POLLIN,POLLOUT,POLLERR,POLLHUP,POLLRDNORM,POLLWRNORM,POLLRDHUP
+         getopt s0 SOL_SOCKET SO_ERROR 4 -> int 111
+         poll s0 -> poll POLLIN,POLLOUT,POLLHUP,POLLRDNORM,POLLWRNORM,POLLRDHUP
+         close s0 -> ok",
+    ),
+    (
+        "poll_listener_data_fin_and_both_shut",
+        "socket AF_INET SOCK_STREAM 0 -> fd
+         bind s0 127.0.0.1:5030 -> ok
+         listen s0 5 -> ok
+         poll s0 -> poll 0
+         socket AF_INET SOCK_STREAM 0 -> fd
+         connect s1 127.0.0.1:5030 -> ok
+         pump -> ok
+         poll s0 -> poll POLLIN,POLLRDNORM
+         accept s0 0 -> fd
+         poll s0 -> poll 0
+         poll s2 -> poll POLLOUT,POLLWRNORM
+         send s1 hi 0 -> len 2
+         pump -> ok
+         poll s2 -> poll POLLIN,POLLOUT,POLLRDNORM,POLLWRNORM
+         setopt s2 SOL_SOCKET SO_RCVLOWAT 3 -> ok
+         poll s2 -> poll POLLOUT,POLLWRNORM
+         shutdown s1 SHUT_WR -> ok
+         pump -> ok
+         poll s2 -> poll POLLIN,POLLOUT,POLLRDNORM,POLLWRNORM,POLLRDHUP
+         poll s1 -> poll POLLOUT,POLLWRNORM
+         shutdown s2 SHUT_WR -> ok
+         pump -> ok
+         poll s2 -> poll POLLIN,POLLOUT,POLLHUP,POLLRDNORM,POLLWRNORM,POLLRDHUP
+         poll s1 -> poll POLLIN,POLLOUT,POLLHUP,POLLRDNORM,POLLWRNORM,POLLRDHUP
+         close s2 -> ok
+         poll s2 -> poll POLLNVAL",
+    ),
+    (
+        "poll_udp",
+        "socket AF_INET SOCK_DGRAM 0 -> fd
+         poll s0 -> poll POLLOUT,POLLWRNORM,POLLWRBAND
+         bind s0 127.0.0.1:5031 -> ok
+         send s0 x 0 127.0.0.1:5031 -> len 1
+         pump -> ok
+         poll s0 -> poll POLLIN,POLLOUT,POLLRDNORM,POLLWRNORM,POLLWRBAND
+         connect s0 127.0.0.1:5032 -> ok
+         recv s0 4 0 -> recv 1 0 x
+         send s0 y 0 -> len 1
+         pump -> ok
+         poll s0 -> poll POLLOUT,POLLERR,POLLWRNORM,POLLWRBAND
+         getopt s0 SOL_SOCKET SO_ERROR 4 -> int 111
+         shutdown s0 SHUT_RD -> ok
+         poll s0 -> poll POLLIN,POLLOUT,POLLRDNORM,POLLWRNORM,POLLWRBAND,POLLRDHUP
+         shutdown s0 SHUT_WR -> ok
+         poll s0 -> poll POLLIN,POLLOUT,POLLHUP,POLLRDNORM,POLLWRNORM,POLLWRBAND,POLLRDHUP",
     ),
     (
         "connect_network_unreachable",
@@ -1093,6 +1153,7 @@ enum Cmd {
     SetOpt(usize, i32, i32, Vec<u8>),
     GetOpt(usize, i32, i32, usize),
     Close(usize),
+    Poll(usize),
     Sysctl(String, String),
     Pump,
 }
@@ -1168,6 +1229,7 @@ fn parse(script: &str) -> Script {
             "setopt" => Cmd::SetOpt(sock(t[1]), num(t[2]), num(t[3]), optval(t[4])),
             "getopt" => Cmd::GetOpt(sock(t[1]), num(t[2]), num(t[3]), t[4].parse().unwrap()),
             "close" => Cmd::Close(sock(t[1])),
+            "poll" => Cmd::Poll(sock(t[1])),
             "sysctl" => Cmd::Sysctl(t[1].to_string(), t[2].replace(',', " ")),
             "pump" => Cmd::Pump,
             other => panic!("unknown call {other}"),
@@ -1196,7 +1258,13 @@ enum Out {
         data: Vec<u8>,
     },
     Err(i32),
+    /// `poll()`'s `revents` for [`POLL_ALL`].
+    Poll(u32),
 }
+
+/// Every event `poll` scenarios ask for: POLLIN, POLLPRI, POLLOUT, POLLRDNORM, POLLRDBAND,
+/// POLLWRNORM, POLLWRBAND, POLLRDHUP (POLLERR, POLLHUP and POLLNVAL come unasked).
+const POLL_ALL: u32 = 0x001 | 0x002 | 0x004 | 0x040 | 0x080 | 0x100 | 0x200 | 0x2000;
 
 fn render(o: &Out, eph: (u16, u16)) -> String {
     match o {
@@ -1236,6 +1304,10 @@ fn render(o: &Out, eph: (u16, u16)) -> String {
         }
         Out::Err(e) => {
             Errno::from_code(*e).map_or_else(|| format!("errno {e}"), |e| e.name().into())
+        }
+        // `,` between the names: `|` separates a deliberate difference in the scripts.
+        Out::Poll(m) => {
+            format!("poll {:?}", linnet_core::socket::poll::PollMask(*m)).replace('|', ",")
         }
     }
 }
@@ -1548,6 +1620,15 @@ fn run_linux_script(cmds: &[Cmd]) -> Vec<Out> {
                     }
                     ret(r as isize, Out::Ok)
                 }
+                Cmd::Poll(s) => {
+                    let mut p = libc::pollfd {
+                        fd: fds[*s],
+                        events: POLL_ALL as i16,
+                        revents: 0,
+                    };
+                    let r = libc::poll(&mut p, 1, 0);
+                    ret(r as isize, Out::Poll(u32::from(p.revents as u16)))
+                }
                 Cmd::Sysctl(name, v) => {
                     std::fs::write(sysctl_path(name), v).unwrap();
                     Out::Ok
@@ -1796,6 +1877,9 @@ fn run_linnet(cfg: &StackConfig, script: &Script) -> Vec<Out> {
                 }
             }
             Cmd::Close(s) => unit(net.a.sys_close(ids[*s])),
+            Cmd::Poll(s) => {
+                Out::Poll((net.a.sock_poll(ids[*s]).0) & (POLL_ALL | 0x008 | 0x010 | 0x020))
+            }
             Cmd::Sysctl(name, v) => {
                 let c = net.a.config_mut();
                 let n: Vec<u32> = v.split_whitespace().map(|x| x.parse().unwrap()).collect();
