@@ -12,7 +12,7 @@
 use std::io::{self, Write};
 use std::net::Ipv4Addr;
 
-use linnet::core::TcpState;
+use linnet::core::tcp::diag::InetDiagReq;
 use linnet::kernel::*;
 use linnet::StackHandle;
 
@@ -71,29 +71,37 @@ pub fn my_tcp_sock_exit(sock: Socket) {
     sock_release(sock);
 }
 
-/// What `ss -tln` shows for the lab's socket: state, queues, local and peer address.
-pub fn ss_line(sock: &Socket) -> String {
-    let mut local = SockaddrIn::default();
-    let _ = kernel_getsockname(sock, &mut local);
-    let state = match (sock.net(), sock.sk()) {
-        (Some(n), Some(id)) => {
-            n.inspect(|s| s.socket(id).ok().and_then(|so| s.tcp_state(so.sk).ok()))
+/// `ss -tln` on the lab's stack: every TCP listener, from the stack's sock_diag dump
+/// (`inet_diag_dump` with `TCPF_LISTEN`, what `ss` asks the kernel): Recv-Q is the accept
+/// queue, Send-Q the backlog. Header included.
+pub fn ss_tln(net: &StackHandle) -> Vec<String> {
+    let req = InetDiagReq {
+        protocol: IPPROTO_TCP as u8,
+        states: 1 << 10, // TCPF_LISTEN
+        info: false,
+    };
+    let mut lines = vec![format!(
+        "{:<6} {:<6} {:<6} {:<20} {}",
+        "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port"
+    )];
+    let mut cursor = 0;
+    loop {
+        let (msgs, next) = net.inspect(|s| s.inet_diag_dump(&req, cursor, 64));
+        for m in msgs {
+            lines.push(format!(
+                "{:<6} {:<6} {:<6} {:<20} {}",
+                "LISTEN",
+                m.rqueue,
+                m.wqueue,
+                m.src.to_string(),
+                "0.0.0.0:*"
+            ));
         }
-        _ => None,
-    };
-    let state = match state {
-        Some(TcpState::Listen) => "LISTEN",
-        Some(TcpState::Established) => "ESTAB",
-        Some(_) => "OTHER",
-        None => "CLOSED",
-    };
-    format!(
-        "{state:<6} {:<6} {:<6} {:<20} {}",
-        0,
-        LISTEN_BACKLOG,
-        local.to_string(),
-        "0.0.0.0:*"
-    )
+        match next {
+            Some(c) => cursor = c,
+            None => return lines,
+        }
+    }
 }
 
 /// The lab run: the `test-3.sh` steps (insmod, look at the socket, rmmod) as output.
@@ -102,12 +110,9 @@ pub fn run(net: &lab_common::LabNet, out: &mut dyn Write) -> Result<(), i32> {
     writeln!(out, "+ insmod tcp_sock.ko").map_err(|_| -5)?;
     let sock = my_tcp_sock_init(handle, net.local, out)?;
     writeln!(out, "+ ss -tln").map_err(|_| -5)?;
-    writeln!(
-        out,
-        "State  Recv-Q Send-Q Local Address:Port   Peer Address:Port"
-    )
-    .map_err(|_| -5)?;
-    writeln!(out, "{}", ss_line(&sock)).map_err(|_| -5)?;
+    for l in ss_tln(handle) {
+        writeln!(out, "{l}").map_err(|_| -5)?;
+    }
     if net.tap.is_some() {
         // The lab's peer across the TAP: Linux's nc connects (and closes at once).
         let addr = format!("{}", net.local);
@@ -121,6 +126,10 @@ pub fn run(net: &lab_common::LabNet, out: &mut dyn Write) -> Result<(), i32> {
     }
     writeln!(out, "+ rmmod tcp_sock").map_err(|_| -5)?;
     my_tcp_sock_exit(sock);
+    writeln!(out, "+ ss -tln").map_err(|_| -5)?;
+    for l in ss_tln(handle) {
+        writeln!(out, "{l}").map_err(|_| -5)?;
+    }
     Ok(())
 }
 

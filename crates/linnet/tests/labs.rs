@@ -30,8 +30,9 @@ fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
 }
 
-/// Lab 3: the socket listens on 127.0.0.1:60000 (the `ss -tln` line) and is gone after
-/// `sock_release` (the port can be bound again, no socket left in the table).
+/// Lab 3: the socket listens on 127.0.0.1:60000 (the `ss -tln` listing, from the stack's
+/// sock_diag dump) and is gone after `sock_release` (not listed, no socket left in the
+/// table, the port can be bound again).
 #[test]
 fn lab3_listens_on_loopback_60000_in_process() {
     let net = lab3::lab_common::in_process(3);
@@ -43,7 +44,9 @@ fn lab3_listens_on_loopback_60000_in_process() {
          + ss -tln\n\
          State  Recv-Q Send-Q Local Address:Port   Peer Address:Port\n\
          LISTEN 0      5      127.0.0.1:60000      0.0.0.0:*\n\
-         + rmmod tcp_sock\n"
+         + rmmod tcp_sock\n\
+         + ss -tln\n\
+         State  Recv-Q Send-Q Local Address:Port   Peer Address:Port\n"
     );
     assert_eq!(net.rt.handle().inspect(|s| s.socket_count()), 0);
     // The error path prints the lab's message: a second module on the same port.
