@@ -14,6 +14,8 @@
 //! - [`tcp`]: [`TcpListener`] and [`TcpStream`], blocking and std-like, with Linux errno
 //!   values.
 //! - [`ping`](mod@ping): blocking echo requests.
+//! - [`epoll`]: an epoll set over the runtime's sockets ([`epoll::EpollFd`]), woken by the
+//!   stack's events, with a blocking `epoll_wait`.
 //! - [`kernel`]: the kernel-style API of the seed labs (`sock_create_kern`,
 //!   `sock.ops().bind/listen/accept/connect/getname`, `kernel_sendmsg` / `kernel_recvmsg`
 //!   with kvecs, `sock_release`), with the kernel's negative-errno returns.
@@ -49,6 +51,7 @@
 
 pub mod control;
 pub mod device;
+pub mod epoll;
 pub mod kernel;
 pub mod memory;
 pub mod offload;

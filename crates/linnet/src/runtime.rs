@@ -184,6 +184,8 @@ pub(crate) struct Inner {
     pending_tx: Vec<(IfIndex, SkBuff)>,
     /// The deadline the loop sleeps until (the stack's `poll_timeout` when it last looked).
     loop_deadline: Option<Instant>,
+    /// Epoll sets fed every socket event (`ep_poll_callback`); dropped sets are pruned.
+    pub(crate) epolls: Vec<std::sync::Weak<Mutex<linnet_core::socket::poll::Epoll>>>,
 }
 
 impl Inner {
@@ -208,6 +210,18 @@ impl Inner {
         let mut any = false;
         while let Some(ev) = self.stack.poll_event() {
             any = true;
+            if !self.epolls.is_empty() {
+                let stack = &self.stack;
+                self.epolls.retain(|w| match w.upgrade() {
+                    Some(ep) => {
+                        ep.lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .ep_poll_callback(stack, &ev);
+                        true
+                    }
+                    None => false,
+                });
+            }
             match ev {
                 Event::Ping(p) => {
                     if self.pings.len() >= PING_QUEUE {
@@ -473,6 +487,7 @@ impl Runtime {
                 pings_evicted: 0,
                 pending_tx: Vec::new(),
                 loop_deadline: None,
+                epolls: Vec::new(),
             }),
             cond: Condvar::new(),
             wake: Arc::new(WakeState::new(waker)),

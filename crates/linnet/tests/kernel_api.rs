@@ -47,7 +47,6 @@ fn tcp_listen_blocking_accept_getname_and_kvec_data() {
 
     let net2 = net.clone();
     let client = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(50));
         let c = sock_create_kern(&net2, PF_INET, SOCK_STREAM, IPPROTO_TCP).unwrap();
         c.ops()
             .connect(&c, &lo(60000), SOCKADDR_IN_SIZE, 0)
@@ -199,12 +198,12 @@ fn nonblocking_accept_connect_and_poll() {
     let c = sock_create_kern(net, PF_INET, SOCK_STREAM, IPPROTO_TCP).unwrap();
     let r = kernel_connect(&c, &lo(60003), SOCKADDR_IN_SIZE, O_NONBLOCK);
     assert!(r.is_ok() || r.ret() == -115, "{r:?}");
-    // The handshake over lo is quick; wait for it through poll.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !l.ops().poll(&l).unwrap().contains(PollMask::POLLIN) {
-        assert!(std::time::Instant::now() < deadline);
-        thread::sleep(Duration::from_millis(5));
-    }
+    // Wait for the handshake on the runtime's events, through the listener's poll mask.
+    let lid = l.sk().unwrap();
+    net.wait_for(Some(Duration::from_secs(5)), |st| {
+        st.sock_poll(lid).contains(PollMask::POLLIN).then_some(())
+    })
+    .unwrap();
     let a = kernel_accept(&l, O_NONBLOCK).unwrap();
     let mut peer = SockaddrIn::default();
     kernel_getpeername(&a, &mut peer).unwrap();
