@@ -77,9 +77,10 @@
 //!   and the other `SOL_SOCKET` ones not listed in [`opt`]; `IP_TTL` / `IP_TOS` set on TCP
 //!   (the TCP code has no per-socket TTL or TOS), `IP_PKTINFO`, `IP_RECVTTL`, `IP_RECVTOS`,
 //!   `IP_RECVERR`, `IP_MTU_DISCOVER`, `IP_MTU`, `IP_FREEBIND`, `IP_OPTIONS`; `UDP_CORK`.
-//! - The std/async front doors and the daemon's socket calls over this layer (the
-//!   kernel-style front door, `linnet::kernel`, is over it). Readiness ([`poll`]: `sock_poll`
-//!   and [`poll::Epoll`]) is here, with the event deviations its module doc lists.
+//! - The std/async front doors and the daemon's socket calls are not over this layer yet
+//!   (the kernel-style front door `linnet::kernel` and `linnet::epoll` are). Readiness
+//!   ([`poll`]: `sock_poll` and [`poll::Epoll`]) is done, with the event deviations its
+//!   module doc lists; the daemon has no poll/epoll call.
 
 use alloc::vec::Vec;
 use core::net::SocketAddrV4;
