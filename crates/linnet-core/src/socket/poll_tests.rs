@@ -431,3 +431,46 @@ fn epoll_insert_polls_maxevents_close_and_listener() {
         "{got:?}"
     );
 }
+
+/// `datagram_poll` on a ping socket: writable, readable with a reply queued, and an epoll
+/// item on it is woken by the reply's `Readable` event.
+#[test]
+fn ping_socket_datagram_poll_and_epoll() {
+    let cfg = crate::StackConfig {
+        ping_group_range: (0, 2_147_483_647),
+        ..crate::StackConfig::default()
+    };
+    let mut h = Harness::with_config(cfg, 1).with_static_peer();
+    let p = h
+        .stack
+        .sys_socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)
+        .unwrap();
+    h.stack
+        .sys_bind(
+            p,
+            &SockAddr::inet(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80)),
+        )
+        .unwrap();
+    assert_eq!(h.stack.sock_poll(p), DGRAM_OUT);
+    let mut ep = Epoll::new();
+    ep.epoll_ctl(&h.stack, EPOLL_CTL_ADD, p, ev(IN.0 | EPOLLET, 9))
+        .unwrap();
+    assert_eq!(ep.epoll_wait(&h.stack, 4).unwrap(), Vec::new());
+    let reply = icmp_echo(false, 80, 1, b"hi");
+    h.receive(&ip_frame(&ipv4_packet(
+        PEER_IP,
+        OUR_IP,
+        crate::wire::ipv4::Protocol::ICMP,
+        64,
+        &reply,
+    )));
+    assert_eq!(h.stack.sock_poll(p), IN | DGRAM_OUT);
+    feed(&mut h, &mut ep);
+    assert_eq!(
+        ep.epoll_wait(&h.stack, 4).unwrap(),
+        vec![EpollEvent {
+            events: IN.0,
+            data: 9
+        }]
+    );
+}
