@@ -13,6 +13,9 @@
 //! - [`socket`]: [`UdpSocket`], blocking and std-like, with Linux errno values.
 //! - [`tcp`]: [`TcpListener`] and [`TcpStream`], blocking and std-like, with Linux errno
 //!   values.
+//! - [`tokio`](mod@tokio) (cargo feature `tokio`, on by default): the async front door,
+//!   [`tokio::TcpListener`], [`tokio::TcpStream`] (tokio's `AsyncRead`/`AsyncWrite`) and
+//!   [`tokio::UdpSocket`], woken through [`waiters`] by the runtime's event loop.
 //! - [`ping`](mod@ping): blocking echo requests.
 //! - [`epoll`]: an epoll set over the runtime's sockets ([`epoll::EpollFd`]), woken by the
 //!   stack's events, with a blocking `epoll_wait`.
@@ -61,6 +64,9 @@ pub mod runtime;
 pub mod socket;
 pub mod sys;
 pub mod tcp;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+pub mod waiters;
 
 use std::hash::{BuildHasher, Hasher};
 
@@ -74,6 +80,7 @@ pub use runtime::{Clock, DriverStats, Runtime, StackHandle, WaitError};
 pub use socket::UdpSocket;
 pub use sys::{PacketDevice, TunDevice, TunMode};
 pub use tcp::{TcpListener, TcpStream};
+pub use waiters::WaiterStats;
 
 /// A Linux errno from the core as an `io::Error` whose `raw_os_error()` is that number.
 pub fn errno_to_io(e: linnet_core::Errno) -> std::io::Error {

@@ -20,13 +20,23 @@
 //! 3. Under the lock: recycle sent buffers, feed each frame (`alloc_rx` + `put_slice` +
 //!    `receive`), `handle_timeout` if due, drain `poll_transmit` into per-device queues, read
 //!    `poll_timeout`, drain `poll_event` (the order of the sans-IO contract); then wake the
-//!    socket users waiting on the condition variable if there were events.
+//!    socket users waiting on the condition variable if there were events, and the async
+//!    tasks whose socket wait queue ([`crate::waiters`]) an event made ready.
 //! 4. Write each device's queue in batches without the lock; the buffers go back to the
 //!    stack's pool at the next iteration.
 //!
 //! API calls from other threads ([`StackHandle::with_stack`]) set the stack's time first,
 //! then drain `poll_transmit` into a queue the loop sends, drain events, and wake the loop
 //! only if there is something to send or the next timer moved earlier.
+//!
+//! # Async tasks
+//! A task that finds a socket not ready registers its `Waker` on the socket's wait queue
+//! under the stack lock (the `poll_op` of [`StackHandle`]); draining the events, under the
+//! same lock, moves the wakers of ready queues aside, and they are woken once the lock is
+//! released. No thread per socket, no polling: the loop thread (or the API caller whose
+//! call produced the event) wakes the task. If the stack ever drops events (its queue
+//! overflowed), every waiting task is woken: a spurious wake-up costs a poll, a lost one
+//! would hang.
 //!
 //! # Time
 //! A monotonic clock ([`std::time::Instant`]) read as nanoseconds since the runtime started
@@ -36,21 +46,26 @@
 //! # Shutdown
 //! [`Runtime::shutdown`] (and `Drop`) stops the loop, joins its thread and drops the devices
 //! (closing their fds: a TAP created by linnet disappears). Socket users blocked in a wait get
-//! ENETDOWN. Handles stay valid; the stack can still be inspected.
+//! ENETDOWN, and so do waiting async tasks (all woken). Handles stay valid; the stack can
+//! still be inspected.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll as TaskPoll, Waker};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use linnet_core::{DeviceConfig, DeviceKind, Event, IfIndex, Instant, PingEvent, SkBuff, Stack};
+use linnet_core::{
+    DeviceConfig, DeviceKind, Errno, Event, IfIndex, Instant, PingEvent, SkBuff, Stack,
+};
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Interest, Poll, Token};
 
 use crate::device::{Device, Notifier, RxBatch, WakeState, RX_BATCH, TX_BATCH};
+use crate::waiters::{Key, WaiterStats, Waiters};
 
 const WAKER_TOKEN: Token = Token(0);
 /// Ping events kept for [`crate::ping`] callers before the oldest is dropped.
@@ -186,6 +201,10 @@ pub(crate) struct Inner {
     loop_deadline: Option<Instant>,
     /// Epoll sets fed every socket event (`ep_poll_callback`); dropped sets are pruned.
     pub(crate) epolls: Vec<std::sync::Weak<Mutex<linnet_core::socket::poll::Epoll>>>,
+    /// The async tasks waiting on sockets.
+    pub(crate) waiters: Waiters,
+    /// `Stack::events_dropped` when events were last drained.
+    events_dropped: u64,
 }
 
 impl Inner {
@@ -208,6 +227,13 @@ impl Inner {
 
     fn drain_events(&mut self, now: Instant) -> bool {
         let mut any = false;
+        let dropped = self.stack.events_dropped();
+        if dropped != self.events_dropped {
+            // Readiness was lost: wake every task rather than leave one asleep for ever.
+            self.events_dropped = dropped;
+            self.waiters.wake_all();
+            any = true;
+        }
         while let Some(ev) = self.stack.poll_event() {
             any = true;
             if !self.epolls.is_empty() {
@@ -222,6 +248,7 @@ impl Inner {
                     None => false,
                 });
             }
+            self.waiters.on_event(&ev);
             match ev {
                 Event::Ping(p) => {
                     if self.pings.len() >= PING_QUEUE {
@@ -257,6 +284,8 @@ pub(crate) struct Shared {
     wake: Arc<WakeState>,
     clock: Clock,
     shutdown: AtomicBool,
+    /// Ids of wait-queue entries (see [`crate::waiters`]).
+    waiter_ids: AtomicU64,
     new_devices: Mutex<Vec<NewDevice>>,
     counters: Mutex<Vec<(IfIndex, Arc<DriverCounters>)>>,
 }
@@ -270,8 +299,12 @@ impl Shared {
     /// no waiter can check the flag and then miss the notification.
     fn stop_waiters(&self) {
         self.shutdown.store(true, Ordering::Release);
-        drop(self.lock());
+        let mut g = self.lock();
+        g.waiters.wake_all();
+        let wakers = g.waiters.take_pending();
+        drop(g);
         self.cond.notify_all();
+        wakers.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -314,6 +347,7 @@ impl StackHandle {
         g.stack.set_now(now);
         let r = f(&mut g);
         let (notify, wake) = g.after_call(now);
+        let wakers = g.waiters.take_pending();
         drop(g);
         if notify {
             self.shared.cond.notify_all();
@@ -321,7 +355,65 @@ impl StackHandle {
         if wake {
             self.wake();
         }
+        wakers.into_iter().for_each(Waker::wake);
         r
+    }
+
+    /// One poll of an async socket operation (`sk_wait_event` for a task): runs `op` under
+    /// the lock; if it says EAGAIN, the task's waker joins `key`'s wait queue as entry `id`
+    /// in the same critical section (so the event that makes the socket ready cannot slip
+    /// in between) and the poll is pending. Any other outcome removes entry `id` and is
+    /// ready. After shutdown an operation that would wait is ENETDOWN.
+    pub(crate) fn poll_op<T>(
+        &self,
+        cx: &mut Context<'_>,
+        key: Key,
+        id: u64,
+        op: impl FnOnce(&mut Stack) -> Result<T, Errno>,
+    ) -> TaskPoll<io::Result<T>> {
+        let shared = &*self.shared;
+        self.with_inner(|inner| match op(&mut inner.stack) {
+            Err(Errno::EAGAIN) => {
+                if shared.shutdown.load(Ordering::Acquire) {
+                    inner.waiters.remove(key, id);
+                    return TaskPoll::Ready(Err(WaitError::Shutdown.into()));
+                }
+                inner.waiters.register(key, id, cx.waker());
+                TaskPoll::Pending
+            }
+            r => {
+                inner.waiters.remove(key, id);
+                TaskPoll::Ready(r.map_err(crate::errno_to_io))
+            }
+        })
+    }
+
+    /// A fresh id for a wait-queue entry (see [`crate::waiters`]).
+    pub(crate) fn waiter_id(&self) -> u64 {
+        self.shared.waiter_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Removes wait-queue entry `id` of `key` (a dropped future).
+    pub(crate) fn remove_waiter(&self, key: Key, id: u64) {
+        self.shared.lock().waiters.remove(key, id);
+    }
+
+    /// Runs `close` on the stack and drops the socket's wait queues, under one lock.
+    pub(crate) fn close_socket<R>(
+        &self,
+        proto: crate::waiters::Proto,
+        h: linnet_core::SocketHandle,
+        close: impl FnOnce(&mut Stack) -> R,
+    ) -> R {
+        self.with_inner(|inner| {
+            inner.waiters.forget(proto, h);
+            close(&mut inner.stack)
+        })
+    }
+
+    /// The counters of the async tasks' socket wait queues.
+    pub fn waiter_stats(&self) -> WaiterStats {
+        self.shared.lock().waiters.stats()
     }
 
     /// Blocks until `f` returns `Some`, re-running it (under the lock, at the current time)
@@ -349,6 +441,7 @@ impl StackHandle {
             let r = f(&mut g);
             let (notify, wake) = g.after_call(now);
             if notify || wake || r.is_some() {
+                let wakers = g.waiters.take_pending();
                 drop(g);
                 if notify {
                     shared.cond.notify_all();
@@ -356,6 +449,7 @@ impl StackHandle {
                 if wake {
                     self.wake();
                 }
+                wakers.into_iter().for_each(Waker::wake);
                 if let Some(v) = r {
                     return Ok(v);
                 }
@@ -479,7 +573,7 @@ impl Runtime {
     /// Starts the event loop around `stack`.
     pub fn new(stack: Stack) -> io::Result<Runtime> {
         let poll = Poll::new()?;
-        let waker = Waker::new(poll.registry(), WAKER_TOKEN)?;
+        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 stack,
@@ -488,11 +582,14 @@ impl Runtime {
                 pending_tx: Vec::new(),
                 loop_deadline: None,
                 epolls: Vec::new(),
+                waiters: Waiters::default(),
+                events_dropped: 0,
             }),
             cond: Condvar::new(),
             wake: Arc::new(WakeState::new(waker)),
             clock: Clock::new(),
             shutdown: AtomicBool::new(false),
+            waiter_ids: AtomicU64::new(1),
             new_devices: Mutex::new(Vec::new()),
             counters: Mutex::new(Vec::new()),
         });
@@ -758,10 +855,12 @@ impl EventLoop {
         g.loop_deadline = deadline;
         self.deadline = deadline;
         let notify = g.drain_events(now);
+        let wakers = g.waiters.take_pending();
         drop(g);
         if notify {
             shared.cond.notify_all();
         }
+        wakers.into_iter().for_each(Waker::wake);
     }
 
     fn route_tx(&mut self, stack: &mut Stack, ifindex: IfIndex, skb: SkBuff) {

@@ -21,6 +21,7 @@ use linnet_core::{Errno, RecvMeta, SocketHandle};
 
 use crate::errno_to_io;
 use crate::runtime::{StackHandle, WaitError};
+use crate::waiters::Proto;
 
 /// A UDP socket of a linnet stack, used from any thread (Linux: a `SOCK_DGRAM` socket).
 /// Closed on drop.
@@ -203,6 +204,8 @@ impl UdpSocket {
 impl Drop for UdpSocket {
     fn drop(&mut self) {
         let sock = self.sock;
-        let _ = self.handle.with_stack(|s| s.udp_close(sock));
+        let _ = self
+            .handle
+            .close_socket(Proto::Udp, sock, |s| s.udp_close(sock));
     }
 }

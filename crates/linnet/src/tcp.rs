@@ -27,6 +27,7 @@ use linnet_core::{Errno, SocketHandle, Stack, TcpState};
 
 use crate::errno_to_io;
 use crate::runtime::{StackHandle, WaitError};
+use crate::waiters::Proto;
 
 /// The listen backlog of [`TcpListener::bind`] (`std` passes 128 too).
 pub const DEFAULT_BACKLOG: u32 = 128;
@@ -174,7 +175,9 @@ impl TcpListener {
 impl Drop for TcpListener {
     fn drop(&mut self) {
         let sock = self.sock;
-        let _ = self.handle.with_stack(|s| s.tcp_close(sock));
+        let _ = self
+            .handle
+            .close_socket(Proto::Tcp, sock, |s| s.tcp_close(sock));
     }
 }
 
@@ -193,7 +196,7 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    fn from_handle(handle: &StackHandle, sock: SocketHandle) -> TcpStream {
+    pub(crate) fn from_handle(handle: &StackHandle, sock: SocketHandle) -> TcpStream {
         TcpStream {
             handle: handle.clone(),
             sock,
@@ -430,6 +433,8 @@ impl io::Write for TcpStream {
 impl Drop for TcpStream {
     fn drop(&mut self) {
         let sock = self.sock;
-        let _ = self.handle.with_stack(|s| s.tcp_close(sock));
+        let _ = self
+            .handle
+            .close_socket(Proto::Tcp, sock, |s| s.tcp_close(sock));
     }
 }
