@@ -285,6 +285,7 @@ pub(crate) struct Shared {
     clock: Clock,
     shutdown: AtomicBool,
     /// Ids of wait-queue entries (see [`crate::waiters`]).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     waiter_ids: AtomicU64,
     new_devices: Mutex<Vec<NewDevice>>,
     counters: Mutex<Vec<(IfIndex, Arc<DriverCounters>)>>,
@@ -364,6 +365,7 @@ impl StackHandle {
     /// in the same critical section (so the event that makes the socket ready cannot slip
     /// in between) and the poll is pending. Any other outcome removes entry `id` and is
     /// ready. After shutdown an operation that would wait is ENETDOWN.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn poll_op<T>(
         &self,
         cx: &mut Context<'_>,
@@ -389,11 +391,13 @@ impl StackHandle {
     }
 
     /// A fresh id for a wait-queue entry (see [`crate::waiters`]).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn waiter_id(&self) -> u64 {
         self.shared.waiter_ids.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Removes wait-queue entry `id` of `key` (a dropped future).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn remove_waiter(&self, key: Key, id: u64) {
         self.shared.lock().waiters.remove(key, id);
     }

@@ -23,7 +23,7 @@ use linnet::tokio::{TcpListener, TcpStream, UdpSocket};
 use linnet::wire::ipv4::Ipv4Cidr;
 use linnet::wire::EthernetAddress;
 use linnet::{MemoryDevice, Runtime};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 const A_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const B_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -488,4 +488,57 @@ fn runtime_shutdown_wakes_waiting_tasks_with_enetdown() {
     assert_eq!(e.raw_os_error(), Some(libc::ENETDOWN), "{e}");
     let e = rt.block_on(acceptor).unwrap();
     assert_eq!(e.raw_os_error(), Some(libc::ENETDOWN), "{e}");
+}
+
+fn poll_write_once(
+    s: &mut TcpStream,
+    cx: &mut Context<'_>,
+    data: &[u8],
+) -> Poll<io::Result<usize>> {
+    std::pin::Pin::new(s).poll_write(cx, data)
+}
+
+#[test]
+fn a_writer_blocked_on_a_full_send_buffer_is_woken_once_when_space_frees() {
+    let (ra, rb) = two_hosts();
+    let (ha, hb) = (ra.handle().clone(), rb.handle().clone());
+    let rt = tokio_rt();
+    let (mut c, mut s) = rt.block_on(async {
+        let l = TcpListener::bind(&hb, sa(B_IP, 25)).await.unwrap();
+        let c = TcpStream::connect(&ha, sa(B_IP, 25)).await.unwrap();
+        let (s, _) = l.accept().await.unwrap();
+        (c, s)
+    });
+    let counter = Arc::new(CountingWaker::default());
+    let waker = Waker::from(counter.clone());
+    let mut cx = Context::from_waker(&waker);
+    let chunk = pattern(64 * 1024, 3);
+    // Write until the send buffer (and the peer's window) is full: sk_stream_wait_memory.
+    let mut written = 0;
+    loop {
+        match poll_write_once(&mut c, &mut cx, &chunk) {
+            Poll::Ready(Ok(n)) => {
+                assert!(n > 0);
+                written += n;
+                assert!(written < 64 << 20, "the send buffer never filled");
+            }
+            Poll::Ready(Err(e)) => panic!("{e}"),
+            Poll::Pending => break,
+        }
+    }
+    assert_eq!(ha.waiter_stats().registered, 1);
+    assert_eq!(counter.count(), 0);
+    // The peer reads everything written so far: the window opens, ACKs free the buffer,
+    // and the writer is woken once (sk_stream_write_space).
+    rt.block_on(async {
+        let mut got = vec![0u8; written];
+        s.read_exact(&mut got).await.unwrap();
+    });
+    counter.wait_for(1);
+    assert!(matches!(
+        poll_write_once(&mut c, &mut cx, b"more"),
+        Poll::Ready(Ok(4))
+    ));
+    assert_eq!(counter.count(), 1);
+    assert_eq!(ha.waiter_stats().registered, 0);
 }
