@@ -14,7 +14,7 @@
 use std::io;
 use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use linnet_core::{Errno, RecvMeta, SocketHandle};
@@ -27,9 +27,17 @@ use crate::waiters::Proto;
 /// Closed on drop.
 #[derive(Debug)]
 pub struct UdpSocket {
+    inner: Arc<UdpInner>,
+}
+
+/// The state shared by the clones of one [`UdpSocket`] (`try_clone`: Linux's `dup`, one
+/// socket, one set of options and file flags); the socket closes when the last goes.
+#[derive(Debug)]
+struct UdpInner {
     handle: StackHandle,
     sock: SocketHandle,
     read_timeout: Mutex<Option<Duration>>,
+    write_timeout: Mutex<Option<Duration>>,
     nonblocking: AtomicBool,
 }
 
@@ -45,10 +53,13 @@ impl UdpSocket {
     pub fn unbound(handle: &StackHandle) -> io::Result<UdpSocket> {
         let sock = handle.with_stack(|s| s.udp_socket()).map_err(errno_to_io)?;
         Ok(UdpSocket {
-            handle: handle.clone(),
-            sock,
-            read_timeout: Mutex::new(None),
-            nonblocking: AtomicBool::new(false),
+            inner: Arc::new(UdpInner {
+                handle: handle.clone(),
+                sock,
+                read_timeout: Mutex::new(None),
+                write_timeout: Mutex::new(None),
+                nonblocking: AtomicBool::new(false),
+            }),
         })
     }
 
@@ -58,52 +69,56 @@ impl UdpSocket {
         let addr = v4(addr.into())?;
         let sock = UdpSocket::unbound(handle)?;
         handle
-            .with_stack(|s| s.udp_bind(sock.sock, addr))
+            .with_stack(|s| s.udp_bind(sock.inner.sock, addr))
             .map_err(errno_to_io)?;
         Ok(sock)
     }
 
     /// The stack's handle of this socket.
     pub fn socket_handle(&self) -> SocketHandle {
-        self.sock
+        self.inner.sock
     }
 
     /// The stack this socket belongs to.
     pub fn stack(&self) -> &StackHandle {
-        &self.handle
+        &self.inner.handle
     }
 
     /// `connect`: fixes the peer; `send` and `recv` then use it, and ICMP errors about it
     /// (port unreachable -> ECONNREFUSED) are reported on the next call.
     pub fn connect(&self, addr: impl Into<SocketAddr>) -> io::Result<()> {
         let addr = v4(addr.into())?;
-        self.handle
-            .with_stack(|s| s.udp_connect(self.sock, addr))
+        self.inner
+            .handle
+            .with_stack(|s| s.udp_connect(self.inner.sock, addr))
             .map_err(errno_to_io)
     }
 
     /// `sendto`: one datagram to `addr`. Returns the bytes sent.
     pub fn send_to(&self, buf: &[u8], addr: impl Into<SocketAddr>) -> io::Result<usize> {
         let addr = v4(addr.into())?;
-        self.handle
-            .with_stack(|s| s.udp_send_to(self.sock, buf, Some(addr)))
+        self.inner
+            .handle
+            .with_stack(|s| s.udp_send_to(self.inner.sock, buf, Some(addr)))
             .map_err(errno_to_io)
     }
 
     /// `send` on a connected socket (EDESTADDRREQ otherwise).
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.handle
-            .with_stack(|s| s.udp_send_to(self.sock, buf, None))
+        self.inner
+            .handle
+            .with_stack(|s| s.udp_send_to(self.inner.sock, buf, None))
             .map_err(errno_to_io)
     }
 
     /// `recvmsg`: the next datagram with its metadata (sender, full length, truncation),
     /// blocking as the socket is configured.
     pub fn recv_msg(&self, buf: &mut [u8]) -> io::Result<RecvMeta> {
-        let timeout = if self.nonblocking.load(Ordering::Relaxed) {
+        let timeout = if self.inner.nonblocking.load(Ordering::Relaxed) {
             Some(Duration::ZERO)
         } else {
             *self
+                .inner
                 .read_timeout
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -118,8 +133,9 @@ impl UdpSocket {
         buf: &mut [u8],
         timeout: Option<Duration>,
     ) -> io::Result<RecvMeta> {
-        let sock = self.sock;
+        let sock = self.inner.sock;
         let r = self
+            .inner
             .handle
             .wait_for(timeout, |s| match s.udp_recv_from(sock, buf) {
                 Err(Errno::EAGAIN) if timeout != Some(Duration::ZERO) => None,
@@ -150,6 +166,7 @@ impl UdpSocket {
             return Err(errno_to_io(Errno::EINVAL));
         }
         *self
+            .inner
             .read_timeout
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = timeout;
@@ -159,49 +176,86 @@ impl UdpSocket {
     /// The receive timeout.
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(*self
+            .inner
             .read_timeout
             .lock()
             .unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// `SO_SNDTIMEO`, kept and reported as `std` does. A zero duration is EINVAL. Sends
+    /// never wait in linnet (the core queues a datagram or fails at once: UDP sends are not
+    /// charged to a send buffer), so the timeout never fires.
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        if timeout == Some(Duration::ZERO) {
+            return Err(errno_to_io(Errno::EINVAL));
+        }
+        *self
+            .inner
+            .write_timeout
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = timeout;
+        Ok(())
+    }
+
+    /// The send timeout.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(*self
+            .inner
+            .write_timeout
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// A second handle on the same socket (`dup`): options, timeouts and the non-blocking
+    /// flag are shared, and the socket closes when the last handle is dropped.
+    pub fn try_clone(&self) -> io::Result<UdpSocket> {
+        Ok(UdpSocket {
+            inner: self.inner.clone(),
+        })
+    }
+
     /// `O_NONBLOCK`: receives return EAGAIN at once when nothing is queued.
     pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
-        self.nonblocking.store(on, Ordering::Relaxed);
+        self.inner.nonblocking.store(on, Ordering::Relaxed);
         Ok(())
     }
 
     /// `SO_BROADCAST`.
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
-        self.handle
-            .with_stack(|s| s.udp_set_broadcast(self.sock, on))
+        self.inner
+            .handle
+            .with_stack(|s| s.udp_set_broadcast(self.inner.sock, on))
             .map_err(errno_to_io)
     }
 
     /// `IP_TTL` (1..=255; EINVAL otherwise).
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         let ttl = u8::try_from(ttl).map_err(|_| errno_to_io(Errno::EINVAL))?;
-        self.handle
-            .with_stack(|s| s.udp_set_ttl(self.sock, Some(ttl)))
+        self.inner
+            .handle
+            .with_stack(|s| s.udp_set_ttl(self.inner.sock, Some(ttl)))
             .map_err(errno_to_io)
     }
 
     /// `SO_RCVBUF` (doubled, as Linux does).
     pub fn set_recv_buffer_size(&self, bytes: usize) -> io::Result<()> {
-        self.handle
-            .with_stack(|s| s.udp_set_rcvbuf(self.sock, bytes))
+        self.inner
+            .handle
+            .with_stack(|s| s.udp_set_rcvbuf(self.inner.sock, bytes))
             .map_err(errno_to_io)
     }
 
     /// `getsockname`.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.handle
-            .inspect(|s| s.udp_local_addr(self.sock))
+        self.inner
+            .handle
+            .inspect(|s| s.udp_local_addr(self.inner.sock))
             .map(SocketAddr::V4)
             .map_err(errno_to_io)
     }
 }
 
-impl Drop for UdpSocket {
+impl Drop for UdpInner {
     fn drop(&mut self) {
         let sock = self.sock;
         let _ = self

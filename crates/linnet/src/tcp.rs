@@ -16,11 +16,18 @@
 //! Blocking calls sleep on the runtime's condition variable, which every stack event wakes
 //! (`Readable`, `Writable`, `Connected`, `Acceptable`, `Error`), and re-try the
 //! non-blocking core call.
+//!
+//! As `std`: `connect_timeout`, `accept_timeout`, `SO_RCVTIMEO`/`SO_SNDTIMEO`
+//! (`set_read_timeout`, `set_write_timeout`), `O_NONBLOCK` (`set_nonblocking`), and
+//! `try_clone` (Linux's `dup`: one socket, shared options and flags, closed with the last
+//! handle). `SO_LINGER` with a nonzero time makes the last handle's drop wait for our FIN
+//! to be acknowledged (`sk_stream_wait_close`). Not here: `peek` (MSG_PEEK), `set_ttl`
+//! (the TCP code has no per-socket TTL yet).
 
 use std::io;
 use std::net::{Shutdown, SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use linnet_core::{Errno, SocketHandle, Stack, TcpState};
@@ -28,6 +35,9 @@ use linnet_core::{Errno, SocketHandle, Stack, TcpState};
 use crate::errno_to_io;
 use crate::runtime::{StackHandle, WaitError};
 use crate::waiters::Proto;
+
+/// How often a lingering close re-checks whether its FIN was acknowledged.
+const LINGER_POLL: Duration = Duration::from_millis(5);
 
 /// The listen backlog of [`TcpListener::bind`] (`std` passes 128 too).
 pub const DEFAULT_BACKLOG: u32 = 128;
@@ -88,6 +98,13 @@ fn blocking<T>(
 /// `listen`). Closed on drop, which resets the connections not yet accepted.
 #[derive(Debug)]
 pub struct TcpListener {
+    inner: Arc<ListenerInner>,
+}
+
+/// The state shared by the clones of one [`TcpListener`] (`try_clone`: Linux's `dup`, one
+/// socket, one set of options and file flags); the socket closes when the last goes.
+#[derive(Debug)]
+struct ListenerInner {
     handle: StackHandle,
     sock: SocketHandle,
     nonblocking: AtomicBool,
@@ -109,9 +126,11 @@ impl TcpListener {
         let addr = v4(addr.into())?;
         let sock = handle.with_stack(|s| s.tcp_socket()).map_err(errno_to_io)?;
         let l = TcpListener {
-            handle: handle.clone(),
-            sock,
-            nonblocking: AtomicBool::new(false),
+            inner: Arc::new(ListenerInner {
+                handle: handle.clone(),
+                sock,
+                nonblocking: AtomicBool::new(false),
+            }),
         };
         handle
             .with_stack(|s| {
@@ -126,6 +145,7 @@ impl TcpListener {
     /// (EAGAIN at once in non-blocking mode).
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let timeout = self
+            .inner
             .nonblocking
             .load(Ordering::Relaxed)
             .then_some(Duration::ZERO);
@@ -134,10 +154,10 @@ impl TcpListener {
 
     /// `accept` waiting at most `timeout` (`None`: for ever); EAGAIN when it passes.
     pub fn accept_timeout(&self, timeout: Option<Duration>) -> io::Result<(TcpStream, SocketAddr)> {
-        let sock = self.sock;
-        let (h, peer) = blocking(&self.handle, timeout, |s| s.tcp_accept(sock))?;
+        let sock = self.inner.sock;
+        let (h, peer) = blocking(&self.inner.handle, timeout, |s| s.tcp_accept(sock))?;
         Ok((
-            TcpStream::from_handle(&self.handle, h),
+            TcpStream::from_handle(&self.inner.handle, h),
             SocketAddr::V4(peer),
         ))
     }
@@ -149,30 +169,48 @@ impl TcpListener {
 
     /// `getsockname`.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.handle
-            .inspect(|s| s.tcp_local_addr(self.sock))
+        self.inner
+            .handle
+            .inspect(|s| s.tcp_local_addr(self.inner.sock))
             .map(SocketAddr::V4)
             .map_err(errno_to_io)
     }
 
     /// `O_NONBLOCK`: `accept` returns EAGAIN at once when nobody is waiting.
     pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
-        self.nonblocking.store(on, Ordering::Relaxed);
+        self.inner.nonblocking.store(on, Ordering::Relaxed);
         Ok(())
     }
 
     /// The stack's handle of this socket.
     pub fn socket_handle(&self) -> SocketHandle {
-        self.sock
+        self.inner.sock
+    }
+
+    /// A second handle on the same listener (`dup`), sharing its non-blocking flag.
+    pub fn try_clone(&self) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// `getsockopt(SO_ERROR)`: the pending error, cleared.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        let sock = self.inner.sock;
+        self.inner
+            .handle
+            .with_stack(|s| s.tcp_take_error(sock))
+            .map(|e| e.map(errno_to_io))
+            .map_err(errno_to_io)
     }
 
     /// The stack this socket belongs to.
     pub fn stack(&self) -> &StackHandle {
-        &self.handle
+        &self.inner.handle
     }
 }
 
-impl Drop for TcpListener {
+impl Drop for ListenerInner {
     fn drop(&mut self) {
         let sock = self.sock;
         let _ = self
@@ -187,6 +225,13 @@ impl Drop for TcpListener {
 /// Linux's `close`.
 #[derive(Debug)]
 pub struct TcpStream {
+    inner: Arc<StreamInner>,
+}
+
+/// The state shared by the clones of one [`TcpStream`] (`try_clone`: Linux's `dup`, one
+/// socket, one set of options and file flags); the socket closes when the last goes.
+#[derive(Debug)]
+struct StreamInner {
     handle: StackHandle,
     sock: SocketHandle,
     read_timeout: Mutex<Option<Duration>>,
@@ -198,12 +243,14 @@ pub struct TcpStream {
 impl TcpStream {
     pub(crate) fn from_handle(handle: &StackHandle, sock: SocketHandle) -> TcpStream {
         TcpStream {
-            handle: handle.clone(),
-            sock,
-            read_timeout: Mutex::new(None),
-            write_timeout: Mutex::new(None),
-            nonblocking: AtomicBool::new(false),
-            nodelay: AtomicBool::new(false),
+            inner: Arc::new(StreamInner {
+                handle: handle.clone(),
+                sock,
+                read_timeout: Mutex::new(None),
+                write_timeout: Mutex::new(None),
+                nonblocking: AtomicBool::new(false),
+                nodelay: AtomicBool::new(false),
+            }),
         }
     }
 
@@ -265,7 +312,7 @@ impl TcpStream {
     }
 
     fn timeout(&self, t: &Mutex<Option<Duration>>) -> Option<Duration> {
-        if self.nonblocking.load(Ordering::Relaxed) {
+        if self.inner.nonblocking.load(Ordering::Relaxed) {
             Some(Duration::ZERO)
         } else {
             *t.lock().unwrap_or_else(PoisonError::into_inner)
@@ -274,10 +321,12 @@ impl TcpStream {
 
     /// `recv`: at least one byte once some is queued; 0 at end of stream (the peer's FIN).
     fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let sock = self.sock;
-        blocking(&self.handle, self.timeout(&self.read_timeout), |s| {
-            s.tcp_recv(sock, buf)
-        })
+        let sock = self.inner.sock;
+        blocking(
+            &self.inner.handle,
+            self.timeout(&self.inner.read_timeout),
+            |s| s.tcp_recv(sock, buf),
+        )
     }
 
     /// `send`: queues what fits (at least one byte), waiting while the send buffer is full.
@@ -285,65 +334,72 @@ impl TcpStream {
         if buf.is_empty() {
             return Ok(0);
         }
-        let sock = self.sock;
-        blocking(&self.handle, self.timeout(&self.write_timeout), |s| {
-            s.tcp_send(sock, buf)
-        })
+        let sock = self.inner.sock;
+        blocking(
+            &self.inner.handle,
+            self.timeout(&self.inner.write_timeout),
+            |s| s.tcp_send(sock, buf),
+        )
     }
 
     /// `shutdown`: `Write` sends a FIN after the queued data (the peer reads end of stream);
     /// `Read` makes reads return 0. ENOTCONN when not connected.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        let sock = self.sock;
-        self.handle
+        let sock = self.inner.sock;
+        self.inner
+            .handle
             .with_stack(|s| s.tcp_shutdown(sock, core_shutdown(how)))
             .map_err(errno_to_io)
     }
 
     /// `TCP_NODELAY`: no Nagle delay for small segments.
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        let sock = self.sock;
-        self.handle
+        let sock = self.inner.sock;
+        self.inner
+            .handle
             .with_stack(|s| s.tcp_set_nodelay(sock, on))
             .map_err(errno_to_io)?;
-        self.nodelay.store(on, Ordering::Relaxed);
+        self.inner.nodelay.store(on, Ordering::Relaxed);
         Ok(())
     }
 
     /// The `TCP_NODELAY` setting.
     pub fn nodelay(&self) -> io::Result<bool> {
-        Ok(self.nodelay.load(Ordering::Relaxed))
+        Ok(self.inner.nodelay.load(Ordering::Relaxed))
     }
 
     /// `getsockname`.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.handle
-            .inspect(|s| s.tcp_local_addr(self.sock))
+        self.inner
+            .handle
+            .inspect(|s| s.tcp_local_addr(self.inner.sock))
             .map(SocketAddr::V4)
             .map_err(errno_to_io)
     }
 
     /// `getpeername` (ENOTCONN once the connection is gone).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.handle
-            .inspect(|s| s.tcp_peer_addr(self.sock))
+        self.inner
+            .handle
+            .inspect(|s| s.tcp_peer_addr(self.inner.sock))
             .map(SocketAddr::V4)
             .map_err(errno_to_io)
     }
 
     /// `SO_RCVTIMEO` (`None`: block for ever). A zero duration is EINVAL, as in `std`.
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        set_timeout(&self.read_timeout, timeout)
+        set_timeout(&self.inner.read_timeout, timeout)
     }
 
     /// `SO_SNDTIMEO` (`None`: block for ever). A zero duration is EINVAL, as in `std`.
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        set_timeout(&self.write_timeout, timeout)
+        set_timeout(&self.inner.write_timeout, timeout)
     }
 
     /// The read timeout.
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(*self
+            .inner
             .read_timeout
             .lock()
             .unwrap_or_else(PoisonError::into_inner))
@@ -352,6 +408,7 @@ impl TcpStream {
     /// The write timeout.
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(*self
+            .inner
             .write_timeout
             .lock()
             .unwrap_or_else(PoisonError::into_inner))
@@ -359,14 +416,45 @@ impl TcpStream {
 
     /// `O_NONBLOCK`: reads and writes return EAGAIN instead of waiting.
     pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
-        self.nonblocking.store(on, Ordering::Relaxed);
+        self.inner.nonblocking.store(on, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// A second handle on the same socket (`dup`): options, timeouts and the non-blocking
+    /// flag are shared, and the socket closes when the last handle is dropped.
+    pub fn try_clone(&self) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// `SO_LINGER`: `Some(0)` makes the close an abort (RST); a nonzero time makes the
+    /// close (the drop of the last handle) wait up to that long for our FIN to be
+    /// acknowledged. Whole seconds, as `struct linger` (a fraction is dropped).
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        let secs = linger.map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+        let sock = self.inner.sock;
+        self.inner
+            .handle
+            .with_stack(|s| s.tcp_set_linger(sock, secs))
+            .map_err(errno_to_io)
+    }
+
+    /// `SO_LINGER` as set.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        let l = self
+            .inner
+            .handle
+            .inspect(|s| s.tcp_linger(self.inner.sock))
+            .map_err(errno_to_io)?;
+        Ok(l.onoff.then(|| Duration::from_secs(l.linger.into())))
     }
 
     /// `getsockopt(SO_ERROR)`: the pending error, cleared.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        let sock = self.sock;
-        self.handle
+        let sock = self.inner.sock;
+        self.inner
+            .handle
             .with_stack(|s| s.tcp_take_error(sock))
             .map(|e| e.map(errno_to_io))
             .map_err(errno_to_io)
@@ -374,19 +462,20 @@ impl TcpStream {
 
     /// The connection state (`TCP_INFO`'s `tcpi_state`).
     pub fn state(&self) -> io::Result<TcpState> {
-        self.handle
-            .inspect(|s| s.tcp_state(self.sock))
+        self.inner
+            .handle
+            .inspect(|s| s.tcp_state(self.inner.sock))
             .map_err(errno_to_io)
     }
 
     /// The stack's handle of this socket.
     pub fn socket_handle(&self) -> SocketHandle {
-        self.sock
+        self.inner.sock
     }
 
     /// The stack this socket belongs to.
     pub fn stack(&self) -> &StackHandle {
-        &self.handle
+        &self.inner.handle
     }
 }
 
@@ -430,9 +519,57 @@ impl io::Write for TcpStream {
     }
 }
 
-impl Drop for TcpStream {
+impl Drop for StreamInner {
+    /// `inet_release` -> `tcp_close`, with `SO_LINGER`'s wait: a nonzero linger time blocks
+    /// the close until our FIN is acknowledged (`sk_stream_wait_close`: the state leaves
+    /// FIN-WAIT-1, CLOSING and LAST-ACK) or the time runs out, as Linux does for blocking
+    /// and non-blocking sockets alike. Unread data skips the wait (the close is an abort).
     fn drop(&mut self) {
         let sock = self.sock;
+        let linger = self.handle.inspect(|s| {
+            let l = s.tcp_linger(sock).ok()?;
+            let unread = s.tcp_rx_queued(sock).unwrap_or(0);
+            let open = matches!(
+                s.tcp_state(sock),
+                Ok(TcpState::Established | TcpState::CloseWait)
+            );
+            (l.onoff && l.linger > 0 && unread == 0 && open)
+                .then(|| Duration::from_secs(l.linger.into()))
+        });
+        if let Some(t) = linger {
+            // Deviation from Linux: the FIN is sent by shutdown(SHUT_WR) before the wait and
+            // the core's close comes after it, so data arriving meanwhile is queued and
+            // answered with a RST at the close, where Linux (RCV_SHUTDOWN already set)
+            // resets when it arrives.
+            let closing = |s: &mut Stack| {
+                !matches!(
+                    s.tcp_state(sock),
+                    Ok(TcpState::FinWait1 | TcpState::Closing | TcpState::LastAck)
+                )
+            };
+            let fin = self
+                .handle
+                .with_stack(|s| s.tcp_shutdown(sock, linnet_core::Shutdown::Write));
+            if fin.is_ok() {
+                // Deviation from Linux: the core reports no state change (Linux's
+                // `sk_state_change` wake-up) when our FIN is acknowledged, so the wait
+                // re-checks the state every LINGER_POLL as well as on every stack event.
+                let deadline = std::time::Instant::now() + t;
+                loop {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    match self
+                        .handle
+                        .wait_for(Some(left.min(LINGER_POLL)), |s| closing(s).then_some(()))
+                    {
+                        Err(WaitError::TimedOut) => continue,
+                        _ => break,
+                    }
+                }
+            }
+        }
         let _ = self
             .handle
             .close_socket(Proto::Tcp, sock, |s| s.tcp_close(sock));

@@ -166,6 +166,34 @@ fn udp_receive_timeout_and_nonblocking_are_eagain() {
             .raw_os_error(),
         Some(22)
     );
+    // SO_SNDTIMEO is kept and reported; zero is EINVAL as for the receive side.
+    s.set_write_timeout(Some(Duration::from_millis(40)))
+        .unwrap();
+    assert_eq!(s.write_timeout().unwrap(), Some(Duration::from_millis(40)));
+    assert_eq!(
+        s.set_write_timeout(Some(Duration::ZERO))
+            .unwrap_err()
+            .raw_os_error(),
+        Some(libc::EINVAL)
+    );
+    // A clone is the same socket with the same file flags (non-blocking here), and the
+    // socket outlives the first handle.
+    let c = s.try_clone().unwrap();
+    assert_eq!(c.local_addr().unwrap(), s.local_addr().unwrap());
+    assert_eq!(
+        c.recv(&mut buf).unwrap_err().raw_os_error(),
+        Some(libc::EAGAIN)
+    );
+    drop(s);
+    let tx = UdpSocket::bind(rt.handle(), sa(Ipv4Addr::LOCALHOST, 0)).unwrap();
+    tx.send_to(b"still", sa(Ipv4Addr::LOCALHOST, 9001)).unwrap();
+    c.set_nonblocking(false).unwrap();
+    c.set_read_timeout(Some(WAIT)).unwrap();
+    let (n, from) = c.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"still");
+    assert_eq!(from, tx.local_addr().unwrap());
+    drop(c);
+    assert_eq!(rt.with_stack(|s| s.udp_socket_count()), 1);
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use linnet::core::{DeviceKind, Stack, StackConfig};
+use linnet::core::{DeviceKind, Stack, StackConfig, TcpState};
 use linnet::wire::ipv4::Ipv4Cidr;
 use linnet::wire::EthernetAddress;
 use linnet::{MemoryDevice, Runtime, TcpListener, TcpStream};
@@ -194,4 +194,127 @@ fn a_read_timeout_is_eagain_and_shutdown_wakes_readers_with_enetdown() {
     ra.shutdown().unwrap();
     let e = reader.join().unwrap();
     assert_eq!(e.raw_os_error(), Some(libc::ENETDOWN));
+}
+
+#[test]
+fn try_clone_shares_the_socket_its_flags_and_closes_with_the_last_handle() {
+    let (ra, rb) = two_hosts();
+    let listener = TcpListener::bind(rb.handle(), sa(B_IP, 9000)).unwrap();
+    let c = TcpStream::connect(ra.handle(), sa(B_IP, 9000)).unwrap();
+    let (mut s, _) = listener.accept().unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let c2 = c.try_clone().unwrap();
+    assert_eq!(c2.socket_handle(), c.socket_handle());
+    // One file description: the read timeout and O_NONBLOCK set on one apply to both.
+    c.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    assert_eq!(c2.read_timeout().unwrap(), Some(Duration::from_millis(500)));
+    c2.set_nonblocking(true).unwrap();
+    let e = (&c).read(&mut [0u8; 4]).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EAGAIN));
+    c2.set_nonblocking(false).unwrap();
+    // A reader thread on the clone, a writer here.
+    let reader = thread::spawn(move || {
+        let mut b = [0u8; 5];
+        (&c2).read_exact(&mut b).unwrap();
+        b
+    });
+    s.write_all(b"clone").unwrap();
+    assert_eq!(&reader.join().unwrap(), b"clone");
+    // The clone is gone but `c` still holds the socket: no FIN yet.
+    (&c).write_all(b"!").unwrap();
+    let mut one = [0u8; 1];
+    s.read_exact(&mut one).unwrap();
+    assert_eq!(&one, b"!");
+    drop(c);
+    assert_eq!(s.read(&mut one).unwrap(), 0);
+    let l2 = listener.try_clone().unwrap();
+    l2.set_nonblocking(true).unwrap();
+    let e = listener.accept().unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EAGAIN));
+    assert!(listener.take_error().unwrap().is_none());
+}
+
+#[test]
+fn a_write_timeout_on_a_full_send_buffer_is_eagain_and_a_nonblocking_write_would_block() {
+    let (ra, rb) = two_hosts();
+    let listener = TcpListener::bind(rb.handle(), sa(B_IP, 9001)).unwrap();
+    let mut c = TcpStream::connect(ra.handle(), sa(B_IP, 9001)).unwrap();
+    // The server never reads: its window and then our send buffer fill up.
+    let (_s, _) = listener.accept().unwrap();
+    c.set_write_timeout(Some(Duration::from_millis(30)))
+        .unwrap();
+    assert_eq!(c.write_timeout().unwrap(), Some(Duration::from_millis(30)));
+    let chunk = vec![7u8; 64 * 1024];
+    let mut total = 0usize;
+    let e = loop {
+        match c.write(&chunk) {
+            Ok(n) => total += n,
+            Err(e) => break e,
+        }
+        assert!(total < 64 << 20, "the send buffer never filled");
+    };
+    assert_eq!(e.raw_os_error(), Some(libc::EAGAIN), "{e}");
+    assert!(total > 0);
+    c.set_nonblocking(true).unwrap();
+    let e = c.write(&chunk).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+    assert!(c.set_write_timeout(Some(Duration::ZERO)).is_err());
+}
+
+#[test]
+fn connect_timeout_gives_up_with_etimedout() {
+    let (ra, _rb) = two_hosts();
+    // Nobody has 10.0.0.3: the SYN waits on ARP, and the timeout ends the wait.
+    let e = TcpStream::connect_timeout(
+        ra.handle(),
+        &sa(Ipv4Addr::new(10, 0, 0, 3), 80),
+        Duration::from_millis(50),
+    )
+    .unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ETIMEDOUT), "{e}");
+    let e = TcpStream::connect_timeout(ra.handle(), &sa(B_IP, 80), Duration::ZERO).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
+    // The abandoned socket is closed.
+    assert_eq!(ra.with_stack(|s| s.tcp_socket_count()), 0);
+}
+
+#[test]
+fn so_linger_makes_close_wait_until_the_fin_is_acknowledged_or_the_time_runs_out() {
+    let (ra, rb) = two_hosts();
+    let listener = TcpListener::bind(rb.handle(), sa(B_IP, 9002)).unwrap();
+    let c = TcpStream::connect(ra.handle(), sa(B_IP, 9002)).unwrap();
+    let (s, _) = listener.accept().unwrap();
+    c.set_linger(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(c.linger().unwrap(), Some(Duration::from_secs(5)));
+    (&c).write_all(&[1u8; 30_000]).unwrap();
+    let sh = s.socket_handle();
+    let t = std::time::Instant::now();
+    drop(c);
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "the linger time ran out"
+    );
+    // The close returned only after our FIN was acknowledged: the peer has it already.
+    assert_eq!(
+        rb.with_stack(|st| st.tcp_state(sh)),
+        Ok(TcpState::CloseWait)
+    );
+    let mut got = Vec::new();
+    (&s).read_to_end(&mut got).unwrap();
+    assert_eq!(got.len(), 30_000);
+
+    // Nobody answers any more: the close waits for the linger time, then gives up.
+    let listener = TcpListener::bind(rb.handle(), sa(B_IP, 9003)).unwrap();
+    let c = TcpStream::connect(ra.handle(), sa(B_IP, 9003)).unwrap();
+    let _accepted = listener.accept().unwrap();
+    c.set_linger(Some(Duration::from_secs(1))).unwrap();
+    rb.shutdown().unwrap();
+    let t = std::time::Instant::now();
+    drop(c);
+    let waited = t.elapsed();
+    assert!(waited >= Duration::from_secs(1), "{waited:?}");
+    assert!(waited < WAIT, "{waited:?}");
+    // The orphan lives on in the stack (FIN-WAIT-1, retransmitting its FIN).
+    assert_eq!(ra.with_stack(|s| s.tcp_socket_count()), 2);
 }
