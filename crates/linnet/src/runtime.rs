@@ -457,6 +457,10 @@ impl StackHandle {
                 if let Some(v) = r {
                     return Ok(v);
                 }
+                // Events for other sockets can keep coming: the timeout still counts.
+                if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                    return Err(WaitError::TimedOut);
+                }
                 g = shared.lock();
                 continue;
             }

@@ -31,6 +31,10 @@ const B_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const WAIT: Duration = Duration::from_secs(60);
 
 fn two_hosts() -> (Runtime, Runtime) {
+    two_hosts_with(StackConfig::default())
+}
+
+fn two_hosts_with(cfg: StackConfig) -> (Runtime, Runtime) {
     let (a, b) = MemoryDevice::pair(
         "veth0",
         DeviceKind::Ethernet {
@@ -42,7 +46,7 @@ fn two_hosts() -> (Runtime, Runtime) {
         },
     );
     let host = |dev, ip, seed| {
-        let rt = Runtime::new(Stack::new(StackConfig::default(), seed)).unwrap();
+        let rt = Runtime::new(Stack::new(cfg.clone(), seed)).unwrap();
         let idx = rt.add_device(dev).unwrap();
         rt.with_stack(|s| {
             s.set_up(idx, true).unwrap();
@@ -541,4 +545,49 @@ fn a_writer_blocked_on_a_full_send_buffer_is_woken_once_when_space_frees() {
     ));
     assert_eq!(counter.count(), 1);
     assert_eq!(ha.waiter_stats().registered, 0);
+}
+
+#[test]
+fn tasks_still_finish_when_the_stack_drops_readiness_events() {
+    // An event queue of 2 overflows all the time; the runtime then wakes every waiting
+    // task (a spurious wake-up costs a poll, a lost one would hang the test).
+    let cfg = StackConfig {
+        event_queue_len: 2,
+        ..StackConfig::default()
+    };
+    let (ra, rb) = two_hosts_with(cfg);
+    let (ha, hb) = (ra.handle().clone(), rb.handle().clone());
+    const CONNS: u64 = 8;
+    const LEN: usize = 64 * 1024;
+    run(async move {
+        let listener = TcpListener::bind(&hb, sa(B_IP, 5002)).await.unwrap();
+        let server = tokio::spawn(async move {
+            let mut conns = Vec::new();
+            for _ in 0..CONNS {
+                let (s, _) = listener.accept().await.unwrap();
+                conns.push(tokio::spawn(async move {
+                    let got = exchange(s, pattern(LEN, 77)).await;
+                    assert_eq!(hash(&got), hash(&pattern(LEN, 78)));
+                }));
+            }
+            for c in conns {
+                c.await.unwrap();
+            }
+        });
+        let mut clients = Vec::new();
+        for _ in 0..CONNS {
+            let ha = ha.clone();
+            clients.push(tokio::spawn(async move {
+                let s = TcpStream::connect(&ha, sa(B_IP, 5002)).await.unwrap();
+                let got = exchange(s, pattern(LEN, 78)).await;
+                assert_eq!(hash(&got), hash(&pattern(LEN, 77)));
+            }));
+        }
+        for c in clients {
+            c.await.unwrap();
+        }
+        server.await.unwrap();
+    });
+    let dropped = ra.with_stack(|s| s.events_dropped()) + rb.with_stack(|s| s.events_dropped());
+    assert!(dropped > 0, "the event queue never overflowed");
 }
