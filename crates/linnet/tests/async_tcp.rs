@@ -188,6 +188,14 @@ fn connect_errors_carry_linux_errno() {
             .await
             .unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::ENETUNREACH), "{e}");
+        // A connect abandoned by the caller's timeout (nobody has 10.0.0.3): the
+        // half-open socket is closed with the dropped future.
+        let slow = TcpStream::connect(&h, sa(Ipv4Addr::new(10, 0, 0, 3), 80));
+        assert!(tokio::time::timeout(Duration::from_millis(50), slow)
+            .await
+            .is_err());
+        assert_eq!(h.with_stack(|s| s.tcp_socket_count()), 0);
+        assert_eq!(h.waiter_stats().registered, 0);
         let _l = TcpListener::bind(&h, sa(A_IP, 6000)).await.unwrap();
         let e = TcpListener::bind(&h, sa(A_IP, 6000)).await.unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EADDRINUSE));
