@@ -102,8 +102,6 @@
 //! - In `TCP_INFO` (`info`): no delivery rate (`unacked`, `sacked`, `lost`, `retrans`
 //!   and `reordering` come from the scoreboard).
 //! - PAWS: no `TSEcrRejected` check of the echoed timestamp.
-//! - `SO_LINGER` with a nonzero time: the blocking wait in close() belongs to the runtime
-//!   (not there yet); the core closes gracefully.
 //! - Packetization-layer PMTU discovery (RFC 4821, `tcp_mtu_probing`) and the MSS from a
 //!   route metric (`advmss`); the MSS comes from the route's MTU (after a learned PMTU).
 //! - Memory pressure (`tcp_mem`, `tcp_under_memory_pressure`, queue pruning and collapsing):
@@ -117,7 +115,8 @@
 //! Evidence outside this module: kernel interop over TAP in `crates/linnet/tests/kernel.rs`,
 //! the TCP throughput benchmark in docs/PERFORMANCE.md, the simulated loss x buffer goodput
 //! table in `crates/linnet-testkit/tests/snapshots/tcp_throughput.txt`; TCP in `linnet nc`,
-//! `linnet sim` and `linnet ss`.
+//! `linnet sim` and `linnet ss`; `SO_LINGER`'s blocking wait in close() in the runtime's
+//! `TcpStream` (`crates/linnet/src/tcp.rs`).
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
