@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use as real peers and checkers.
-packages=(tcpdump iproute2 iputils-ping netcat-openbsd)
+packages=(tcpdump iproute2 iputils-ping netcat-openbsd nftables)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,15 +4,19 @@
 //! Linux: drivers/net/tun.c, drivers/net/veth.c, net/packet/af_packet.c, net/ipv4/icmp.c
 //! (the kernel answering and sending echoes), net/ipv4/udp.c (the kernel's UDP sockets),
 //! net/ipv4/tcp*.c (the kernel's TCP: 100 MB each way, RSTs, half-close, loss, reordering
-//! and duplicates through netem or a faulty link, a full accept queue dropping a SYN
-//! (`tcp_conn_request`) or the segment that completes a handshake (`tcp_check_req`)),
-//! net/sched/sch_netem.c.
-//! RFCs: RFC 792, RFC 768, RFC 826, RFC 9293, RFC 6298 (the SYN retransmission).
+//! and duplicates through netem, nftables or a faulty link, a full accept queue dropping a
+//! SYN (`tcp_conn_request`) or the segment that completes a handshake (`tcp_check_req`)),
+//! net/sched/sch_netem.c, net/netfilter/nft_numgen.c and net/ipv4/netfilter/nf_dup_ipv4.c
+//! (random drops and copies on the Linux side).
+//! RFCs: RFC 792, RFC 768, RFC 826, RFC 9293, RFC 6298 (the SYN retransmission), RFC 2018
+//! and RFC 2883 (SACK and the D-SACKs the nftables copies cause).
 //!
 //! Needs root (CAP_NET_ADMIN, CAP_NET_RAW), /dev/net/tun, `ip` (iproute2) and `ping`
 //! (iputils). Without them each test prints why and passes, except when `CI=true`: then it
 //! fails. The netem test also needs `tc` and a kernel with netem; on a kernel built without
 //! it (`# CONFIG_NET_SCH_NETEM is not set`) it says so and passes, also under `CI=true`.
+//! The nftables test needs `nft` (nftables); without it, it skips saying so, but fails
+//! under `CI=true`.
 //! Interface and namespace names carry the process id and a counter, every test
 //! removes what it made (a guard that runs on drop, also on failure), and the tests run one
 //! at a time. The TCP tests each run in a network namespace of their own.
@@ -621,7 +625,7 @@ fn tap_tcp_bulk_through_netem_loss_reorder_duplicate() {
 /// Bytes each way through the [`Impaired`] link: 20 MB, not 100, to keep the suite quick.
 /// linnet recovers from loss with NewReno alone (no SACK scoreboard yet), so about one loss
 /// in fifteen costs a retransmission timeout (>= 200 ms): 100 MB took 32 s in the debug
-/// build, 20 MB takes about 6 s. The netem test moves the full 100 MB.
+/// build, 20 MB takes about 6 s. The netem and nftables tests move the full 100 MB.
 const LOSSY_BULK: usize = 20 << 20;
 
 /// Fault counts of an [`Impaired`] link, per direction (`[rx, tx]`).
@@ -788,6 +792,186 @@ fn tap_tcp_bulk_through_a_lossy_reordering_duplicating_link() {
         eprintln!("linnet Tcp: {:?}\nlinnet TcpExt: {:?}", c.tcp, c.tcp_ext);
         assert!(c.tcp.retrans_segs > 0, "{:?}", c.tcp);
         assert!(c.tcp_ext.tcp_ofo_queue > 0, "{:?}", c.tcp_ext);
+        rt.shutdown().unwrap();
+    });
+}
+
+/// Bytes each way through the nftables-impaired link of
+/// [`tap_tcp_bulk_with_linux_side_loss_and_duplication_by_nftables`].
+const NFT_BULK: usize = 100 << 20;
+
+/// Runs `nft ARGS` (`stdin` fed to it when given). `Err(why)` when `nft` is missing or
+/// refuses; the caller decides whether that skips or fails.
+fn nft(args: &[&str], stdin: Option<&str>) -> Result<String, String> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new("nft")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("nft(8) (nftables) is not installed: {e}"))?;
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    if !out.status.success() {
+        return Err(format!(
+            "nft {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The packets of the named counter `name` of table `ip linnet_impair`
+/// (`nft list counter ip linnet_impair NAME`: `packets N bytes M`).
+fn nft_counter(name: &str) -> u64 {
+    let out = nft(&["list", "counter", "ip", "linnet_impair", name], None).unwrap();
+    let mut words = out.split_whitespace();
+    words
+        .find(|w| *w == "packets")
+        .and_then(|_| words.next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no packet count in: {out}"))
+}
+
+/// The impairment of [`tap_tcp_bulk_with_linux_side_loss_and_duplication_by_nftables`],
+/// one named counter per rule. `numgen random mod 100 < 1` is true for 1% of the packets
+/// (net/netfilter/nft_numgen.c, `nft_ng_random_eval`); `dup to ADDR device DEV` sends a copy
+/// through `nf_dup_ipv4` (net/ipv4/netfilter/nf_dup_ipv4.c), which routes it to ADDR out of
+/// DEV with `ip_local_out`. Out: packets Linux sends to linnet through the TAP
+/// (postrouting, oifname TAP). In: packets from linnet arriving on the TAP (prerouting,
+/// iifname TAP); their copy goes to the kernel's own address through `lo`, so it is
+/// delivered (`ip_local_deliver`) a second time.
+fn nft_impairment(tap: &str, kernel_ip: Ipv4Addr, linnet_ip: Ipv4Addr) -> String {
+    format!(
+        "table ip linnet_impair {{
+            counter drop_out {{}}
+            counter dup_out {{}}
+            counter drop_in {{}}
+            counter dup_in {{}}
+            chain out {{
+                type filter hook postrouting priority 0; policy accept;
+                oifname \"{tap}\" meta l4proto tcp numgen random mod 100 < 1 counter name \"drop_out\" drop
+                oifname \"{tap}\" meta l4proto tcp numgen random mod 100 < 1 counter name \"dup_out\" dup to {linnet_ip} device \"{tap}\"
+            }}
+            chain in {{
+                type filter hook prerouting priority 0; policy accept;
+                iifname \"{tap}\" meta l4proto tcp numgen random mod 100 < 1 counter name \"drop_in\" drop
+                iifname \"{tap}\" meta l4proto tcp numgen random mod 100 < 1 counter name \"dup_in\" dup to {kernel_ip} device \"lo\"
+            }}
+        }}\n"
+    )
+}
+
+/// netem's test done with nftables, for kernels without netem (this machine's and CI's):
+/// the loss and the duplicates are on the Linux side, in the test's network namespace. Of
+/// the TCP packets Linux sends to linnet through the TAP, 1% are dropped and 1% sent twice
+/// (`dup to LINNET device TAP`); of those arriving from linnet, 1% are dropped and 1%
+/// delivered twice (`dup to KERNEL device lo`) — see [`nft_impairment`]. nftables cannot
+/// delay a packet, so the reordering stays on linnet's side: an [`Impaired`] device that
+/// only swaps (25% of frames with the next one of their batch, both directions, no loss or
+/// duplicates of its own). The rules see the kernel's GSO packets before they are cut into
+/// frames (the TAP has no offloads, so the segmentation happens later, in
+/// `validate_xmit_skb`): one drop or copy on the way out can be several segments, as with
+/// netem. [`NFT_BULK`] each way must arrive intact; every rule must have acted, linnet must
+/// have retransmitted, queued out-of-order data and seen duplicate data (a D-SACK sent for
+/// it, TCPDSACKOldSent), and Linux must have done the same for the copies on its side.
+/// The drops and copies are drawn by the kernel's random generator, not seeded: each run
+/// differs, but 100 MB gives hundreds of each (about 300 drops and copies of Linux's GSO
+/// packets, 1000 of linnet's frames), far from the `> 0` asserted. 100 MB each way takes
+/// about 3-6 s in the debug build.
+#[test]
+fn tap_tcp_bulk_with_linux_side_loss_and_duplication_by_nftables() {
+    let test = "tap_tcp_bulk_with_linux_side_loss_and_duplication_by_nftables";
+    if !kernel_ready(test) {
+        return;
+    }
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    if let Err(why) = nft(&["--version"], None) {
+        assert!(
+            !ci,
+            "{test}: CI=true requires nftables (scripts/test.sh installs it): {why}"
+        );
+        eprintln!("skipping {test}: {why}");
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    in_fresh_netns(move || {
+        let counts = std::sync::Arc::new(FaultCounts::default());
+        let c2 = counts.clone();
+        let (_cleanup, name, rt, kernel_ip, linnet_ip) = tap_host("lnf", 92, move |tap| {
+            Box::new(Impaired {
+                inner: tap,
+                rng: 0x2545_f491_4f6c_dd1d,
+                loss: 0,
+                dup: 0,
+                reorder: 250,
+                scratch: None,
+                counts: c2,
+            })
+        });
+        // The table lives in this namespace and goes with it.
+        if let Err(why) = nft(
+            &["-f", "-"],
+            Some(&nft_impairment(&name, kernel_ip, linnet_ip)),
+        ) {
+            assert!(
+                !ci,
+                "{test}: CI=true, but nftables cannot load the rules: {why}"
+            );
+            eprintln!("skipping {test}: {why}");
+            return;
+        }
+        let linux0 = linux_tcp_ext();
+        let data = bulk_pattern(NFT_BULK, 11);
+        tcp_bulk_both_ways(&rt, kernel_ip, linnet_ip, 7300, &data);
+        let rules: Vec<(&str, u64)> = ["drop_out", "dup_out", "drop_in", "dup_in"]
+            .into_iter()
+            .map(|r| (r, nft_counter(r)))
+            .collect();
+        let linux = linux_tcp_ext();
+        let linux_delta = |k: &str| linux[k] - linux0.get(k).copied().unwrap_or(0);
+        let c = rt.with_stack(|s| s.counters());
+        eprintln!("nft rules: {rules:?}\nlinnet swaps [rx, tx]: {counts:?}");
+        eprintln!("linnet Tcp: {:?}\nlinnet TcpExt: {:?}", c.tcp, c.tcp_ext);
+        let linux_seen: Vec<(&str, u64)> = [
+            "TCPDSACKOldSent",
+            "TCPOFOQueue",
+            "TCPDSACKRecv",
+            "TCPSackRecovery",
+        ]
+        .into_iter()
+        .map(|k| (k, linux_delta(k)))
+        .collect();
+        eprintln!("Linux TcpExt (this test): {linux_seen:?}");
+        // Every rule acted: drops and copies both ways.
+        for (rule, n) in &rules {
+            assert!(*n > 0, "nft rule {rule} never matched: {rules:?}");
+        }
+        for dir in 0..2 {
+            assert!(
+                counts.reordered[dir].load(Ordering::Relaxed) > 0,
+                "{counts:?}"
+            );
+        }
+        assert!(c.tcp.retrans_segs > 0, "{:?}", c.tcp);
+        assert!(c.tcp_ext.tcp_ofo_queue > 0, "{:?}", c.tcp_ext);
+        // Linux's copies reached linnet after the originals: linnet D-SACKed them.
+        assert!(c.tcp_ext.tcp_dsack_old_sent > 0, "{:?}", c.tcp_ext);
+        // linnet's copies reached Linux twice: Linux D-SACKed them and linnet read those.
+        assert!(linux_delta("TCPDSACKOldSent") > 0, "{linux_seen:?}");
+        assert!(c.tcp_ext.tcp_dsack_recv > 0, "{:?}", c.tcp_ext);
+        // linnet's data, swapped and thinned, queued out of order at Linux.
+        assert!(linux_delta("TCPOFOQueue") > 0, "{linux_seen:?}");
         rt.shutdown().unwrap();
     });
 }
