@@ -634,7 +634,14 @@ struct FaultCounts {
     lost: [AtomicU32; 2],
     duplicated: [AtomicU32; 2],
     reordered: [AtomicU32; 2],
+    /// TCP frames read from the device that are byte for byte one of the last
+    /// [`RECENT_FRAMES`] read (before any fault of ours): copies made on the Linux side. A
+    /// retransmission by Linux differs (IP ID, timestamp).
+    identical_rx: AtomicU32,
 }
+
+/// How many received frames [`Impaired`] remembers to spot identical copies.
+const RECENT_FRAMES: usize = 256;
 
 /// Faults on linnet's side of the TAP, both directions: netem's role for the traffic the
 /// TAP's egress qdisc never sees (linnet's own data) and on kernels without netem. Each
@@ -649,6 +656,8 @@ struct Impaired<D> {
     reorder: u64,
     scratch: Option<RxBatch>,
     counts: std::sync::Arc<FaultCounts>,
+    /// Digests of the last [`RECENT_FRAMES`] TCP frames read.
+    recent: std::collections::VecDeque<u64>,
 }
 
 impl<D: Device> Impaired<D> {
@@ -657,6 +666,25 @@ impl<D: Device> Impaired<D> {
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
         self.rng % 1000 < per_mille
+    }
+
+    /// Counts `f` in [`FaultCounts::identical_rx`] when it is an IPv4 TCP frame (Ethernet
+    /// type 0x0800, protocol 6) equal to one of the last [`RECENT_FRAMES`] read.
+    fn note_rx(&mut self, f: &[u8]) {
+        use std::hash::Hasher;
+        if f.len() < 34 || f[12..14] != [0x08, 0x00] || f[23] != 6 {
+            return;
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        h.write(f);
+        let d = h.finish();
+        if self.recent.contains(&d) {
+            self.counts.identical_rx.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.recent.len() == RECENT_FRAMES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(d);
     }
 
     /// The order in which frames `0..n` go on (`dir` 0: received, 1: sent).
@@ -720,6 +748,9 @@ impl<D: Device> Device for Impaired<D> {
         let r = self.inner.recv_batch(&mut scratch);
         if r.is_ok() {
             let frames: Vec<&[u8]> = scratch.frames().collect();
+            for f in &frames {
+                self.note_rx(f);
+            }
             for i in self.plan(frames.len(), 0) {
                 let f = frames[i];
                 match batch.next_slot() {
@@ -771,6 +802,7 @@ fn tap_tcp_bulk_through_a_lossy_reordering_duplicating_link() {
                 dup: 10,
                 reorder: 250,
                 scratch: None,
+                recent: Default::default(),
                 counts: c2,
             })
         });
@@ -850,7 +882,8 @@ fn nft_counter(name: &str) -> u64 {
 /// DEV with `ip_local_out`. Out: packets Linux sends to linnet through the TAP
 /// (postrouting, oifname TAP). In: packets from linnet arriving on the TAP (prerouting,
 /// iifname TAP); their copy goes to the kernel's own address through `lo`, so it is
-/// delivered (`ip_local_deliver`) a second time.
+/// delivered (`ip_local_deliver`) a second time; `dup_in_lo` counts the copies coming back
+/// in on `lo`.
 fn nft_impairment(tap: &str, kernel_ip: Ipv4Addr, linnet_ip: Ipv4Addr) -> String {
     format!(
         "table ip linnet_impair {{
@@ -858,6 +891,7 @@ fn nft_impairment(tap: &str, kernel_ip: Ipv4Addr, linnet_ip: Ipv4Addr) -> String
             counter dup_out {{}}
             counter drop_in {{}}
             counter dup_in {{}}
+            counter dup_in_lo {{}}
             chain out {{
                 type filter hook postrouting priority 0; policy accept;
                 oifname \"{tap}\" meta l4proto tcp numgen random mod 100 < 1 counter name \"drop_out\" drop
@@ -867,6 +901,7 @@ fn nft_impairment(tap: &str, kernel_ip: Ipv4Addr, linnet_ip: Ipv4Addr) -> String
                 type filter hook prerouting priority 0; policy accept;
                 iifname \"{tap}\" meta l4proto tcp numgen random mod 100 < 1 counter name \"drop_in\" drop
                 iifname \"{tap}\" meta l4proto tcp numgen random mod 100 < 1 counter name \"dup_in\" dup to {kernel_ip} device \"lo\"
+                iifname \"lo\" ip saddr {linnet_ip} meta l4proto tcp counter name \"dup_in_lo\"
             }}
         }}\n"
     )
@@ -882,8 +917,9 @@ fn nft_impairment(tap: &str, kernel_ip: Ipv4Addr, linnet_ip: Ipv4Addr) -> String
 /// duplicates of its own). The rules see the kernel's GSO packets before they are cut into
 /// frames (the TAP has no offloads, so the segmentation happens later, in
 /// `validate_xmit_skb`): one drop or copy on the way out can be several segments, as with
-/// netem. [`NFT_BULK`] each way must arrive intact; every rule must have acted, linnet must
-/// have retransmitted, queued out-of-order data and seen duplicate data (a D-SACK sent for
+/// netem. [`NFT_BULK`] each way must arrive intact; every rule must have acted, Linux's copies
+/// must have reached linnet's device (frames identical to one just read) and linnet's
+/// copies Linux's `lo`; linnet must have retransmitted, queued out-of-order data and seen duplicate data (a D-SACK sent for
 /// it, TCPDSACKOldSent), and Linux must have done the same for the copies on its side.
 /// The drops and copies are drawn by the kernel's random generator, not seeded: each run
 /// differs, but 100 MB gives hundreds of each (about 300 drops and copies of Linux's GSO
@@ -916,6 +952,7 @@ fn tap_tcp_bulk_with_linux_side_loss_and_duplication_by_nftables() {
                 dup: 0,
                 reorder: 250,
                 scratch: None,
+                recent: Default::default(),
                 counts: c2,
             })
         });
@@ -934,7 +971,7 @@ fn tap_tcp_bulk_with_linux_side_loss_and_duplication_by_nftables() {
         let linux0 = linux_tcp_ext();
         let data = bulk_pattern(NFT_BULK, 11);
         tcp_bulk_both_ways(&rt, kernel_ip, linnet_ip, 7300, &data);
-        let rules: Vec<(&str, u64)> = ["drop_out", "dup_out", "drop_in", "dup_in"]
+        let rules: Vec<(&str, u64)> = ["drop_out", "dup_out", "drop_in", "dup_in", "dup_in_lo"]
             .into_iter()
             .map(|r| (r, nft_counter(r)))
             .collect();
@@ -953,7 +990,8 @@ fn tap_tcp_bulk_with_linux_side_loss_and_duplication_by_nftables() {
         .map(|k| (k, linux_delta(k)))
         .collect();
         eprintln!("Linux TcpExt (this test): {linux_seen:?}");
-        // Every rule acted: drops and copies both ways.
+        // Every rule acted: drops and copies both ways, and the copies of linnet's packets
+        // came back into Linux on lo.
         for (rule, n) in &rules {
             assert!(*n > 0, "nft rule {rule} never matched: {rules:?}");
         }
@@ -963,6 +1001,11 @@ fn tap_tcp_bulk_with_linux_side_loss_and_duplication_by_nftables() {
                 "{counts:?}"
             );
         }
+        // Linux's copies reached linnet's device: identical TCP frames.
+        assert!(
+            counts.identical_rx.load(Ordering::Relaxed) > 0,
+            "{counts:?}"
+        );
         assert!(c.tcp.retrans_segs > 0, "{:?}", c.tcp);
         assert!(c.tcp_ext.tcp_ofo_queue > 0, "{:?}", c.tcp_ext);
         // Linux's copies reached linnet after the originals: linnet D-SACKed them.
