@@ -622,11 +622,10 @@ fn tap_tcp_bulk_through_netem_loss_reorder_duplicate() {
     });
 }
 
-/// Bytes each way through the [`Impaired`] link: 20 MB, not 100, to keep the suite quick.
-/// linnet recovers from loss with NewReno alone (no SACK scoreboard yet), so about one loss
-/// in fifteen costs a retransmission timeout (>= 200 ms): 100 MB took 32 s in the debug
-/// build, 20 MB takes about 6 s. The netem and nftables tests move the full 100 MB.
-const LOSSY_BULK: usize = 20 << 20;
+/// Bytes each way through the [`Impaired`] link: the 100 MB. With SACK recovery and
+/// RACK-TLP, timeouts are rare; it takes about 6 s in the debug build (it took 32 s when
+/// recovery was NewReno alone).
+const LOSSY_BULK: usize = 100 << 20;
 
 /// Fault counts of an [`Impaired`] link, per direction (`[rx, tx]`).
 #[derive(Debug, Default)]
