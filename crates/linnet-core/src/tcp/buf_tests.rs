@@ -333,11 +333,11 @@ fn receiver_rtt_without_timestamps_and_ring_given_back() {
 }
 
 /// Fills the congestion window to 40 segments of 1448 bytes in two 5 ms rounds (IW10,
-/// then 20, then 40 in slow start), leaving nothing in flight. The rounds stay shorter than
-/// the tail-loss-probe timeout (the handshake took no time, so the PTO is its 10 ms floor):
-/// a probe would send an eleventh segment before the ACK.
+/// then 20, then 40 in slow start), leaving nothing in flight. The handshake measures the
+/// same 5 ms round trip, so each round's ACK comes before the tail-loss-probe timeout
+/// (2·SRTT + 2 ms); a probe would send an eleventh segment before the ACK.
 fn cwnd_of_forty(h: &mut Harness) -> (SocketHandle, Conn) {
-    let (s, mut conn, _) = open_active(h, false);
+    let (s, mut conn, _) = open_active_rtt(h, false, Duration::from_millis(5));
     conn.window = 65_535;
     assert_eq!(h.stack.tcp_send(s, &[3u8; 30 * 1448]), Ok(30 * 1448));
     let first = out(h);

@@ -432,7 +432,8 @@ mod tests {
     #[test]
     fn connection_reports_queues_timer_and_info() {
         let mut h = setup();
-        let (s, mut conn, _) = open_active(&mut h, false);
+        // A 20 ms round trip, so that the loss probe (2·SRTT + 2 ms) is well in the future.
+        let (s, mut conn, _) = open_active_rtt(&mut h, false, Duration::from_millis(20));
         let all = req(IPPROTO_TCP, TCPF_ALL, true);
         let d = dump_all(&h, &all);
         assert_eq!(d.len(), 1);

@@ -27,15 +27,14 @@ use crate::time::Instant;
 use super::sack::{
     flag, Scoreboard, TCPCB_LOST, TCPCB_RETRANS, TCPCB_SACKED_ACKED, TCPCB_SACKED_RETRANS,
 };
-use super::timer::{DELACK_MAX, TIMEOUT_INIT};
+use super::timer::TIMEOUT_INIT;
 use super::{CaState, RtxKind, TcpSock, TimerKind};
 
 /// `TCP_RACK_RECOVERY_THRESH`: recoveries a grown reordering window persists for.
 const TCP_RACK_RECOVERY_THRESH: u32 = 16;
-/// `TCP_TIMEOUT_MIN`: added to the reordering timer (2 jiffies at HZ=1000).
+/// `TCP_TIMEOUT_MIN`: added to the reordering timer and to the probe timeout (2 jiffies at
+/// HZ=1000).
 const TCP_TIMEOUT_MIN: Duration = Duration::from_millis(2);
-/// The floor of the probe timeout (Linux's `msecs_to_jiffies(10)`).
-const TLP_MIN: Duration = Duration::from_millis(10);
 
 /// RACK state (`tp->rack`).
 #[derive(Clone, Copy, Debug)]
@@ -261,13 +260,12 @@ impl Stack {
         }
     }
 
-    /// `tcp_schedule_loss_probe` (RFC 8985 §7.2): on a SACK connection in Open or CWR
-    /// with data out, probe after PTO = 2·SRTT, plus the worst-case delayed ACK
-    /// (`TCP_DELACK_MAX`) when one segment is in flight, at least 10 ms, 1 s without an
-    /// RTT sample, and never later than the RTO.
-    ///
-    /// Deviation from Linux (current): Linux since 4.13 adds TCP_TIMEOUT_MIN (or
-    /// TCP_RTO_MIN for one segment) to 2·SRTT instead of the RFC's floor and allowance.
+    /// `tcp_schedule_loss_probe` (RFC 8985 §7.2 as Linux does it): on a SACK connection in
+    /// Open or CWR with data out, probe after PTO = 2·SRTT plus `TCP_TIMEOUT_MIN` (2 ms),
+    /// or plus the minimum RTO when one segment is in flight (the peer may be delaying its
+    /// ACK); `TCP_TIMEOUT_INIT` (1 s) without an RTT sample; never later than the RTO.
+    /// (RFC 8985 itself adds the worst-case delayed ACK and has a 10 ms floor; current
+    /// Linux does as here.)
     pub(crate) fn tcp_schedule_loss_probe(
         &mut self,
         sk: &mut TcpSock,
@@ -282,11 +280,11 @@ impl Stack {
         }
         let mut timeout = match sk.rtt.srtt {
             Some(srtt) => {
-                let mut t = srtt * 2;
                 if sk.sb.packets_out.pkts == 1 {
-                    t = t.max(srtt + srtt / 2 + DELACK_MAX);
+                    srtt * 2 + sk.rtt.rto_min()
+                } else {
+                    srtt * 2 + TCP_TIMEOUT_MIN
                 }
-                t.max(TLP_MIN)
             }
             None => TIMEOUT_INIT,
         };

@@ -17,6 +17,9 @@ use super::CaState;
 const MSS_TS: u32 = 1448;
 /// Payload per full segment without timestamps.
 const MSS_PLAIN: u32 = 1460;
+/// The round trip of the tests whose peer answers each flight after 5 ms: the handshake
+/// measures it (`open_active_rtt`), so the loss probe (2·SRTT + 2 ms) stays behind the ACKs.
+const RTT: Duration = Duration::from_millis(5);
 
 /// The peer's ACK at `ack` with SACK `blocks`.
 fn sack(conn: &Conn, ack: u32, blocks: &[(u32, u32)]) -> TcpSeg {
@@ -84,7 +87,7 @@ fn queue(h: &mut Harness, s: SocketHandle, segs: usize, mss: u32) -> Vec<u8> {
 #[test]
 fn prr_follows_rfc6937_example() {
     let mut h = setup();
-    let (s, conn, _) = open_active(&mut h, false);
+    let (s, conn, _) = open_active_rtt(&mut h, false, RTT);
     h.stack.tcp_set_congestion(s, "reno").unwrap();
     let mss = MSS_TS;
     let _data = queue(&mut h, s, 60, mss);
@@ -92,12 +95,12 @@ fn prr_follows_rfc6937_example() {
     assert_eq!(first.len(), 10, "IW10");
     let base = first[0].seq;
     let b = |i: u32| base.wrapping_add(i * mss);
-    let _ = h.advance(Duration::from_millis(5));
+    let _ = h.advance(RTT);
     // One ACK for the whole initial window: slow start takes cwnd to 20.
     let flight = send(&mut h, &sack(&conn, b(10), &[]));
     assert_eq!(flight.len(), 20);
     assert_eq!(h.stack.tcp.get(s).unwrap().win.cwnd, 20 * mss);
-    let _ = h.advance(Duration::from_millis(5));
+    let _ = h.advance(RTT);
     // Segment 10 is lost; 11..29 arrive one by one and are SACKed.
     let mut pattern = Vec::new();
     for k in 1..=19u32 {
@@ -153,13 +156,13 @@ fn prr_follows_rfc6937_example() {
 #[test]
 fn dsack_of_the_only_retransmission_undoes_recovery() {
     let mut h = setup();
-    let (s, conn, _) = open_active(&mut h, false);
+    let (s, conn, _) = open_active_rtt(&mut h, false, RTT);
     let mss = MSS_TS;
     let _data = queue(&mut h, s, 10, mss);
     let segs = out(&mut h);
     assert_eq!(segs.len(), 10);
     let b = |i: u32| segs[0].seq.wrapping_add(i * mss);
-    let _ = h.advance(Duration::from_millis(5));
+    let _ = h.advance(RTT);
     assert!(send(&mut h, &sack(&conn, b(1), &[])).is_empty());
     let cwnd_before = h.stack.tcp.get(s).unwrap().win.cwnd;
     // Segment 1 is late: 2, 3, 4 are SACKed; the third SACK starts recovery.
@@ -205,12 +208,13 @@ fn warm_rtt(h: &mut Harness, s: SocketHandle, conn: &mut Conn, rtt: Duration, ro
     }
 }
 
-/// RFC 8985 §7 (`tcp_schedule_loss_probe`, `tcp_send_loss_probe`): the last two of four
-/// segments are lost. With two segments in flight the probe timeout is 2·SRTT after the
-/// ACK; the probe retransmits the last segment (TCPLossProbes); its SACK lets RACK mark
-/// the other missing segment lost, and fast recovery repairs it without any RTO.
+/// RFC 8985 §7 as Linux does it (`tcp_schedule_loss_probe`, `tcp_send_loss_probe`): the
+/// last two of four segments are lost. With two segments in flight the probe timeout is
+/// 2·SRTT + `TCP_TIMEOUT_MIN` (2 ms) after the ACK; the probe retransmits the last segment
+/// (TCPLossProbes); its SACK lets RACK mark the other missing segment lost, and fast
+/// recovery repairs it without any RTO.
 #[test]
-fn tail_loss_probe_fires_at_two_srtt_and_turns_tail_drop_into_fast_recovery() {
+fn tail_loss_probe_fires_at_two_srtt_plus_2ms_and_turns_tail_drop_into_fast_recovery() {
     let mut h = setup();
     let (s, mut conn, _) = open_active(&mut h, false);
     let rtt = Duration::from_millis(20);
@@ -225,14 +229,17 @@ fn tail_loss_probe_fires_at_two_srtt_and_turns_tail_drop_into_fast_recovery() {
     let t_ack = h.now;
     let srtt = h.stack.tcp.get(s).unwrap().rtt.srtt.unwrap();
     assert!(srtt > Duration::from_millis(15), "{srtt:?}");
-    let probe = h.advance(srtt * 2 + Duration::from_millis(1));
+    let expected = srtt * 2 + Duration::from_millis(2);
+    // Nothing before 2·SRTT + 2 ms...
+    assert!(h.advance(expected - Duration::from_millis(1)).is_empty());
+    // ... and the probe at it.
+    let probe = h.advance(Duration::from_millis(2));
     assert_eq!(probe.len(), 1, "{probe:#?}");
     let (t, f) = &probe[0];
     let pto = t.saturating_since(t_ack);
     assert!(
-        pto.abs_diff(srtt * 2) < Duration::from_millis(1),
-        "PTO {pto:?}, 2*SRTT {:?}",
-        srtt * 2
+        pto.abs_diff(expected) < Duration::from_millis(1),
+        "PTO {pto:?}, 2*SRTT + 2 ms {expected:?}"
     );
     let p = parse_tcp(f).unwrap();
     assert_eq!(p.seq, b(3), "the last segment is the probe");
@@ -474,7 +481,7 @@ fn non_sack_peer_recovers_by_newreno() {
 #[test]
 fn rack_detects_a_lost_retransmission() {
     let mut h = setup();
-    let (s, conn, _) = open_active(&mut h, false);
+    let (s, conn, _) = open_active_rtt(&mut h, false, RTT);
     let mss = MSS_TS;
     h.stack.tcp_set_sndbuf(s, 1 << 20).unwrap();
     let data: Vec<u8> = (0..12 * mss as usize).map(|i| (i * 3) as u8).collect();
@@ -485,12 +492,12 @@ fn rack_detects_a_lost_retransmission() {
     let segs = out(&mut h);
     assert_eq!(segs.len(), 10);
     let b = |i: u32| segs[0].seq.wrapping_add(i * mss);
-    let _ = h.advance(Duration::from_millis(5));
+    let _ = h.advance(RTT);
     // 0 and 1 acknowledged, 3..5 SACKed: 2 is lost and retransmitted (t1).
     let r1 = send(&mut h, &sack(&conn, b(2), &[(b(3), b(6))]));
     assert_eq!(r1.len(), 1, "{r1:#?}");
     assert_eq!(r1[0].seq, b(2));
-    let _ = h.advance(Duration::from_millis(5));
+    let _ = h.advance(RTT);
     // 6..9 (sent before the retransmission) are SACKed: nothing new is known about it.
     let quiet = send(&mut h, &sack(&conn, b(2), &[(b(3), b(10))]));
     assert!(quiet.iter().all(|o| o.seq != b(2)), "{quiet:#?}");
@@ -505,7 +512,7 @@ fn rack_detects_a_lost_retransmission() {
         fresh.iter().all(|o| o.seq == b(10) || o.seq == b(11)),
         "{fresh:#?}"
     );
-    let _ = h.advance(Duration::from_millis(5));
+    let _ = h.advance(RTT);
     assert_eq!(h.stack.stats().tcp_ext.tcp_lost_retransmit, 0);
     // ... and is SACKed while the retransmission still is not: it was lost too.
     let r2 = send(&mut h, &sack(&conn, b(2), &[(b(3), b(11))]));

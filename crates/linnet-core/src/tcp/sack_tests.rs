@@ -11,16 +11,19 @@ use crate::time::Duration;
 /// Full-sized payload with the SYN-ACK's MSS 1460 and timestamps on.
 const MSS: u32 = 1448;
 
+/// The path's round trip: the handshake measures it, and the peer's ACKs come back after it.
+const RTT: Duration = Duration::from_millis(5);
+
 /// Sends `n` full segments of a known pattern and returns them as the peer saw them, one
-/// 5 ms round trip before its ACKs come back.
+/// round trip (`RTT`) before its ACKs come back.
 fn send_segments(h: &mut Harness, s: crate::SocketHandle, n: usize) -> (Vec<u8>, Vec<TcpOut>) {
     let data: Vec<u8> = (0..n * MSS as usize).map(|i| (i * 7) as u8).collect();
     assert_eq!(h.stack.tcp_send(s, &data), Ok(data.len()));
     let segs = out(h);
     assert_eq!(segs.len(), n, "{segs:#?}");
     assert!(segs.iter().all(|o| o.payload.len() == MSS as usize));
-    // A 5 ms round trip (less than the 10 ms floor of the loss probe).
-    assert!(h.advance(Duration::from_millis(5)).is_empty());
+    // One round trip: within the loss probe's 2·SRTT + 2 ms, so nothing goes out.
+    assert!(h.advance(RTT).is_empty());
     (data, segs)
 }
 
@@ -40,7 +43,7 @@ fn sack(conn: &Conn, ack: u32, blocks: &[(u32, u32)]) -> TcpSeg {
 #[test]
 fn one_sack_hole_is_retransmitted_exactly_once() {
     let mut h = setup();
-    let (s, conn, _) = open_active(&mut h, false);
+    let (s, conn, _) = open_active_rtt(&mut h, false, RTT);
     let (data, segs) = send_segments(&mut h, s, 10);
     let b = |i: usize| segs[0].seq.wrapping_add(i as u32 * MSS);
     // Segments 0 and 1 arrive; 2 is lost; 3..9 arrive and are SACKed one by one.
@@ -84,7 +87,7 @@ fn one_sack_hole_is_retransmitted_exactly_once() {
 #[test]
 fn several_sack_holes_each_retransmitted_once() {
     let mut h = setup();
-    let (s, conn, _) = open_active(&mut h, false);
+    let (s, conn, _) = open_active_rtt(&mut h, false, RTT);
     let (data, segs) = send_segments(&mut h, s, 10);
     let b = |i: usize| segs[0].seq.wrapping_add(i as u32 * MSS);
     let mut sent = send(&mut h, &sack(&conn, b(2), &[]));
@@ -122,7 +125,7 @@ fn several_sack_holes_each_retransmitted_once() {
 #[test]
 fn invalid_sack_blocks_are_discarded_and_counted() {
     let mut h = setup();
-    let (s, conn, _) = open_active(&mut h, false);
+    let (s, conn, _) = open_active_rtt(&mut h, false, RTT);
     let (_, segs) = send_segments(&mut h, s, 4);
     let b = |i: usize| segs[0].seq.wrapping_add(i as u32 * MSS);
     let ack = b(1);
@@ -143,7 +146,7 @@ fn invalid_sack_blocks_are_discarded_and_counted() {
 #[test]
 fn sack_reneging_falls_back_to_rto_behaviour() {
     let mut h = setup();
-    let (s, conn, _) = open_active(&mut h, false);
+    let (s, conn, _) = open_active_rtt(&mut h, false, RTT);
     let (_, segs) = send_segments(&mut h, s, 6);
     let b = |i: usize| segs[0].seq.wrapping_add(i as u32 * MSS);
     // Segments 2 and 3 are SACKed (segment 0 and 1 still missing at the receiver)...

@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use core::net::SocketAddrV4;
 
 use crate::testutil::*;
+use crate::time::Duration;
 use crate::{Errno, Event, SocketHandle, TcpState};
 
 /// The peer's port.
@@ -91,6 +92,18 @@ pub(super) fn one(h: &mut Harness) -> TcpOut {
 /// Our socket connects to the peer, which answers the SYN with a SYN-ACK carrying Linux's
 /// options (MSS 1460, SACK-permitted, timestamps, window scale 7) unless `plain`.
 pub(super) fn open_active(h: &mut Harness, plain: bool) -> (SocketHandle, Conn, TcpOut) {
+    open_active_rtt(h, plain, Duration::ZERO)
+}
+
+/// [`open_active`] with the SYN-ACK arriving `rtt` after the SYN, so that the connection
+/// starts with SRTT = `rtt` (`tcp_synack_rtt_meas`) as a real one does. Tests whose peer
+/// answers data after a round trip need this: with SRTT near zero the loss probe
+/// (2·SRTT + 2 ms) would fire before the peer's ACKs.
+pub(super) fn open_active_rtt(
+    h: &mut Harness,
+    plain: bool,
+    rtt: Duration,
+) -> (SocketHandle, Conn, TcpOut) {
     let s = h.stack.tcp_socket().unwrap();
     assert_eq!(
         h.stack
@@ -116,6 +129,12 @@ pub(super) fn open_active(h: &mut Harness, plain: bool) -> (SocketHandle, Conn, 
         synack.ts = Some((5000, syn.ts.map_or(0, |t| t.0)));
         synack.wscale = Some(7);
         synack.window = 65_160;
+        // The peer's TSval advances with its clock (1 kHz).
+        synack.ts = Some((5000 + rtt.as_millis() as u32, syn.ts.map_or(0, |t| t.0)));
+    }
+    if rtt > Duration::ZERO {
+        // Nothing (no SYN retransmission) within a realistic round trip.
+        assert!(h.advance(rtt).is_empty());
     }
     let acks = send(h, &synack);
     conn.peer_nxt = PEER_ISN + 1;
