@@ -257,6 +257,64 @@ fn tail_loss_probe_fires_at_two_srtt_plus_2ms_and_turns_tail_drop_into_fast_reco
     assert_eq!(h.stack.tcp_tx_queued(s), Ok(0));
 }
 
+/// Linux `tcp_schedule_loss_probe`'s timeout on a short path: with two segments out and
+/// SRTT = 2 ms the probe goes 2·SRTT + 2 ms = 6 ms after the send (RFC 8985's 10 ms floor
+/// is not Linux's); with one segment out the allowance is the minimum RTO (the peer may be
+/// delaying its ACK), so 2·SRTT + 200 ms, capped by the RTO: the probe is due when the RTO
+/// would be, and goes instead of it (TCPLossProbes, no TCPTimeouts).
+#[test]
+fn loss_probe_timeout_has_no_floor_and_waits_for_the_rto_with_one_segment() {
+    let rtt = Duration::from_millis(2);
+    // Two segments: PTO = 2·2 + 2 = 6 ms.
+    let mut h = setup();
+    let (s, mut conn, _) = open_active_rtt(&mut h, false, rtt);
+    warm_rtt(&mut h, s, &mut conn, rtt, 8);
+    assert_eq!(
+        h.stack.tcp.get(s).unwrap().rtt.srtt,
+        Some(rtt),
+        "constant 2 ms samples"
+    );
+    let _data = queue(&mut h, s, 2, MSS_TS);
+    let segs = out(&mut h);
+    assert_eq!(segs.len(), 2);
+    let t_sent = h.now;
+    assert!(h.advance(Duration::from_millis(5)).is_empty());
+    let probe = h.advance(Duration::from_millis(2));
+    assert_eq!(probe.len(), 1, "{probe:#?}");
+    assert_eq!(
+        probe[0].0.saturating_since(t_sent),
+        Duration::from_millis(6)
+    );
+    assert_eq!(parse_tcp(&probe[0].1).unwrap().seq, segs[1].seq);
+    let st = h.stack.stats();
+    assert_eq!(
+        (st.tcp_ext.tcp_loss_probes, st.tcp_ext.tcp_timeouts),
+        (1, 0)
+    );
+
+    // One segment: 2·2 + 200 = 204 ms, but the RTO (SRTT + max(4·RTTVAR, 200 ms)) is
+    // sooner, so the probe is due at the RTO.
+    let mut h = setup();
+    let (s, mut conn, _) = open_active_rtt(&mut h, false, rtt);
+    warm_rtt(&mut h, s, &mut conn, rtt, 8);
+    let rto = h.stack.tcp.get(s).unwrap().rtt.rto;
+    assert!(rto < rtt * 2 + Duration::from_millis(200), "RTO {rto:?}");
+    h.stack.tcp_send(s, &[5u8; 100]).unwrap();
+    let seg = one(&mut h);
+    let t_sent = h.now;
+    assert!(h.advance(rto - Duration::from_millis(1)).is_empty());
+    let probe = h.advance(Duration::from_millis(2));
+    assert_eq!(probe.len(), 1, "{probe:#?}");
+    assert_eq!(probe[0].0.saturating_since(t_sent), rto);
+    let p = parse_tcp(&probe[0].1).unwrap();
+    assert_eq!((p.seq, p.payload.len()), (seg.seq, 100));
+    let st = h.stack.stats();
+    assert_eq!(
+        (st.tcp_ext.tcp_loss_probes, st.tcp_ext.tcp_timeouts),
+        (1, 0)
+    );
+}
+
 /// Linux `tcp_process_tlp_ack`: a retransmitted probe repaired a single tail loss when a
 /// later ACK goes beyond the probe's SND.NXT: the window is reduced once (to ssthresh) and
 /// TCPLossProbeRecovery counts it.
