@@ -44,7 +44,7 @@ fn sndbuf_grows_with_cwnd_up_to_tcp_wmem_max() {
     let mut cfg = StackConfig::default();
     cfg.tcp_wmem.2 = 1_000_000;
     let mut h = Harness::with_config(cfg, 1).with_static_peer();
-    let (s, mut conn, _) = open_active(&mut h, false);
+    let (s, mut conn, _) = open_active_rtt(&mut h, false, Duration::from_millis(10));
     conn.window = 65_535;
     assert_eq!(sock(&h, s).sndbuf, 2 * 10 * PER_MSS);
     let data = vec![0x5a; 4 << 20];
@@ -411,7 +411,7 @@ fn cubic_epoch_shifts_by_the_idle_time() {
         ..StackConfig::default()
     };
     let mut h = Harness::with_config(cfg, 1).with_static_peer();
-    let (s, mut conn, _) = open_active(&mut h, false);
+    let (s, mut conn, _) = open_active_rtt(&mut h, false, Duration::from_millis(10));
     conn.window = 65_535;
     // Congestion avoidance from the start: ssthresh at the initial window.
     {

@@ -15,7 +15,7 @@ use crate::Errno;
 #[test]
 fn tcp_info_reports_connection_and_counters() {
     let mut h = setup();
-    let (s, mut conn, syn) = open_active(&mut h, false);
+    let (s, mut conn, syn) = open_active_rtt(&mut h, false, Duration::from_millis(10));
     let i = h.stack.tcp_info(s).unwrap();
     assert_eq!((i.state, i.ca_state), (1, 0));
     assert_eq!(

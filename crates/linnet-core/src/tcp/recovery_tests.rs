@@ -586,20 +586,22 @@ fn rack_detects_a_lost_retransmission() {
 /// Starts SACK recovery on a late segment 1 of 10 (timestamps on) and returns the
 /// connection, segment base and the TSval segment 1 first went out with.
 fn recovery_on_reordering(h: &mut Harness) -> (SocketHandle, Conn, u32, u32) {
-    let (s, conn, _) = open_active(h, false);
+    let (s, conn, _) = open_active_rtt(h, false, RTT);
     let mss = MSS_TS;
     let _data = queue(h, s, 10, mss);
     let segs = out(h);
     assert_eq!(segs.len(), 10);
     let base = segs[0].seq;
     let b = |i: u32| base.wrapping_add(i * mss);
-    let _ = h.advance(Duration::from_millis(5));
+    let _ = h.advance(RTT);
     assert!(send(h, &sack(&conn, b(1), &[])).is_empty());
     let rtx = send(h, &sack(&conn, b(1), &[(b(2), b(5))]));
     assert_eq!(rtx.len(), 1);
     assert_eq!(rtx[0].seq, b(1));
     assert!(rtx[0].ts.unwrap().0 > segs[1].ts.unwrap().0);
     assert_eq!(h.stack.tcp.get(s).unwrap().ca_state, CaState::Recovery);
+    // The ACKs came within the probe timeout: recovery came from the SACKs alone.
+    assert_eq!(h.stack.stats().tcp_ext.tcp_loss_probes, 0);
     (s, conn, base, segs[1].ts.unwrap().0)
 }
 
