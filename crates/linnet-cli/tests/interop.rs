@@ -15,10 +15,12 @@
 
 mod common;
 
+#[path = "../../linnet/tests/support/kernel_env.rs"]
+mod kernel_env;
+
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
-use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -30,31 +32,6 @@ use nix::sys::signal::Signal;
 static SERIAL: Mutex<()> = Mutex::new(());
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 const WAIT: Duration = Duration::from_secs(3);
-
-/// True when the tests can run; otherwise prints why, and panics under `CI=true`.
-fn kernel_ready(test: &str) -> bool {
-    let why = if !nix::unistd::geteuid().is_root() {
-        Some("not root")
-    } else if !Path::new("/dev/net/tun").exists() {
-        Some("/dev/net/tun is missing")
-    } else if Command::new("ip").arg("-V").output().is_err() {
-        Some("ip(8) (iproute2) is not installed")
-    } else if Command::new("ping").arg("-V").output().is_err() {
-        Some("ping(8) (iputils-ping) is not installed")
-    } else {
-        None
-    };
-    match why {
-        None => true,
-        Some(why) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{test}: CI=true requires the kernel tests to run, but {why}")
-        }
-        Some(why) => {
-            eprintln!("skipping {test}: {why}");
-            false
-        }
-    }
-}
 
 /// `prefix` + pid + counter: at most 15 bytes for prefixes of 3.
 fn unique(prefix: &str) -> String {
@@ -181,7 +158,7 @@ fn mac_of(ns: &str, dev: &str) -> String {
 #[test]
 fn tap_daemon_and_the_kernel_ping_exchange_udp_and_learn_each_other() {
     let test = "tap_daemon_and_the_kernel_ping_exchange_udp_and_learn_each_other";
-    if !kernel_ready(test) {
+    if !kernel_env::kernel_ready(test, &[kernel_env::PING]) {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
@@ -311,7 +288,7 @@ fn tap_daemon_and_the_kernel_ping_exchange_udp_and_learn_each_other() {
 #[test]
 fn af_packet_daemon_on_a_veth_is_a_host_the_namespace_can_ping() {
     let test = "af_packet_daemon_on_a_veth_is_a_host_the_namespace_can_ping";
-    if !kernel_ready(test) {
+    if !kernel_env::kernel_ready(test, &[kernel_env::PING]) {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);

@@ -21,6 +21,9 @@
 //! removes what it made (a guard that runs on drop, also on failure), and the tests run one
 //! at a time. The TCP tests each run in a network namespace of their own.
 
+#[path = "support/kernel_env.rs"]
+mod kernel_env;
+
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::AsFd;
@@ -39,31 +42,6 @@ use linnet::{ping, Device, PacketDevice, Runtime, RxBatch, TunDevice, UdpSocket}
 static SERIAL: Mutex<()> = Mutex::new(());
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 const WAIT: Duration = Duration::from_secs(3);
-
-/// True when the kernel tests can run; otherwise prints why, and panics under `CI=true`.
-fn kernel_ready(test: &str) -> bool {
-    let why = if !nix::unistd::geteuid().is_root() {
-        Some("not root")
-    } else if !Path::new("/dev/net/tun").exists() {
-        Some("/dev/net/tun is missing")
-    } else if Command::new("ip").arg("-V").output().is_err() {
-        Some("ip(8) (iproute2) is not installed")
-    } else if Command::new("ping").arg("-V").output().is_err() {
-        Some("ping(8) (iputils-ping) is not installed")
-    } else {
-        None
-    };
-    match why {
-        None => true,
-        Some(why) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{test}: CI=true requires the kernel tests to run, but {why}")
-        }
-        Some(why) => {
-            eprintln!("skipping {test}: {why}");
-            false
-        }
-    }
-}
 
 /// `prefix` + pid + counter, at most 15 bytes (IFNAMSIZ - 1) for prefixes of 3.
 fn unique(prefix: &str) -> String {
@@ -189,7 +167,10 @@ fn udp_both_ways(rt: &Runtime, kernel: &std::net::UdpSocket, linnet_ip: Ipv4Addr
 
 #[test]
 fn tap_linux_and_linnet_ping_each_other_and_exchange_udp() {
-    if !kernel_ready("tap_linux_and_linnet_ping_each_other_and_exchange_udp") {
+    if !kernel_env::kernel_ready(
+        "tap_linux_and_linnet_ping_each_other_and_exchange_udp",
+        &[kernel_env::PING],
+    ) {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
@@ -230,7 +211,7 @@ fn tap_linux_and_linnet_ping_each_other_and_exchange_udp() {
 
 #[test]
 fn tun_linux_and_linnet_ping_each_other() {
-    if !kernel_ready("tun_linux_and_linnet_ping_each_other") {
+    if !kernel_env::kernel_ready("tun_linux_and_linnet_ping_each_other", &[kernel_env::PING]) {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
@@ -255,7 +236,7 @@ fn tun_linux_and_linnet_ping_each_other() {
 #[test]
 fn af_packet_on_veth_linux_namespace_and_linnet_ping_and_exchange_udp() {
     let test = "af_packet_on_veth_linux_namespace_and_linnet_ping_and_exchange_udp";
-    if !kernel_ready(test) {
+    if !kernel_env::kernel_ready(test, &[kernel_env::PING]) {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
@@ -309,7 +290,7 @@ fn af_packet_on_veth_linux_namespace_and_linnet_ping_and_exchange_udp() {
 
 #[test]
 fn af_packet_refuses_missing_interface() {
-    if !kernel_ready("af_packet_refuses_missing_interface") {
+    if !kernel_env::kernel_ready("af_packet_refuses_missing_interface", &[kernel_env::PING]) {
         return;
     }
     let e = PacketDevice::open("nosuchlnv0").unwrap_err();
@@ -472,7 +453,7 @@ fn tcp_bulk_both_ways(
 #[test]
 fn tap_tcp_with_the_kernel_both_ways_refused_and_half_closed() {
     let test = "tap_tcp_with_the_kernel_both_ways_refused_and_half_closed";
-    if !kernel_ready(test) {
+    if !kernel_env::kernel_ready(test, &[kernel_env::PING]) {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
@@ -592,7 +573,7 @@ fn qdisc_dropped(dev: &str) -> u64 {
 #[test]
 fn tap_tcp_bulk_through_netem_loss_reorder_duplicate() {
     let test = "tap_tcp_bulk_through_netem_loss_reorder_duplicate";
-    if !kernel_ready(test) {
+    if !kernel_env::kernel_ready(test, &[kernel_env::PING]) {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
@@ -786,7 +767,7 @@ impl<D: Device> Device for Impaired<D> {
 #[test]
 fn tap_tcp_bulk_through_a_lossy_reordering_duplicating_link() {
     let test = "tap_tcp_bulk_through_a_lossy_reordering_duplicating_link";
-    if !kernel_ready(test) {
+    if !kernel_env::kernel_ready(test, &[kernel_env::PING]) {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
@@ -927,7 +908,7 @@ fn nft_impairment(tap: &str, kernel_ip: Ipv4Addr, linnet_ip: Ipv4Addr) -> String
 #[test]
 fn tap_tcp_bulk_with_linux_side_loss_and_duplication_by_nftables() {
     let test = "tap_tcp_bulk_with_linux_side_loss_and_duplication_by_nftables";
-    if !kernel_ready(test) {
+    if !kernel_env::kernel_ready(test, &[kernel_env::PING]) {
         return;
     }
     let ci = std::env::var("CI").as_deref() == Ok("true");
@@ -1028,7 +1009,7 @@ fn tap_tcp_bulk_with_linux_side_loss_and_duplication_by_nftables() {
 fn tap_tcp_linnet_connect_retries_into_a_full_linux_accept_queue() {
     use std::io::{Read, Write};
     let test = "tap_tcp_linnet_connect_retries_into_a_full_linux_accept_queue";
-    if !kernel_ready(test) {
+    if !kernel_env::kernel_ready(test, &[kernel_env::PING]) {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
@@ -1182,7 +1163,7 @@ impl<D: Device> Device for DropFirstAck<D> {
 fn tap_tcp_linnet_ack_lost_and_dropped_by_a_full_linux_accept_queue() {
     use std::io::{Read, Write};
     let test = "tap_tcp_linnet_ack_lost_and_dropped_by_a_full_linux_accept_queue";
-    if !kernel_ready(test) {
+    if !kernel_env::kernel_ready(test, &[kernel_env::PING]) {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);

@@ -10,8 +10,9 @@
 // Each example carries its own `lab_common` (as its own binary does).
 #![allow(clippy::duplicate_mod)]
 
-use std::path::Path;
-use std::process::Command;
+#[path = "support/kernel_env.rs"]
+mod kernel_env;
+
 use std::sync::{Mutex, PoisonError};
 
 #[allow(dead_code)]
@@ -93,35 +94,10 @@ fn lab5_sends_kernelsocket_in_process() {
     assert_eq!(net.rt.handle().inspect(|s| s.socket_count()), 0);
 }
 
-/// True when the TAP tests can run; otherwise prints why, and panics under `CI=true`.
-fn kernel_ready(test: &str) -> bool {
-    let why = if !nix::unistd::geteuid().is_root() {
-        Some("not root")
-    } else if !Path::new("/dev/net/tun").exists() {
-        Some("/dev/net/tun is missing")
-    } else if Command::new("ip").arg("-V").output().is_err() {
-        Some("ip(8) (iproute2) is not installed")
-    } else if Command::new("nc").arg("-h").output().is_err() {
-        Some("nc (netcat-openbsd) is not installed")
-    } else {
-        None
-    };
-    match why {
-        None => true,
-        Some(why) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{test}: CI=true requires the kernel tests to run, but {why}")
-        }
-        Some(why) => {
-            eprintln!("skipping {test}: {why}");
-            false
-        }
-    }
-}
-
 /// Lab 3 across a TAP: Linux's `nc -z` connects to linnet's 10.77.0.2:60000 (exit 0).
 #[test]
 fn lab3_tap_linux_nc_reaches_the_listener() {
-    if !kernel_ready("lab3_tap_linux_nc_reaches_the_listener") {
+    if !kernel_env::kernel_ready("lab3_tap_linux_nc_reaches_the_listener", &[kernel_env::NC]) {
         return;
     }
     let _g = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
@@ -136,7 +112,7 @@ fn lab3_tap_linux_nc_reaches_the_listener() {
 /// Lab 4 across a TAP: Linux's `nc` connects; the lab prints the kernel's address.
 #[test]
 fn lab4_tap_linux_nc_connects() {
-    if !kernel_ready("lab4_tap_linux_nc_connects") {
+    if !kernel_env::kernel_ready("lab4_tap_linux_nc_connects", &[kernel_env::NC]) {
         return;
     }
     let _g = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
@@ -150,7 +126,7 @@ fn lab4_tap_linux_nc_connects() {
 /// Lab 5 across a TAP: Linux's `nc -u -l 10.77.0.1 60001` prints `kernelsocket`.
 #[test]
 fn lab5_tap_linux_nc_receives_kernelsocket() {
-    if !kernel_ready("lab5_tap_linux_nc_receives_kernelsocket") {
+    if !kernel_env::kernel_ready("lab5_tap_linux_nc_receives_kernelsocket", &[kernel_env::NC]) {
         return;
     }
     let _g = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);

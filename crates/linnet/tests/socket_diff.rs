@@ -39,10 +39,12 @@
 //! Runs whenever root, /dev/net/tun and ip(8) exist; never skips when `CI=true`.
 #![allow(unsafe_code)]
 
+#[path = "support/kernel_env.rs"]
+mod kernel_env;
+
 use std::fmt::Write as _;
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration as StdDuration;
 
@@ -1314,28 +1316,6 @@ fn render(o: &Out, eph: (u16, u16)) -> String {
 
 // ---- Linux ------------------------------------------------------------------------------
 
-fn kernel_ready(test: &str) -> bool {
-    let why = if !nix::unistd::geteuid().is_root() {
-        Some("not root")
-    } else if !Path::new("/dev/net/tun").exists() {
-        Some("/dev/net/tun is missing")
-    } else if Command::new("ip").arg("-V").output().is_err() {
-        Some("ip(8) (iproute2) is not installed")
-    } else {
-        None
-    };
-    match why {
-        None => true,
-        Some(why) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{test}: CI=true requires the kernel tests to run, but {why}")
-        }
-        Some(why) => {
-            eprintln!("skipping {test}: {why}");
-            false
-        }
-    }
-}
-
 fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("ip(8)");
     assert!(
@@ -1909,7 +1889,7 @@ fn linux_and_linnet_socket_calls_agree_scenario_by_scenario() {
     let test = "linux_and_linnet_socket_calls_agree_scenario_by_scenario";
     assert!(SCENARIOS.len() >= 30, "the suite has at least 30 scenarios");
     let scripts: Vec<Script> = SCENARIOS.iter().map(|(_, s)| parse(s)).collect();
-    if !kernel_ready(test) {
+    if !kernel_env::kernel_ready(test, &[]) {
         return;
     }
     for (script, (name, _)) in scripts.iter().zip(SCENARIOS) {
