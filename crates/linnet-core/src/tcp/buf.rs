@@ -49,8 +49,6 @@ const MAX_TCP_HEADER: usize = 320;
 const SKB_SHINFO: usize = 320;
 /// `SKB_DATA_ALIGN(sizeof(struct sk_buff))` on x86-64.
 const SKB_STRUCT: usize = 256;
-/// `tp->reordering` before any reordering is seen (`tcp_reordering` = 3).
-const TCP_REORDERING: usize = 3;
 /// A receive ring that drains to empty keeps its allocation up to this many bytes; a
 /// larger one is given back (the role of Linux freeing each skb as it is read).
 pub(crate) const RBUF_KEEP: usize = 64 * 1024;
@@ -135,7 +133,9 @@ impl Stack {
     pub(crate) fn tcp_sndbuf_expand(&mut self, sk: &mut TcpSock) {
         let per_mss = sk.sndbuf_per_mss();
         let cwnd_segs = (sk.win.cwnd / sk.mss.max(1)) as usize;
-        let nr_segs = cwnd_segs.max(INIT_CWND as usize).max(TCP_REORDERING + 1);
+        let nr_segs = cwnd_segs
+            .max(INIT_CWND as usize)
+            .max(sk.sb.reordering as usize + 1);
         let sndmem = 2 * nr_segs * per_mss;
         if sk.sndbuf < sndmem {
             sk.sndbuf = sndmem.min(self.cfg.tcp_wmem.2).max(sk.sndbuf);
@@ -254,9 +254,11 @@ impl Stack {
                 let space = u64::from(sk.buf.rcvq_space.max(1));
                 // Twice the bytes per RTT to ride out losses, a 16-segment cushion, and
                 // room for a sender still doubling its window each RTT.
+                // Saturating: copied and space are bounded by u32 but their product is not
+                // by u64 (C wraps silently; the result is capped by tcp_rmem[2] anyway).
                 let mut rcvwin = (u64::from(copied) << 1) + 16 * u64::from(sk.advmss);
-                let grow = rcvwin * (u64::from(copied) - space) / space;
-                rcvwin += grow << 1;
+                let grow = rcvwin.saturating_mul(u64::from(copied) - space) / space;
+                rcvwin = rcvwin.saturating_add(grow.saturating_mul(2));
                 // tcp_space_from_win: twice the window (tcp_adv_win_scale = 1).
                 let rcvbuf = usize::try_from(rcvwin.saturating_mul(2))
                     .unwrap_or(usize::MAX)

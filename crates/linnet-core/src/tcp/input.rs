@@ -916,8 +916,10 @@ impl Stack {
         let mut st = SackState::default();
         let mut mib = SackMib::default();
         if ack.before(prior_una) {
-            // RFC 5961 §5.2: older than the peer's largest window is not acceptable.
-            if ack.before(prior_una - sk.max_window as usize) {
+            // RFC 5961 §5.2: older than the peer's largest window is not acceptable, nor
+            // an ACK for bytes we never sent (the bound is also at most bytes_acked).
+            let max_window = u64::from(sk.max_window).min(sk.counters.bytes_acked) as usize;
+            if ack.before(prior_una - max_window) {
                 return Err(AckErr::TooOld);
             }
             // old_ack: its SACK blocks may still tell something (or prove an undo).
@@ -998,6 +1000,12 @@ impl Stack {
             if acked > 0 && sk.snd_una == sk.snd_nxt && sk.rtx_kind != RtxKind::Probe {
                 sk.clear_timer(TimerKind::Rtx);
             }
+            // If data was D-SACKed, see whether a window reduction can be undone (a D-SACK
+            // may come with, or after, the ACK of everything).
+            if fl & flag::DSACKING_ACK != 0 {
+                let mut rexmit = Rexmit::None;
+                self.tcp_fastretrans_alert(sk, prior_una, 0, &mut fl, &mut rexmit);
+            }
             self.tcp_ack_probe(sk);
             if sk.sb.tlp_high_seq.is_some() {
                 self.tcp_process_tlp_ack(sk, ack, fl);
@@ -1011,7 +1019,7 @@ impl Stack {
         // The clock and this ACK's RTT sample for the congestion hooks (tcp_mstamp_refresh,
         // the rate sample of tcp_ack).
         super::cong::tcp_ca_refresh(sk, now);
-        sk.sb.delivered += st.sack_delivered;
+        sk.sb.delivered = sk.sb.delivered.wrapping_add(st.sack_delivered);
         let rs_prior_delivered = sk.sb.rs_prior_delivered;
         sk.sb.rack_update_reo_wnd(rs_prior_delivered);
         if sk.sb.tlp_high_seq.is_some() {
@@ -1033,10 +1041,12 @@ impl Stack {
         if sk.snd_una == sk.snd_nxt && sk.rtx_kind != RtxKind::Probe {
             sk.clear_timer(TimerKind::Rtx);
         }
-        let delivered = sk.sb.delivered - prior_delivered;
-        let newly_lost = sk.sb.lost - prior_lost;
+        // Wrapping: these are free-running counters (Linux's u32s wrap the same way).
+        let delivered = sk.sb.delivered.wrapping_sub(prior_delivered);
+        let newly_lost = sk.sb.lost.wrapping_sub(prior_lost);
         let delivered_bytes =
-            u32::try_from(sk.sb.delivered_bytes - prior_delivered_bytes).unwrap_or(u32::MAX);
+            u32::try_from(sk.sb.delivered_bytes.wrapping_sub(prior_delivered_bytes))
+                .unwrap_or(u32::MAX);
         self.tcp_cong_control(
             sk,
             delivered,

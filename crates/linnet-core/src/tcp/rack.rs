@@ -162,7 +162,8 @@ impl Scoreboard {
         let Some(prior_delivered) = prior_delivered.filter(|p| *p != 0) else {
             return;
         };
-        if prior_delivered < self.rack.last_delivered {
+        // before(): the delivered count is free-running and wraps.
+        if (prior_delivered.wrapping_sub(self.rack.last_delivered) as i32) < 0 {
             // Less than a round trip since the last adjustment.
             self.rack.dsack_seen = false;
         }

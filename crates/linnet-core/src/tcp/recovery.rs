@@ -200,7 +200,7 @@ impl Stack {
                 }
             }
         }
-        sk.sb.delivered += delivered;
+        sk.sb.delivered = sk.sb.delivered.wrapping_add(delivered);
         fl
     }
 
@@ -455,7 +455,7 @@ impl Stack {
         let prior_cwnd = i64::from(sk.sb.prior_cwnd.div_ceil(mss)).max(1);
         let pipe = i64::from(sk.sb.packets_in_flight());
         let delta = ssthresh - pipe;
-        sk.sb.prr_delivered += newly_acked_sacked;
+        sk.sb.prr_delivered = sk.sb.prr_delivered.wrapping_add(newly_acked_sacked);
         let prr_delivered = i64::from(sk.sb.prr_delivered);
         let prr_out = i64::from(sk.sb.prr_out);
         let mut sndcnt = if delta < 0 {
@@ -927,7 +927,11 @@ impl Stack {
         }
         sk.win.cwnd = sk.in_flight() + sk.mss;
         sk.win.cwnd_cnt = 0;
-        if new_recovery && sk.sb.sacked_out.pkts >= TCP_REORDERING {
+        // Only a loss from Open or Disorder resets the reordering degree (Linux checks
+        // icsk_ca_state <= TCP_CA_Disorder before it changes the state).
+        if matches!(sk.ca_state, CaState::Open | CaState::Disorder)
+            && sk.sb.sacked_out.pkts >= TCP_REORDERING
+        {
             sk.sb.reordering = sk.sb.reordering.min(TCP_REORDERING);
         }
         sk.ca_state = CaState::Loss;

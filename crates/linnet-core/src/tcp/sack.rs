@@ -312,7 +312,7 @@ impl Scoreboard {
         } else {
             e.sacked |= TCPCB_LOST;
             self.lost_out.add(len);
-            self.lost += 1;
+            self.lost = self.lost.wrapping_add(1);
         }
         false
     }
@@ -410,7 +410,9 @@ impl Scoreboard {
         self.sacked_out.pkts += num_dupack;
         self.limit_reno_sacked();
         self.sacked_out.bytes = self.sacked_out.pkts.saturating_mul(mss);
-        self.delivered += self.sacked_out.pkts.saturating_sub(prior);
+        self.delivered = self
+            .delivered
+            .wrapping_add(self.sacked_out.pkts.saturating_sub(prior));
     }
 
     /// `tcp_limit_reno_sacked`: SACKed plus lost never exceeds what is outstanding.
@@ -424,7 +426,9 @@ impl Scoreboard {
     /// `tcp_remove_reno_sacks`: `acked` packets were cumulatively acknowledged.
     pub(crate) fn remove_reno_sacks(&mut self, acked: u32, mss: u32) {
         if acked > 0 {
-            self.delivered += acked.saturating_sub(self.sacked_out.pkts).max(1);
+            self.delivered = self
+                .delivered
+                .wrapping_add(acked.saturating_sub(self.sacked_out.pkts).max(1));
             if acked > self.sacked_out.pkts {
                 self.sacked_out.pkts = 0;
             } else {
@@ -494,7 +498,7 @@ impl Scoreboard {
             sacked |= TCPCB_SACKED_ACKED;
             st.flag |= flag::DATA_SACKED;
             self.sacked_out.add(len);
-            st.sack_delivered += 1;
+            st.sack_delivered = st.sack_delivered.saturating_add(1);
             st.sacked_bytes += len;
             self.delivered_bytes += u64::from(len);
             if self.highest_sack.is_none_or(|h| e.end.after(h)) || self.sacked_out.pkts == 1 {
@@ -613,7 +617,8 @@ impl Scoreboard {
         } else if self.tlp_high_seq == Some(e0) {
             st.flag |= flag::DSACK_TLP;
         }
-        self.dsack_dups += dup_segs;
+        // Saturating: a peer can send any number of would-be D-SACKs (Linux's u32 wraps).
+        self.dsack_dups = self.dsack_dups.saturating_add(dup_segs);
         if self.dsack_dups > self.total_retrans {
             return false;
         }
@@ -621,7 +626,7 @@ impl Scoreboard {
             self.rack.dsack_seen = true;
         }
         st.flag |= flag::DSACKING_ACK;
-        st.sack_delivered += dup_segs;
+        st.sack_delivered = st.sack_delivered.saturating_add(dup_segs);
         // A D-SACK for data already forgotten: dumb counting.
         if let Some(m) = self.undo_marker {
             if self.undo_retrans > 0 && !e0.after(c.prior_una) && e0.after(m) {
