@@ -186,3 +186,42 @@ fn retransmission_never_runs_past_snd_nxt() {
     assert_eq!(next[0].seq, first.seq.wrapping_add(1000));
     assert_eq!(h.stack.stats().tcp.retrans_segs as usize, rtx.len());
 }
+
+/// `tcp_retransmit_timer`'s zero-window branch: a receiver that shrinks its window to zero
+/// under our data, and keeps answering, turns the retransmissions into probes that never
+/// time the connection out (Linux keeps it well past `tcp_retries2`, about 15 minutes here,
+/// and counts no TCPTimeouts); once it stops answering for more than `TCP_RTO_MAX`
+/// (120 s), the connection fails with ETIMEDOUT.
+#[test]
+fn zero_window_under_data_never_times_out_while_the_peer_answers() {
+    let mut h = setup();
+    let (s, mut conn, _) = open_active(&mut h, true);
+    h.stack.tcp_send(s, b"stuck data").unwrap();
+    let _ = one(&mut h);
+    // The peer closes its window at once and then answers every retransmission with the
+    // same ACK (nothing new), window 0.
+    conn.window = 0;
+    let _ = send(&mut h, &conn.ack());
+    let mut sent = 0;
+    for _ in 0..40 {
+        sent += h.advance(Duration::from_secs(30)).len();
+        let _ = send(&mut h, &conn.ack());
+    }
+    // One per RTO, doubling from 200 ms to the 120 s cap: 10 in the first 2 minutes, then
+    // one every 2 minutes.
+    assert!(
+        (15..=20).contains(&sent),
+        "{sent} retransmissions in 20 minutes"
+    );
+    assert_eq!(
+        h.stack.tcp_state(s),
+        Ok(TcpState::Established),
+        "20 minutes on"
+    );
+    assert_eq!(h.stack.stats().tcp_ext.tcp_timeouts, 0);
+    assert!(h.stack.stats().tcp.retrans_segs > 0);
+    // Silence: more than TCP_RTO_MAX without an ACK ends it.
+    let _ = h.advance(Duration::from_secs(400));
+    assert_eq!(h.stack.tcp_state(s), Ok(TcpState::Close));
+    assert_eq!(h.stack.tcp_take_error(s), Ok(Some(Errno::ETIMEDOUT)));
+}

@@ -306,6 +306,21 @@ impl Stack {
                 if sk.snd_una == sk.snd_nxt || sk.sb.q.is_empty() {
                     return;
                 }
+                if sk.snd_wnd == 0 && !sk.orphan {
+                    // The receiver shrank its window to zero under our data: the
+                    // retransmissions become window probes and do not time the connection
+                    // out while the peer keeps answering (tcp_retransmit_timer's zero-window
+                    // branch); no TCPTimeouts, no retransmit count, the RTO still doubles.
+                    if now.saturating_since(sk.rcv_tstamp) > sk.rtt.rto_max() {
+                        self.tcp_write_err(sk);
+                        return;
+                    }
+                    self.tcp_enter_loss(sk);
+                    self.tcp_retransmit_skb(sk, 0);
+                    sk.backoff += 1;
+                    self.tcp_arm_rto(sk);
+                    return;
+                }
                 // tcp_write_timeout for synchronized states.
                 let retries = if sk.orphan {
                     let alive = sk.rtt.backed_off(sk.backoff) < sk.rtt.rto_max();
