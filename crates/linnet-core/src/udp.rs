@@ -25,7 +25,9 @@ use crate::skb::SkBuff;
 use crate::stack::{Event, Stack};
 use crate::stats::DropReason;
 
+mod cork;
 mod diag;
+pub(crate) mod errqueue;
 
 /// Largest UDP payload over IPv4 (65535 - 20 - 8).
 pub const MAX_PAYLOAD: usize = 65_507;
@@ -63,7 +65,29 @@ pub struct RecvMeta {
     pub from: SocketAddrV4,
     /// The datagram did not fit (`MSG_TRUNC` in `msg_flags`).
     pub truncated: bool,
+    /// What the IP layer saw of it, for `ip_cmsg_recv` (IP_PKTINFO, IP_TTL, IP_TOS).
+    pub ip: RxIpInfo,
 }
+
+/// The per-datagram IP metadata kept beside each queued datagram (Linux reads it from the
+/// skb's IP header and `IPCB`/`skb->skb_iif` at recvmsg time). A few bytes inline in the
+/// receive queue's entry: no allocation per packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RxIpInfo {
+    /// The device it arrived on (`ipi_ifindex`).
+    pub ifindex: u32,
+    /// The IP destination address (`ipi_addr`).
+    pub daddr: Ipv4Addr,
+    /// The TTL of its IP header.
+    pub ttl: u8,
+    /// The TOS byte of its IP header.
+    pub tos: u8,
+    /// It was addressed to a broadcast address (for `ipi_spec_dst`).
+    pub bcast: bool,
+}
+
+/// Queue entry: the datagram, its sender, its IP metadata.
+type RxEntry = (SkBuff, SocketAddrV4, RxIpInfo);
 
 #[derive(Debug)]
 struct UdpSock {
@@ -77,7 +101,19 @@ struct UdpSock {
     /// port; unicast goes to the one bound last.
     reuse: bool,
     remote: Option<SocketAddrV4>,
-    rxq: VecDeque<(SkBuff, SocketAddrV4)>,
+    rxq: VecDeque<RxEntry>,
+    /// `sk_error_queue` (filled with IP_RECVERR on; see [`errqueue`]).
+    errq: VecDeque<errqueue::ErrEntry>,
+    /// `inet->recverr` (IP_RECVERR).
+    pub(crate) recverr: bool,
+    /// Errors not queued because the receive buffer was full.
+    errq_drops: u64,
+    /// `inet->cmsg_flags`: IP_CMSG_PKTINFO / IP_CMSG_TTL / IP_CMSG_TOS bits.
+    pub(crate) cmsg_flags: u8,
+    /// The IP metadata of the datagram last read or peeked, for the cmsgs of that read.
+    last_rx: Option<RxIpInfo>,
+    /// UDP_CORK / MSG_MORE state (`up->corkflag`, `up->pending`).
+    pub(crate) cork: cork::Cork,
     rmem: usize,
     rcvbuf: usize,
     broadcast: bool,
@@ -201,6 +237,12 @@ impl Stack {
             reuse: false,
             remote: None,
             rxq: VecDeque::new(),
+            errq: VecDeque::new(),
+            recverr: false,
+            errq_drops: 0,
+            cmsg_flags: 0,
+            last_rx: None,
+            cork: cork::Cork::default(),
             rmem: 0,
             rcvbuf: self.cfg.rmem_default,
             broadcast: false,
@@ -359,7 +401,13 @@ impl Stack {
 
     /// `sk_err` is set (for `datagram_poll`'s POLLERR; not cleared).
     pub(crate) fn udp_err_pending(&self, h: SocketHandle) -> Result<bool, Errno> {
-        Ok(self.udp.get(h)?.err.is_some())
+        let s = self.udp.get(h)?;
+        Ok(s.err.is_some() || !s.errq.is_empty())
+    }
+
+    /// The IP metadata of the datagram last read or peeked.
+    pub fn udp_last_rx(&self, h: SocketHandle) -> Result<Option<RxIpInfo>, Errno> {
+        Ok(self.udp.get(h)?.last_rx)
     }
 
     /// Datagrams waiting to be read.
@@ -385,9 +433,13 @@ impl Stack {
                 }
             }
         }
-        for (skb, _) in s.rxq.drain(..) {
+        for (skb, _, _) in s.rxq.drain(..) {
             self.pool.free(skb);
         }
+        for e in s.errq.drain(..) {
+            self.pool.free(e.skb);
+        }
+
         Ok(())
     }
 
@@ -401,6 +453,19 @@ impl Stack {
         payload: &[u8],
         to: Option<SocketAddrV4>,
     ) -> Result<usize, Errno> {
+        let (daddr, connected, dst) = self.udp_send_prepare(h, payload.len(), to)?;
+        self.udp_emit(h, payload, daddr, connected, dst)
+    }
+
+    /// `udp_sendmsg`'s checks before `ip_append_data`: bind, length, address, route,
+    /// broadcast permission, size limit, pending error. Returns the destination, whether
+    /// it is the connected peer, and the route.
+    pub(crate) fn udp_send_prepare(
+        &mut self,
+        h: SocketHandle,
+        plen: usize,
+        to: Option<SocketAddrV4>,
+    ) -> Result<(SocketAddrV4, bool, crate::route::Dst), Errno> {
         // inet_send_prepare binds an unbound socket to an ephemeral port first, so even a
         // send that then fails leaves the socket bound, as on Linux.
         if !self.udp.get(h)?.bound {
@@ -410,7 +475,7 @@ impl Stack {
         // Checks in udp_sendmsg's order: length, address, route, broadcast, then
         // ip_append_data's size limit and the pending error (sock_alloc_send_pskb).
         let s = self.udp.get_mut(h)?;
-        if payload.len() > 0xffff {
+        if plen > 0xffff {
             return Err(Errno::EMSGSIZE);
         }
         let daddr = match to {
@@ -432,12 +497,25 @@ impl Stack {
         if dst.kind == RouteKind::Broadcast && !s.broadcast {
             return Err(Errno::EACCES);
         }
-        if payload.len() > MAX_PAYLOAD {
+        if plen > MAX_PAYLOAD {
             return Err(Errno::EMSGSIZE);
         }
         if let Some(e) = s.err.take() {
             return Err(e);
         }
+        Ok((daddr, connected, dst))
+    }
+
+    /// Build and send one datagram (`udp_send_skb`).
+    pub(crate) fn udp_emit(
+        &mut self,
+        h: SocketHandle,
+        payload: &[u8],
+        daddr: SocketAddrV4,
+        connected: bool,
+        dst: crate::route::Dst,
+    ) -> Result<usize, Errno> {
+        let s = self.udp.get_mut(h)?;
         let sport = s.local.port();
         let ttl = s.ttl.unwrap_or(self.cfg.ip_default_ttl);
         let tos = s.tos;
@@ -484,10 +562,11 @@ impl Stack {
         if let Some(e) = s.err.take() {
             return Err(e);
         }
-        let Some((skb, from)) = s.rxq.pop_front() else {
+        let Some((skb, from, ip)) = s.rxq.pop_front() else {
             return Err(Errno::EAGAIN);
         };
         s.rmem = s.rmem.saturating_sub(skb.truesize());
+        s.last_rx = Some(ip);
         let data = skb.data();
         let n = data.len().min(buf.len());
         buf[..n].copy_from_slice(&data[..n]);
@@ -496,6 +575,7 @@ impl Stack {
             datagram_len: data.len(),
             from,
             truncated: n < data.len(),
+            ip,
         };
         self.stats.udp.in_datagrams += 1;
         self.pool.free(skb);
@@ -510,6 +590,13 @@ impl Stack {
         };
         let ip = linnet_wire::ipv4::Packet::new_unchecked(net);
         let (saddr, daddr) = (ip.src_addr(), ip.dst_addr());
+        let mut rx = RxIpInfo {
+            ifindex: skb.dev.0,
+            daddr,
+            ttl: ip.hop_limit(),
+            tos: ip.tos(),
+            bcast,
+        };
         let data = skb.data();
         if data.len() < wire::HEADER_LEN {
             self.stats.udp.in_errors += 1;
@@ -543,13 +630,14 @@ impl Stack {
             || (daddr.is_loopback()
                 && matches!(self.fib.local(daddr), Some(LocalKind::Broadcast(_))));
         if is_bcast {
-            self.udp_mcast_deliver(skb, saddr, sport, daddr, dport);
+            rx.bcast = true;
+            self.udp_mcast_deliver(skb, saddr, sport, daddr, dport, rx);
             return;
         }
         match self.udp.lookup(saddr, sport, daddr, dport) {
             Some(idx) => {
                 skb.pull(wire::HEADER_LEN);
-                self.udp_queue_rcv(idx, skb, SocketAddrV4::new(saddr, sport));
+                self.udp_queue_rcv(idx, skb, SocketAddrV4::new(saddr, sport), rx);
             }
             None => {
                 self.stats.udp.no_ports += 1;
@@ -573,6 +661,7 @@ impl Stack {
         sport: u16,
         daddr: Ipv4Addr,
         dport: u16,
+        rx: RxIpInfo,
     ) {
         // Every matching socket gets a copy (no cap, as in Linux); the scratch list keeps its
         // allocation between datagrams.
@@ -605,15 +694,15 @@ impl Stack {
             let mut copy = self.pool.alloc(skb.len());
             copy.put_slice(skb.data());
             self.stats.rx_frames += 1;
-            self.udp_queue_rcv(i, copy, from);
+            self.udp_queue_rcv(i, copy, from, rx);
         }
-        self.udp_queue_rcv(first, skb, from);
+        self.udp_queue_rcv(first, skb, from, rx);
         self.udp.scratch = targets;
     }
 
     /// `__udp_enqueue_schedule_skb`: charge truesize against the receive buffer, or drop
     /// with RcvbufErrors + InErrors.
-    fn udp_queue_rcv(&mut self, idx: u32, skb: SkBuff, from: SocketAddrV4) {
+    fn udp_queue_rcv(&mut self, idx: u32, skb: SkBuff, from: SocketAddrV4, rx: RxIpInfo) {
         // `idx` comes from the port hash, so the slot is live: no handle to re-validate.
         let Some(Slot { gen, sock: Some(s) }) = self.udp.slots.get_mut(idx as usize) else {
             self.drop_skb(skb, DropReason::NoSocket);
@@ -632,7 +721,7 @@ impl Stack {
         }
         s.rmem += size;
         let was_empty = s.rxq.is_empty();
-        s.rxq.push_back((skb, from));
+        s.rxq.push_back((skb, from, rx));
         self.stats.consumed += 1;
         if was_empty {
             self.push_event(Event::Readable(h));
@@ -640,16 +729,20 @@ impl Stack {
     }
 
     /// `__udp4_lib_err`: an ICMP error about a datagram `saddr:sport -> daddr:dport` that
-    /// we sent. Connected sockets get hard errors in `sk_err` (ECONNREFUSED for a port
-    /// unreachable). Returns false if no socket matched.
+    /// we sent. Without IP_RECVERR connected sockets get hard errors in `sk_err`
+    /// (ECONNREFUSED for a port unreachable); with it every error is queued on the error
+    /// queue ([`errqueue`]) and set in `sk_err`, connected or not. Returns false if no
+    /// socket matched.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn udp_err(
         &mut self,
         saddr: Ipv4Addr,
         sport: u16,
         daddr: Ipv4Addr,
         dport: u16,
-        err: Errno,
-        hard: bool,
+        mut err: Errno,
+        mut hard: bool,
+        icmp: &errqueue::IcmpErr<'_>,
     ) -> bool {
         let Some(idx) = self.udp.lookup(daddr, dport, saddr, sport) else {
             return false;
@@ -658,8 +751,22 @@ impl Stack {
         let Ok(s) = self.udp.get_mut(h) else {
             return false;
         };
-        // Without IP_RECVERR only hard errors on connected sockets are reported.
-        if hard && s.remote.is_some() {
+        let mut info = 0;
+        // ICMP_FRAG_NEEDED: with the default IP_PMTUDISC_WANT it is EMSGSIZE, hard, and
+        // ee_info carries the next-hop MTU.
+        if icmp.icmp_type == 3 && icmp.code == 4 {
+            err = Errno::EMSGSIZE;
+            hard = true;
+            info = icmp.info & 0xffff;
+        }
+        if !s.recverr {
+            if !hard || s.remote.is_none() {
+                return true;
+            }
+        } else {
+            self.ip_icmp_error(h, err, SocketAddrV4::new(daddr, dport), info, icmp);
+        }
+        if let Ok(s) = self.udp.get_mut(h) {
             s.err = Some(err);
             self.push_event(Event::Error(h));
         }
@@ -708,9 +815,10 @@ impl Stack {
         if let Some(e) = s.err.take() {
             return Err(e);
         }
-        let Some((skb, from)) = s.rxq.front() else {
+        let Some((skb, from, ip)) = s.rxq.front() else {
             return Err(Errno::EAGAIN);
         };
+        s.last_rx = Some(*ip);
         let data = skb.data();
         let n = data.len().min(buf.len());
         buf[..n].copy_from_slice(&data[..n]);
@@ -719,6 +827,7 @@ impl Stack {
             datagram_len: data.len(),
             from: *from,
             truncated: n < data.len(),
+            ip: *ip,
         })
     }
 

@@ -207,8 +207,30 @@ impl Stack {
             u16::from_be_bytes([l4[0], l4[1]]),
             u16::from_be_bytes([l4[2], l4[3]]),
         );
-        if proto == Protocol::UDP && !self.udp_err(src, ports.0, dst, ports.1, err, hard) {
-            self.stats.icmp.in_errors += 1;
+        if proto == Protocol::UDP {
+            let outer = skb
+                .network_header()
+                .map(ipwire::Packet::new_unchecked)
+                .map(|p| (p.src_addr(), p.dst_addr(), p.hop_limit(), p.tos()));
+            let (offender, odst, ttl, tos) =
+                outer.unwrap_or((Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, 0, 0));
+            let e = crate::udp::errqueue::IcmpErr {
+                icmp_type: msg.0,
+                code,
+                info: u32::from_be_bytes([data[4], data[5], data[6], data[7]]),
+                offender,
+                ip: crate::udp::RxIpInfo {
+                    ifindex: skb.dev.0,
+                    daddr: odst,
+                    ttl,
+                    tos,
+                    bcast: false,
+                },
+                payload: &l4[8.min(l4.len())..],
+            };
+            if !self.udp_err(src, ports.0, dst, ports.1, err, hard, &e) {
+                self.stats.icmp.in_errors += 1;
+            }
         }
         if proto == Protocol::TCP {
             let seq = u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]);

@@ -63,10 +63,15 @@
 //!   `IP_TOS`.
 //! - `connect(AF_UNSPEC)` on a TCP socket past SYN-SENT (Linux's `tcp_disconnect` aborts the
 //!   connection): EOPNOTSUPP for now; on a closed, listening or connecting one it works.
-//! - `MSG_OOB | MSG_PEEK` on TCP consumes the urgent byte (Linux leaves it). `MSG_MORE` on
-//!   UDP and `UDP_CORK`: not done (each send is its own datagram). `MSG_WAITALL`: the front
-//!   door's loop. `MSG_ERRQUEUE`: there is no error queue (no `IP_RECVERR`), so it answers
-//!   EAGAIN, which is what Linux says for an empty queue. `TCP_INFO`'s
+//! - `MSG_OOB | MSG_PEEK` on TCP consumes the urgent byte (Linux leaves it). `MSG_WAITALL`:
+//!   the front door's loop. `MSG_ERRQUEUE` reads the error queue of UDP sockets
+//!   ([`cmsg`], `udp::errqueue`); TCP and ping sockets have no error queue and answer
+//!   EAGAIN (what Linux says for an empty queue). `IP_PKTINFO`, `IP_RECVTTL`,
+//!   `IP_RECVTOS`, `IP_RECVERR` and `UDP_CORK` / `MSG_MORE` are UDP-only here (Linux also
+//!   takes the `SOL_IP` ones on TCP, ping and raw sockets); `IP_RECVERR` on a ping socket,
+//!   `IP_RECVERR_RFC4884`, `IP_RECVOPTS`, `IP_RETOPTS`, `IP_RECVORIGDSTADDR`,
+//!   `IP_CHECKSUM` and local (`SO_EE_ORIGIN_LOCAL`) errors such as EMSGSIZE against the
+//!   path MTU are not done. `TCP_INFO`'s
 //!   `tcpi_delivery_rate_app_limited` is 1 on every socket not listening.
 //! - Options kept and reported but without effect yet: `SO_DONTROUTE`, `SO_NO_CHECK`,
 //!   `SO_REUSEPORT` (no port sharing),
@@ -75,8 +80,8 @@
 //!   `SO_SNDBUF` on UDP (sends are not charged to it).
 //! - Options not done (ENOPROTOOPT, Linux knows them): `SO_BINDTODEVICE`, `SO_PASSCRED`
 //!   and the other `SOL_SOCKET` ones not listed in [`opt`]; `IP_TTL` / `IP_TOS` set on TCP
-//!   (the TCP code has no per-socket TTL or TOS), `IP_PKTINFO`, `IP_RECVTTL`, `IP_RECVTOS`,
-//!   `IP_RECVERR`, `IP_MTU_DISCOVER`, `IP_MTU`, `IP_FREEBIND`, `IP_OPTIONS`; `UDP_CORK`.
+//!   (the TCP code has no per-socket TTL or TOS), `IP_MTU_DISCOVER`, `IP_MTU`,
+//!   `IP_FREEBIND`, `IP_OPTIONS`.
 //! - The std/async front doors and the daemon's socket calls are not over this layer yet
 //!   (the kernel-style front door `linnet::kernel` and `linnet::epoll` are). Readiness
 //!   ([`poll`]: `sock_poll` and [`poll::Epoll`]) is done, with the event deviations its
@@ -92,6 +97,7 @@ use crate::time::Duration;
 use crate::udp::SocketHandle;
 
 pub mod addr;
+pub mod cmsg;
 mod ops;
 pub mod opt;
 mod ping;
@@ -623,3 +629,6 @@ impl Stack {
 mod poll_tests;
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod cmsg_tests;

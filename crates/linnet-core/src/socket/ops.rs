@@ -559,7 +559,7 @@ fn udp_sendmsg(
             Some(sin)
         }
     };
-    st.udp_send_to(sk, buf, dest)
+    st.udp_sendmsg(sk, buf, dest, flags & MSG_MORE != 0)
 }
 
 /// `udp_recvmsg`: one datagram; `MSG_PEEK` leaves it queued, `MSG_TRUNC` returns its real
@@ -569,7 +569,13 @@ fn udp_recvmsg(st: &mut Stack, id: SocketId, buf: &mut [u8], flags: i32) -> Resu
     let s = st.socket(id)?;
     let (sk, nonblock, shut) = (s.sk, s.nonblock, s.o.shutdown);
     if flags & MSG_ERRQUEUE != 0 {
-        return Err(Errno::EAGAIN);
+        // ip_recv_error (the control messages come with Stack::sys_recvmsg_cmsg).
+        let r = st.udp_recv_error(sk, buf)?;
+        return Ok(MsgInfo {
+            len: r.len,
+            from: Some(r.dest),
+            flags: MSG_ERRQUEUE | if r.truncated { MSG_TRUNC } else { 0 },
+        });
     }
     let r = if flags & MSG_PEEK != 0 {
         st.udp_peek_from(sk, buf)

@@ -94,6 +94,7 @@ pub const IP_TOS: i32 = 1;
 pub const IP_TTL: i32 = 2;
 /// `IP_HDRINCL`.
 pub const IP_HDRINCL: i32 = 3;
+pub use super::cmsg::{IP_PKTINFO, IP_RECVERR, IP_RECVTOS, IP_RECVTTL};
 
 /// `TCP_NODELAY`.
 pub const TCP_NODELAY: i32 = 1;
@@ -212,7 +213,7 @@ pub(crate) fn sock_common_setsockopt(
     match level {
         SOL_SOCKET => sk_setsockopt(st, id, name, v),
         SOL_TCP if proto == IPPROTO_TCP => do_tcp_setsockopt(st, id, name, v),
-        SOL_UDP if proto == IPPROTO_UDP => udp_lib_setsockopt(name, v),
+        SOL_UDP if proto == IPPROTO_UDP => udp_lib_setsockopt(st, id, name, v),
         _ => ip_setsockopt(st, id, level, name, v),
     }
 }
@@ -229,7 +230,7 @@ pub(crate) fn sock_common_getsockopt(
     match level {
         SOL_SOCKET => sk_getsockopt(st, id, name, out),
         SOL_TCP if proto == IPPROTO_TCP => do_tcp_getsockopt(st, id, name, out),
-        SOL_UDP if proto == IPPROTO_UDP => udp_lib_getsockopt(name, out),
+        SOL_UDP if proto == IPPROTO_UDP => udp_lib_getsockopt(st, id, name, out),
         _ => do_ip_getsockopt(st, id, level, name, out),
     }
 }
@@ -519,6 +520,10 @@ fn ip_setsockopt(
             }
             Ok(())
         }
+        IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR if proto == IPPROTO_UDP => {
+            // Booleans: an int, or one byte.
+            super::cmsg::ip_setsockopt_cmsg(st, sk, name, val != 0)
+        }
         // Not a raw socket.
         IP_HDRINCL => Err(Errno::ENOPROTOOPT),
         // Deviation from Linux: IP_TTL / IP_TOS on TCP, IP_TOS on ping sockets and the other
@@ -554,6 +559,9 @@ fn do_ip_getsockopt(
         }
         IP_TOS => i32::from(tos),
         IP_HDRINCL => 0,
+        IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR if proto == IPPROTO_UDP => {
+            super::cmsg::ip_getsockopt_cmsg(st, sk, name)?
+        }
         _ => return Err(Errno::ENOPROTOOPT),
     };
     if !out.is_empty() && out.len() < 4 && (0..=255).contains(&val) {
@@ -712,18 +720,30 @@ pub fn tcp_info_bytes(i: &crate::tcp::TcpInfo) -> [u8; TCP_INFO_LEN] {
 }
 
 /// `udp_lib_setsockopt`: EINVAL below an int, then the option.
-fn udp_lib_setsockopt(name: i32, v: &[u8]) -> Result<(), Errno> {
-    int_of(v)?;
-    // Deviation from Linux: UDP_CORK (and UDP_ENCAP, UDP_SEGMENT, ...) are not done yet.
-    let _ = name;
-    Err(Errno::ENOPROTOOPT)
+fn udp_lib_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -> Result<(), Errno> {
+    let val = int_of(v)?;
+    match name {
+        UDP_CORK => {
+            let sk = st.socket(id)?.sk;
+            st.udp_set_cork(sk, val != 0)
+        }
+        // Deviation from Linux: UDP_ENCAP, UDP_SEGMENT, UDP_GRO, ... are not done yet.
+        _ => Err(Errno::ENOPROTOOPT),
+    }
 }
 
 /// `udp_lib_getsockopt`.
-fn udp_lib_getsockopt(name: i32, out: &mut [u8]) -> Result<usize, Errno> {
+fn udp_lib_getsockopt(
+    st: &mut Stack,
+    id: SocketId,
+    name: i32,
+    out: &mut [u8],
+) -> Result<usize, Errno> {
     match name {
-        // Never corked: UDP_CORK cannot be set yet.
-        UDP_CORK => Ok(put_int(out, 0)),
+        UDP_CORK => {
+            let sk = st.socket(id)?.sk;
+            Ok(put_int(out, i32::from(st.udp_corked(sk)?)))
+        }
         _ => Err(Errno::ENOPROTOOPT),
     }
 }
