@@ -84,6 +84,9 @@ pub struct RxIpInfo {
     pub tos: u8,
     /// It was addressed to a broadcast address (for `ipi_spec_dst`).
     pub bcast: bool,
+    /// IP_PKTINFO was on when it was queued (`ipv4_pktinfo_prepare`'s `prepare`): only
+    /// then does Linux record `ipi_ifindex` and `ipi_spec_dst`; otherwise both read 0.
+    pub pktinfo_prepared: bool,
 }
 
 /// Queue entry: the datagram, its sender, its IP metadata.
@@ -596,6 +599,7 @@ impl Stack {
             ttl: ip.hop_limit(),
             tos: ip.tos(),
             bcast,
+            pktinfo_prepared: false,
         };
         let data = skb.data();
         if data.len() < wire::HEADER_LEN {
@@ -702,7 +706,7 @@ impl Stack {
 
     /// `__udp_enqueue_schedule_skb`: charge truesize against the receive buffer, or drop
     /// with RcvbufErrors + InErrors.
-    fn udp_queue_rcv(&mut self, idx: u32, skb: SkBuff, from: SocketAddrV4, rx: RxIpInfo) {
+    fn udp_queue_rcv(&mut self, idx: u32, skb: SkBuff, from: SocketAddrV4, mut rx: RxIpInfo) {
         // `idx` comes from the port hash, so the slot is live: no handle to re-validate.
         let Some(Slot { gen, sock: Some(s) }) = self.udp.slots.get_mut(idx as usize) else {
             self.drop_skb(skb, DropReason::NoSocket);
@@ -720,6 +724,7 @@ impl Stack {
             return;
         }
         s.rmem += size;
+        rx.pktinfo_prepared = s.cmsg_flags & crate::socket::cmsg::IP_CMSG_PKTINFO != 0;
         let was_empty = s.rxq.is_empty();
         s.rxq.push_back((skb, from, rx));
         self.stats.consumed += 1;

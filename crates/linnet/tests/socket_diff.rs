@@ -77,12 +77,6 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
         "connect(AF_UNSPEC) on an established TCP socket (tcp_disconnect's abort) is not \
          done: EOPNOTSUPP",
     ),
-    ("udp-cork", "UDP_CORK is not done: ENOPROTOOPT"),
-    (
-        "ip-cmsg",
-        "IP_RECVERR and the other ancillary-data options (IP_PKTINFO, IP_RECVTTL, IP_RECVTOS) \
-         are not done: ENOPROTOOPT",
-    ),
     ("bindtodevice", "SO_BINDTODEVICE is not done: ENOPROTOOPT"),
 ];
 
@@ -454,6 +448,82 @@ const SCENARIOS: &[(&str, &str)] = &[
          recv s0 10 MSG_TRUNC -> recv 100 0x20 aaaaaaaaaa
          recv s0 10 MSG_DONTWAIT -> EAGAIN
          recv s0 10 MSG_ERRQUEUE -> EAGAIN",
+    ),
+    (
+        "udp_cmsg_pktinfo_ttl_tos",
+        "socket AF_INET SOCK_DGRAM 0 -> fd
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         bind s0 127.0.0.1:5060 -> ok
+         setopt s1 SOL_IP IP_TTL 9 -> ok
+         setopt s1 SOL_IP IP_TOS 16 -> ok
+         send s1 abc 0 127.0.0.1:5060 -> len 3
+         pump -> ok
+         recvc s0 10 MSG_PEEK -> recv 3 0 abc cmsg none
+         setopt s0 SOL_IP IP_PKTINFO 1 -> ok
+         setopt s0 SOL_IP IP_RECVTTL b:01 -> ok
+         setopt s0 SOL_IP IP_RECVTOS 1 -> ok
+         getopt s0 SOL_IP IP_RECVTTL 4 -> int 1
+         recvc s0 10 MSG_PEEK -> recv 3 0 abc cmsg pktinfo 0.0.0.0 127.0.0.1,ttl 9,tos 16
+         recvc s0 10 0 -> recv 3 0 abc cmsg pktinfo 0.0.0.0 127.0.0.1,ttl 9,tos 16
+         recvc s0 10 MSG_DONTWAIT -> EAGAIN
+         send s1 defg 0 127.0.0.1:5060 -> len 4
+         pump -> ok
+         recvc s0 10 0 -> recv 4 0 defg cmsg pktinfo 127.0.0.1 127.0.0.1,ttl 9,tos 16
+         setopt s0 SOL_IP IP_RECVTTL 0 -> ok
+         send s1 h 0 127.0.0.1:5060 -> len 1
+         pump -> ok
+         recvc s0 10 0 -> recv 1 0 h cmsg pktinfo 127.0.0.1 127.0.0.1,tos 16",
+    ),
+    (
+        "udp_recverr_error_queue",
+        "socket AF_INET SOCK_DGRAM 0 -> fd
+         send s0 hello 0 127.0.0.1:5061 -> len 5
+         pump -> ok
+         getopt s0 SOL_SOCKET SO_ERROR 4 -> int 0
+         recvc s0 64 MSG_ERRQUEUE -> EAGAIN
+         setopt s0 SOL_IP IP_RECVERR 1 -> ok
+         getopt s0 SOL_IP IP_RECVERR 4 -> int 1
+         send s0 hello 0 127.0.0.1:5061 -> len 5
+         pump -> ok
+         poll s0 -> poll POLLOUT,POLLERR,POLLWRNORM,POLLWRBAND
+         recv s0 64 MSG_DONTWAIT -> ECONNREFUSED
+         recvc s0 3 MSG_ERRQUEUE -> recv 3 0x2020 hel cmsg err ECONNREFUSED o2 t3 c3 i0 from 127.0.0.1
+         recvc s0 64 MSG_ERRQUEUE -> EAGAIN
+         getopt s0 SOL_SOCKET SO_ERROR 4 -> int 0
+         send s0 hello 0 127.0.0.1:5061 -> len 5
+         pump -> ok
+         getopt s0 SOL_SOCKET SO_ERROR 4 -> int 111
+         recvc s0 64 MSG_ERRQUEUE -> recv 5 0x2000 hello cmsg err ECONNREFUSED o2 t3 c3 i0 from 127.0.0.1
+         setopt s0 SOL_IP IP_RECVERR 0 -> ok
+         recv s0 64 MSG_ERRQUEUE -> EAGAIN",
+    ),
+    (
+        "udp_cork_and_msg_more",
+        "socket AF_INET SOCK_DGRAM 0 -> fd
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         bind s0 127.0.0.1:5062 -> ok
+         send s1 ab MSG_MORE 127.0.0.1:5062 -> len 2
+         pump -> ok
+         recv s0 10 MSG_DONTWAIT -> EAGAIN
+         send s1 cd 0 127.0.0.1:5063 -> len 2
+         pump -> ok
+         recv s0 10 MSG_DONTWAIT -> recv 4 0 abcd
+         getopt s1 SOL_UDP UDP_CORK 4 -> int 0
+         setopt s1 SOL_UDP UDP_CORK 1 -> ok
+         getopt s1 SOL_UDP UDP_CORK 4 -> int 1
+         send s1 x 0 127.0.0.1:5062 -> len 1
+         send s1 y 0 127.0.0.1:5062 -> len 1
+         pump -> ok
+         recv s0 10 MSG_DONTWAIT -> EAGAIN
+         setopt s1 SOL_UDP UDP_CORK 0 -> ok
+         pump -> ok
+         recv s0 10 MSG_DONTWAIT -> recv 2 0 xy
+         send s1 #40000 MSG_MORE 127.0.0.1:5062 -> len 40000
+         send s1 #40000 MSG_MORE 127.0.0.1:5062 -> EMSGSIZE
+         send s1 abc 0 127.0.0.1:5062 -> len 3
+         pump -> ok
+         recv s0 10 MSG_DONTWAIT -> recv 3 0 abc
+         send s1 x MSG_MORE -> EDESTADDRREQ",
     ),
     (
         "udp_send_errors",
@@ -884,8 +954,8 @@ const SCENARIOS: &[(&str, &str)] = &[
          setopt s1 SOL_IP IP_TTL 10 -> linux ok | linnet ENOPROTOOPT # tcp-ttl
          connect s1 unspec -> linux ok | linnet EOPNOTSUPP # tcp-disconnect
          socket AF_INET SOCK_DGRAM 0 -> fd
-         setopt s3 SOL_UDP UDP_CORK 1 -> linux ok | linnet ENOPROTOOPT # udp-cork
-         setopt s3 SOL_IP 11 1 -> linux ok | linnet ENOPROTOOPT # ip-cmsg
+         setopt s3 SOL_UDP UDP_CORK 1 -> ok
+         setopt s3 SOL_IP 11 1 -> ok
          setopt s3 SOL_SOCKET SO_BINDTODEVICE s:lo -> linux ok | linnet ENOPROTOOPT # bindtodevice
          socket AF_INET6 SOCK_STREAM 0 -> linux fd | linnet EAFNOSUPPORT # no-ipv6
          socket AF_INET SOCK_RAW IPPROTO_ICMP -> linux fd | linnet ESOCKTNOSUPPORT # no-raw",
@@ -1060,6 +1130,11 @@ const NAMES: &[(&str, i32)] = &[
     ("TCP_WINDOW_CLAMP", TCP_WINDOW_CLAMP),
     ("TCP_INFO", TCP_INFO),
     ("UDP_CORK", UDP_CORK),
+    ("IP_PKTINFO", IP_PKTINFO),
+    ("IP_RECVTTL", IP_RECVTTL),
+    ("IP_RECVTOS", IP_RECVTOS),
+    ("IP_RECVERR", IP_RECVERR),
+    ("MSG_MORE", MSG_MORE),
     ("MSG_OOB", MSG_OOB),
     ("MSG_PEEK", MSG_PEEK),
     ("MSG_TRUNC", MSG_TRUNC),
@@ -1152,6 +1227,8 @@ enum Cmd {
     Shutdown(usize, i32),
     Send(usize, Vec<u8>, i32, Option<SockAddr>),
     Recv(usize, usize, i32),
+    /// `recvmsg` with a `msg_control` buffer: the control messages are reported too.
+    RecvCmsg(usize, usize, i32),
     SetOpt(usize, i32, i32, Vec<u8>),
     GetOpt(usize, i32, i32, usize),
     Close(usize),
@@ -1228,6 +1305,7 @@ fn parse(script: &str) -> Script {
                 t.get(4).map(|a| addr(a)),
             ),
             "recv" => Cmd::Recv(sock(t[1]), t[2].parse().unwrap(), num(t[3])),
+            "recvc" => Cmd::RecvCmsg(sock(t[1]), t[2].parse().unwrap(), num(t[3])),
             "setopt" => Cmd::SetOpt(sock(t[1]), num(t[2]), num(t[3]), optval(t[4])),
             "getopt" => Cmd::GetOpt(sock(t[1]), num(t[2]), num(t[3]), t[4].parse().unwrap()),
             "close" => Cmd::Close(sock(t[1])),
@@ -1262,6 +1340,51 @@ enum Out {
     Err(i32),
     /// `poll()`'s `revents` for [`POLL_ALL`].
     Poll(u32),
+    /// A `recvmsg` result with its control messages (see [`render_cmsgs`]).
+    MsgCmsg(Box<Out>, String),
+}
+
+/// The `SOL_IP` control messages of a `msg_control` buffer (64-bit layout), one after the
+/// other, joined by `,`: `pktinfo SPEC_DST ADDR` (the ifindex is left out: device numbers
+/// differ between the kernel's namespace and the simulated stack), `ttl N`, `tos N`,
+/// `err ERRNO oORIGIN tTYPE cCODE iINFO from OFFENDER`.
+fn render_cmsgs(ctl: &[u8]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut off = 0;
+    while off + 16 <= ctl.len() {
+        let len = u64::from_ne_bytes(ctl[off..off + 8].try_into().unwrap()) as usize;
+        let level = i32::from_ne_bytes(ctl[off + 8..off + 12].try_into().unwrap());
+        let ty = i32::from_ne_bytes(ctl[off + 12..off + 16].try_into().unwrap());
+        if len < 16 || off + len > ctl.len() {
+            out.push(format!("bad cmsg_len {len}"));
+            break;
+        }
+        let d = &ctl[off + 16..off + len];
+        let ip4 = |b: &[u8]| Ipv4Addr::new(b[0], b[1], b[2], b[3]);
+        let u32_at = |b: &[u8], i: usize| u32::from_ne_bytes(b[i..i + 4].try_into().unwrap());
+        out.push(match (level, ty) {
+            (SOL_IP, IP_PKTINFO) if d.len() >= 12 => {
+                format!("pktinfo {} {}", ip4(&d[4..8]), ip4(&d[8..12]))
+            }
+            (SOL_IP, IP_TTL) if d.len() >= 4 => format!("ttl {}", u32_at(d, 0) as i32),
+            (SOL_IP, IP_TOS) if !d.is_empty() => format!("tos {}", d[0]),
+            (SOL_IP, IP_RECVERR) if d.len() >= 32 => {
+                let e = u32_at(d, 0) as i32;
+                let name = Errno::from_code(e).map_or_else(|| e.to_string(), |e| e.name().into());
+                format!(
+                    "err {name} o{} t{} c{} i{} from {}",
+                    d[4],
+                    d[5],
+                    d[6],
+                    u32_at(d, 8),
+                    ip4(&d[20..24])
+                )
+            }
+            _ => format!("level {level} type {ty} len {}", d.len()),
+        });
+        off += (len + 7) & !7;
+    }
+    out.join(",")
 }
 
 /// Every event `poll` scenarios ask for: POLLIN, POLLPRI, POLLOUT, POLLRDNORM, POLLRDBAND,
@@ -1304,6 +1427,8 @@ fn render(o: &Out, eph: (u16, u16)) -> String {
             }
             s
         }
+        Out::MsgCmsg(m, c) if c.is_empty() => format!("{} cmsg none", render(m, eph)),
+        Out::MsgCmsg(m, c) => format!("{} cmsg {c}", render(m, eph)),
         Out::Err(e) => {
             Errno::from_code(*e).map_or_else(|| format!("errno {e}"), |e| e.name().into())
         }
@@ -1577,6 +1702,37 @@ fn run_linux_script(cmds: &[Cmd]) -> Vec<Out> {
                         }
                     }
                 }
+                Cmd::RecvCmsg(s, len, fl) => {
+                    let mut buf = vec![0u8; *len];
+                    let mut ctl = [0u64; 32];
+                    let mut iov = libc::iovec {
+                        iov_base: buf.as_mut_ptr().cast(),
+                        iov_len: buf.len(),
+                    };
+                    let mut from: libc::sockaddr_in = std::mem::zeroed();
+                    let mut msg: libc::msghdr = std::mem::zeroed();
+                    msg.msg_name = (&raw mut from).cast();
+                    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as u32;
+                    msg.msg_iov = &mut iov;
+                    msg.msg_iovlen = 1;
+                    msg.msg_control = ctl.as_mut_ptr().cast();
+                    msg.msg_controllen = std::mem::size_of_val(&ctl);
+                    let r = libc::recvmsg(fds[*s], &mut msg, *fl);
+                    if r < 0 {
+                        Out::Err(errno())
+                    } else {
+                        let copied = (r as usize).min(buf.len());
+                        let bytes: Vec<u8> = ctl.iter().flat_map(|w| w.to_ne_bytes()).collect();
+                        Out::MsgCmsg(
+                            Box::new(Out::Msg {
+                                len: r as usize,
+                                flags: msg.msg_flags,
+                                data: buf[..copied].to_vec(),
+                            }),
+                            render_cmsgs(&bytes[..msg.msg_controllen]),
+                        )
+                    }
+                }
                 Cmd::SetOpt(s, level, name, v) => {
                     let r =
                         libc::setsockopt(fds[*s], *level, *name, v.as_ptr().cast(), v.len() as u32);
@@ -1841,6 +1997,25 @@ fn run_linnet(cfg: &StackConfig, script: &Script) -> Vec<Out> {
                                 buf[..copied].to_vec()
                             },
                         }
+                    }
+                    Err(e) => Out::Err(e.code()),
+                }
+            }
+            Cmd::RecvCmsg(s, len, fl) => {
+                let mut buf = vec![0u8; *len];
+                let mut c = linnet_core::socket::cmsg::CmsgBuf::new();
+                match net.a.sys_recvmsg_cmsg(ids[*s], &mut buf, *fl, &mut c) {
+                    Ok(m) => {
+                        let mut ctl = [0u8; 256];
+                        let (n, cflags) = c.encode(&mut ctl);
+                        Out::MsgCmsg(
+                            Box::new(Out::Msg {
+                                len: m.len,
+                                flags: m.flags | cflags,
+                                data: buf[..m.len.min(buf.len())].to_vec(),
+                            }),
+                            render_cmsgs(&ctl[..n]),
+                        )
                     }
                     Err(e) => Out::Err(e.code()),
                 }

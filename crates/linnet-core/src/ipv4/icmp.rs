@@ -225,6 +225,7 @@ impl Stack {
                     ttl,
                     tos,
                     bcast: false,
+                    pktinfo_prepared: true,
                 },
                 payload: &l4[8.min(l4.len())..],
             };

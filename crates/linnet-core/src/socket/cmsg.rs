@@ -192,7 +192,13 @@ impl Stack {
         if flags & IP_CMSG_PKTINFO != 0 {
             // fib_compute_spec_dst: a unicast destination is its own answer; for a
             // broadcast the source address of the route back to the sender.
-            let spec_dst = if ip.bcast {
+            // ipv4_pktinfo_prepare ran only if IP_PKTINFO was on when the datagram was
+            // queued; otherwise Linux reports ifindex 0 and spec_dst 0.0.0.0.
+            // Deviation from Linux: spec_dst is computed here at read time (Linux: at
+            // queue time), so a route change in between can give another address.
+            let spec_dst = if !ip.pktinfo_prepared {
+                Ipv4Addr::UNSPECIFIED
+            } else if ip.bcast {
                 self.route_output(from, None)
                     .map(|d| d.src)
                     .unwrap_or(Ipv4Addr::UNSPECIFIED)
@@ -200,7 +206,7 @@ impl Stack {
                 ip.daddr
             };
             out.push(Cmsg::PktInfo {
-                ifindex: ip.ifindex,
+                ifindex: if ip.pktinfo_prepared { ip.ifindex } else { 0 },
                 spec_dst,
                 addr: ip.daddr,
             });

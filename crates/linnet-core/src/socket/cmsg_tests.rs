@@ -93,7 +93,7 @@ fn pktinfo_ttl_tos_cmsgs_describe_the_datagram() {
         .sys_bind(u, &sa(Ipv4Addr::UNSPECIFIED, 5000))
         .unwrap();
     h.receive(&udp_frame_ttl_tos(OUR_IP, 5000, 33, 0x28, b"one"));
-    h.receive(&udp_frame_ttl_tos(OUR_IP, 5000, 7, 0x10, b"two"));
+    h.receive(&udp_frame_ttl_tos(OUR_IP, 5000, 44, 0, b"early"));
     let mut c = CmsgBuf::new();
     let mut buf = [0u8; 16];
     let m = h.stack.sys_recvmsg_cmsg(u, &mut buf, 0, &mut c).unwrap();
@@ -102,6 +102,22 @@ fn pktinfo_ttl_tos_cmsgs_describe_the_datagram() {
     for name in [IP_PKTINFO, IP_RECVTTL, IP_RECVTOS] {
         set_int(&mut h, u, SOL_IP, name, 1).unwrap();
     }
+    // Queued before IP_PKTINFO was on: ipv4_pktinfo_prepare did not run, so ifindex
+    // and spec_dst read 0 (checked against Linux in socket_diff).
+    h.stack.sys_recvmsg_cmsg(u, &mut buf, 0, &mut c).unwrap();
+    assert_eq!(
+        c.iter().copied().collect::<Vec<_>>(),
+        [
+            Cmsg::PktInfo {
+                ifindex: 0,
+                spec_dst: Ipv4Addr::UNSPECIFIED,
+                addr: OUR_IP,
+            },
+            Cmsg::Ttl(44),
+            Cmsg::Tos(0),
+        ]
+    );
+    h.receive(&udp_frame_ttl_tos(OUR_IP, 5000, 7, 0x10, b"two"));
     let m = h
         .stack
         .sys_recvmsg_cmsg(u, &mut buf, MSG_PEEK, &mut c)
