@@ -10,7 +10,7 @@
 //! wins as in `compute_score` (exact local address, connected peer). No path scans all
 //! sockets.
 
-use alloc::collections::VecDeque;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use core::net::{Ipv4Addr, SocketAddrV4};
 
@@ -18,6 +18,7 @@ use crate::hash::{map_with_seed, HashMap};
 use linnet_wire::ipv4::Protocol;
 use linnet_wire::udp as wire;
 
+use crate::dev::IfIndex;
 use crate::errno::Errno;
 use crate::ipv4::output::IpParams;
 use crate::route::{LocalKind, RouteKind};
@@ -67,6 +68,10 @@ pub struct RecvMeta {
     pub truncated: bool,
     /// What the IP layer saw of it, for `ip_cmsg_recv` (IP_PKTINFO, IP_TTL, IP_TOS).
     pub ip: RxIpInfo,
+    /// The datagram's original destination address and port (`IP_ORIGDSTADDR`, which
+    /// Linux hands out as a cmsg when `IP_RECVORIGDSTADDR` is on): for a transparent
+    /// socket ([`Stack::udp_bind_transparent`]) the address the peer sent to.
+    pub orig_dst: SocketAddrV4,
 }
 
 /// The per-datagram IP metadata kept beside each queued datagram (Linux reads it from the
@@ -78,6 +83,8 @@ pub struct RxIpInfo {
     pub ifindex: u32,
     /// The IP destination address (`ipi_addr`).
     pub daddr: Ipv4Addr,
+    /// The UDP destination port (with `daddr`, `IP_ORIGDSTADDR`); 0 where there is none.
+    pub dport: u16,
     /// The TTL of its IP header.
     pub ttl: u8,
     /// The TOS byte of its IP header.
@@ -117,6 +124,11 @@ struct UdpSock {
     last_rx: Option<RxIpInfo>,
     /// UDP_CORK / MSG_MORE state (`up->corkflag`, `up->pending`).
     pub(crate) cork: cork::Cork,
+    /// `IP_TRANSPARENT` (`inet->transparent`): may bind a non-local address and send from
+    /// it.
+    transparent: bool,
+    /// The device whose accept-any UDP traffic this socket takes.
+    tproxy_dev: Option<IfIndex>,
     rmem: usize,
     rcvbuf: usize,
     broadcast: bool,
@@ -142,6 +154,8 @@ pub(crate) struct UdpTable {
     count: usize,
     /// Reused list of sockets a broadcast goes to.
     scratch: Vec<u32>,
+    /// Transparent accept-any sockets by device (at most one per device).
+    tproxy: BTreeMap<IfIndex, u32>,
 }
 
 impl UdpTable {
@@ -152,7 +166,13 @@ impl UdpTable {
             by_port: map_with_seed(seed),
             count: 0,
             scratch: Vec::new(),
+            tproxy: BTreeMap::new(),
         }
+    }
+
+    /// A transparent UDP socket claims what arrives on `dev`.
+    pub(crate) fn tproxy_has(&self, dev: IfIndex) -> bool {
+        self.tproxy.contains_key(&dev)
     }
 
     fn get(&self, h: SocketHandle) -> Result<&UdpSock, Errno> {
@@ -246,6 +266,8 @@ impl Stack {
             cmsg_flags: 0,
             last_rx: None,
             cork: cork::Cork::default(),
+            transparent: false,
+            tproxy_dev: None,
             rmem: 0,
             rcvbuf: self.cfg.rmem_default,
             broadcast: false,
@@ -289,7 +311,8 @@ impl Stack {
             || ip.is_broadcast()
             || self.fib.local(ip).is_some()
             || ip.is_loopback()
-            || self.cfg.ip_nonlocal_bind;
+            || self.cfg.ip_nonlocal_bind
+            || self.udp.get(h)?.transparent;
         if !ok {
             return Err(Errno::EADDRNOTAVAIL);
         }
@@ -335,6 +358,47 @@ impl Stack {
             }
         }
         Err(Errno::EADDRINUSE)
+    }
+
+    /// `setsockopt(IP_TRANSPARENT)` (SOL_IP 19): the socket may bind an address that is
+    /// not local (EADDRNOTAVAIL otherwise) and send from it, so a reply can leave from a
+    /// transparent flow's original destination.
+    // Deviation from Linux: no CAP_NET_ADMIN/CAP_NET_RAW check (EPERM); the library has no
+    // credentials.
+    pub fn udp_set_transparent(&mut self, h: SocketHandle, on: bool) -> Result<(), Errno> {
+        self.udp.get_mut(h)?.transparent = on;
+        Ok(())
+    }
+
+    /// `IP_TRANSPARENT`.
+    pub fn udp_transparent(&self, h: SocketHandle) -> Result<bool, Errno> {
+        Ok(self.udp.get(h)?.transparent)
+    }
+
+    /// A transparent accept-any UDP socket for device `dev` (Linux: `IP_TRANSPARENT` plus
+    /// an nftables `tproxy` rule on `dev`): binds `addr` as [`Stack::udp_bind`] (with
+    /// `IP_TRANSPARENT` set), and from then on every unicast datagram arriving on `dev` that
+    /// no ordinary socket matches is queued here, whatever its destination; the input
+    /// route treats such UDP packets as local for `dev` only. [`RecvMeta::orig_dst`] is
+    /// the destination the peer used. ENODEV for an unknown device, EADDRINUSE when `dev`
+    /// already has one; closing the socket ends the mode.
+    pub fn udp_bind_transparent(
+        &mut self,
+        h: SocketHandle,
+        addr: SocketAddrV4,
+        dev: IfIndex,
+    ) -> Result<(), Errno> {
+        if self.device(dev).is_none() {
+            return Err(Errno::ENODEV);
+        }
+        if self.udp.tproxy.contains_key(&dev) {
+            return Err(Errno::EADDRINUSE);
+        }
+        self.udp.get_mut(h)?.transparent = true;
+        self.udp_bind(h, addr)?;
+        self.udp.get_mut(h)?.tproxy_dev = Some(dev);
+        self.udp.tproxy.insert(dev, h.idx);
+        Ok(())
     }
 
     /// `connect`: sets the peer (`ip4_datagram_connect`), binding the source address and an
@@ -434,6 +498,11 @@ impl Stack {
                 if v.is_empty() {
                     self.udp.by_port.remove(&s.local.port());
                 }
+            }
+        }
+        if let Some(dev) = s.tproxy_dev {
+            if self.udp.tproxy.get(&dev) == Some(&h.idx) {
+                self.udp.tproxy.remove(&dev);
             }
         }
         for (skb, _, _) in s.rxq.drain(..) {
@@ -579,6 +648,7 @@ impl Stack {
             from,
             truncated: n < data.len(),
             ip,
+            orig_dst: SocketAddrV4::new(ip.daddr, ip.dport),
         };
         self.stats.udp.in_datagrams += 1;
         self.pool.free(skb);
@@ -600,6 +670,7 @@ impl Stack {
             tos: ip.tos(),
             bcast,
             pktinfo_prepared: false,
+            dport: 0,
         };
         let data = skb.data();
         if data.len() < wire::HEADER_LEN {
@@ -615,6 +686,7 @@ impl Stack {
             return;
         }
         let (sport, dport) = (pkt.src_port(), pkt.dst_port());
+        rx.dport = dport;
         skb.trim(ulen);
         let pkt = wire::Packet::new_unchecked(skb.data());
         // Deviation from Linux: the checksum is verified here rather than lazily at copy
@@ -638,7 +710,13 @@ impl Stack {
             self.udp_mcast_deliver(skb, saddr, sport, daddr, dport, rx);
             return;
         }
-        match self.udp.lookup(saddr, sport, daddr, dport) {
+        // No ordinary socket: the transparent socket of the arriving device, if any (the
+        // nftables `tproxy` rule's redirect).
+        let found = self
+            .udp
+            .lookup(saddr, sport, daddr, dport)
+            .or_else(|| self.udp.tproxy.get(&skb.dev).copied());
+        match found {
             Some(idx) => {
                 skb.pull(wire::HEADER_LEN);
                 self.udp_queue_rcv(idx, skb, SocketAddrV4::new(saddr, sport), rx);
@@ -833,6 +911,7 @@ impl Stack {
             from: *from,
             truncated: n < data.len(),
             ip: *ip,
+            orig_dst: SocketAddrV4::new(ip.daddr, ip.dport),
         })
     }
 

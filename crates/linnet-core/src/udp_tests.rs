@@ -494,3 +494,82 @@ fn udp_failed_sendto_still_autobinds_an_ephemeral_port() {
     let port = h.stack.udp_local_addr(s).unwrap().port();
     assert!((32768..=60999).contains(&port), "port {port}");
 }
+
+// ---- transparent (TPROXY) mode -------------------------------------------------------
+
+/// Not one of our addresses (TEST-NET-2).
+const FOREIGN_UDP: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
+
+/// A transparent UDP socket on the device receives a datagram to any address and port, with
+/// the original destination in `orig_dst` (IP_ORIGDSTADDR); a socket with IP_TRANSPARENT
+/// may bind that foreign address and reply from it.
+#[test]
+fn transparent_socket_receives_any_destination_and_replies_from_it() {
+    let mut h = harness();
+    let t = h.stack.udp_socket().unwrap();
+    let dev = h.eth0;
+    h.stack.udp_bind_transparent(t, any(9_999), dev).unwrap();
+    assert!(h.stack.udp_transparent(t).unwrap());
+    let out = h.exchange(&udp_frame(5_000, FOREIGN_UDP, 53, b"query"));
+    assert!(out.is_empty(), "no ICMP: {out:?}");
+    let mut buf = [0u8; 16];
+    let m = h.stack.udp_recv_from(t, &mut buf).unwrap();
+    assert_eq!(&buf[..m.len], b"query");
+    assert_eq!(m.from, addr(PEER_IP, 5_000));
+    assert_eq!(m.orig_dst, addr(FOREIGN_UDP, 53));
+    assert_eq!(h.stack.stats().ip.in_addr_errors, 0);
+    // An ordinary socket's datagram reports its own (local) destination.
+    let r = h.stack.udp_socket().unwrap();
+    assert_eq!(
+        h.stack.udp_bind(r, addr(FOREIGN_UDP, 53)),
+        Err(Errno::EADDRNOTAVAIL)
+    );
+    h.stack.udp_set_transparent(r, true).unwrap();
+    h.stack.udp_bind(r, addr(FOREIGN_UDP, 53)).unwrap();
+    assert_eq!(h.stack.udp_send_to(r, b"answer", Some(m.from)), Ok(6));
+    let frames = h.drain();
+    assert_eq!(frames.len(), 1);
+    let (ip, sport, dport, payload) = parse_udp(&frames[0]).unwrap();
+    assert_eq!((ip.ip.src_addr, sport), (FOREIGN_UDP, 53));
+    assert_eq!((ip.ip.dst_addr, dport), (PEER_IP, 5_000));
+    assert_eq!(payload, b"answer");
+    // The next datagram of that flow matches the bound reply socket (an ordinary socket
+    // wins over the transparent fallback).
+    h.exchange(&udp_frame(5_000, FOREIGN_UDP, 53, b"again"));
+    let m = h.stack.udp_recv_from(r, &mut buf).unwrap();
+    assert_eq!(
+        (&buf[..m.len], m.orig_dst),
+        (&b"again"[..], addr(FOREIGN_UDP, 53))
+    );
+    // Closing the transparent socket ends the mode.
+    h.stack.udp_close(t).unwrap();
+    h.stack.udp_close(r).unwrap();
+    assert!(h
+        .exchange(&udp_frame(5_000, FOREIGN_UDP, 53, b"late"))
+        .is_empty());
+    assert_eq!(h.stack.stats().ip.in_addr_errors, 1);
+}
+
+/// Without the mode a datagram to a foreign address is not local (InAddrErrors with
+/// forwarding off), and a TCP-only transparent listener does not claim UDP.
+#[test]
+fn without_udp_mode_foreign_datagram_is_not_delivered() {
+    let mut h = harness();
+    let s = h.stack.udp_socket().unwrap();
+    h.stack.udp_bind(s, any(53)).unwrap();
+    let l = h.stack.tcp_socket().unwrap();
+    let dev = h.eth0;
+    h.stack.tcp_listen_transparent(l, dev, 4).unwrap();
+    assert!(h
+        .exchange(&udp_frame(5_000, FOREIGN_UDP, 53, b"x"))
+        .is_empty());
+    let mut buf = [0u8; 4];
+    assert_eq!(h.stack.udp_recv_from(s, &mut buf), Err(Errno::EAGAIN));
+    let st = h.stack.stats();
+    assert_eq!(st.ip.in_addr_errors, 1);
+    assert_eq!(st.udp.no_ports, 0);
+    // A local destination still reports itself as the original destination.
+    h.exchange(&udp_frame(5_000, OUR_IP, 53, b"y"));
+    let m = h.stack.udp_recv_from(s, &mut buf).unwrap();
+    assert_eq!(m.orig_dst, addr(OUR_IP, 53));
+}

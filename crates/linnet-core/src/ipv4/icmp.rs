@@ -226,6 +226,7 @@ impl Stack {
                     tos,
                     bcast: false,
                     pktinfo_prepared: true,
+                    dport: 0,
                 },
                 payload: &l4[8.min(l4.len())..],
             };

@@ -106,9 +106,10 @@ impl Stack {
             None
         };
         let (src, dst) = (pkt.src_addr(), pkt.dst_addr());
+        let proto = pkt.next_header();
         skb.trim(tot);
         skb.set_transport_after_network(hl);
-        let verdict = match self.route_input(&skb, src, dst) {
+        let verdict = match self.route_input(&skb, src, dst, proto) {
             Ok(v) => v,
             Err(reason) => {
                 self.drop_skb(skb, reason);
@@ -149,6 +150,17 @@ impl Stack {
         ours
     }
 
+    /// Whether a transparent (TPROXY) socket of protocol `proto` claims what arrives on
+    /// `dev`: [`Stack::tcp_listen_transparent`] for TCP, [`Stack::udp_bind_transparent`]
+    /// for UDP.
+    fn tproxy_local(&self, dev: crate::dev::IfIndex, proto: Protocol) -> bool {
+        match proto {
+            Protocol::TCP => self.tcp.tproxy.contains_key(&dev),
+            Protocol::UDP => self.udp.tproxy_has(dev),
+            _ => false,
+        }
+    }
+
     /// `ip_route_input_slow`: martian checks, local/broadcast classification, and the
     /// forwarding decision. `Err` is a failed lookup (martians): the packet is dropped
     /// before its options are looked at.
@@ -159,6 +171,7 @@ impl Stack {
         skb: &SkBuff,
         saddr: Ipv4Addr,
         daddr: Ipv4Addr,
+        proto: Protocol,
     ) -> Result<InputVerdict, DropReason> {
         let from_lo = skb.dev == LOOPBACK_IFINDEX;
         // A local-delivery decision depends only on the addresses, `from_lo`,
@@ -230,6 +243,16 @@ impl Stack {
                 return Ok(InputVerdict::Deliver(InputRoute::Broadcast));
             }
             None => {}
+        }
+        if self.tproxy_local(skb.dev, proto) {
+            // Transparent mode on the arriving device (the `ip rule fwmark` + `local
+            // 0.0.0.0/0 dev lo` table a TPROXY set-up adds): a unicast TCP/UDP packet to any
+            // address is for us. Not cached: the decision depends on the device and
+            // protocol, which the route cache's key does not hold.
+            if self.source_is_ours_from_outside(saddr, from_lo) {
+                return Err(DropReason::IpInvalidSource);
+            }
+            return Ok(InputVerdict::Deliver(InputRoute::Local));
         }
         if !self.cfg.ip_forward {
             // no_route with forwarding off: the route's input is ip_error (counted by the

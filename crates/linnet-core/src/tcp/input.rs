@@ -50,6 +50,8 @@ pub(crate) struct Seg<'a> {
     /// SACK blocks (RFC 2018), in wire order.
     pub(crate) sacks: super::sack::SackBlocks,
     pub(crate) payload: &'a [u8],
+    /// The device it arrived on (`inet_iif`), for the transparent (TPROXY) lookup.
+    pub(crate) iif: crate::dev::IfIndex,
 }
 
 impl Seg<'_> {
@@ -150,6 +152,7 @@ impl Stack {
                                 ecn: ip.ecn(),
                                 sacks: r.sack_ranges,
                                 payload: r.payload,
+                                iif: skb.dev,
                             };
                             self.tcp_v4_do_rcv(&seg)
                         }
@@ -201,7 +204,13 @@ impl Stack {
                 Rcv::NewSyn(isn) => forced_isn = Some(isn),
             }
         }
-        if let Some(l) = self.tcp.lookup_listener(seg.daddr, seg.dport) {
+        // The transparent listener of the arriving device (the nftables `tproxy` rule's
+        // `nf_tproxy_get_sock_v4` redirect) takes what no ordinary socket matched.
+        let listener = self
+            .tcp
+            .lookup_listener(seg.daddr, seg.dport)
+            .or_else(|| self.tcp.tproxy.get(&seg.iif).copied());
+        if let Some(l) = listener {
             return match self.tcp_listen_rcv(l, seg, forced_isn) {
                 Rcv::Ok => Ok(()),
                 Rcv::Drop(reason) => Err(reason),

@@ -126,6 +126,7 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use linnet_wire::tcp::SeqNumber;
 use rand_core::RngCore;
 
+use crate::dev::IfIndex;
 use crate::errno::Errno;
 use crate::hash::{map_with_seed, HashMap};
 use crate::route::RouteKind;
@@ -314,6 +315,8 @@ pub(crate) struct TcpSock {
     pub(crate) ehashed: bool,
     /// In the listener hash.
     pub(crate) lhashed: bool,
+    /// The device whose accept-any (TPROXY) listener this is.
+    pub(crate) tproxy_dev: Option<crate::dev::IfIndex>,
     /// Closed by the application (`SOCK_DEAD`): its handle is gone, it reports nothing.
     pub(crate) orphan: bool,
     /// To be freed once the current operation ends.
@@ -495,6 +498,7 @@ impl TcpSock {
             user_bound: false,
             ehashed: false,
             lhashed: false,
+            tproxy_dev: None,
             orphan: false,
             dead: false,
             reuseaddr: false,
@@ -684,6 +688,9 @@ pub(crate) struct TcpTable {
     count: usize,
     pub(crate) ehash: HashMap<FourTuple, u32>,
     pub(crate) lhash: HashMap<(Ipv4Addr, u16), u32>,
+    /// Transparent accept-any listeners by device (at most one per device, so bounded by
+    /// the device table): see [`Stack::tcp_listen_transparent`].
+    pub(crate) tproxy: alloc::collections::BTreeMap<crate::dev::IfIndex, u32>,
     pub(crate) bhash: HashMap<u16, Vec<u32>>,
     pub(crate) timers: Timers<(u32, u32)>,
     pub(crate) keys: IsnKeys,
@@ -707,6 +714,7 @@ impl TcpTable {
             count: 0,
             ehash: map_with_seed(seed),
             lhash: map_with_seed(seed ^ 0x9e37_79b9_7f4a_7c15),
+            tproxy: alloc::collections::BTreeMap::new(),
             bhash: map_with_seed(seed ^ 0x6a09_e667_f3bc_c908),
             timers: Timers::default(),
             keys,
@@ -906,6 +914,11 @@ impl Stack {
             let k = (*sk.local.ip(), sk.local.port());
             if self.tcp.lhash.get(&k) == Some(&sk.id.0) {
                 self.tcp.lhash.remove(&k);
+            }
+        }
+        if let Some(dev) = sk.tproxy_dev {
+            if self.tcp.tproxy.get(&dev) == Some(&sk.id.0) {
+                self.tcp.tproxy.remove(&dev);
             }
         }
     }
@@ -1160,6 +1173,40 @@ impl Stack {
             st.tcp_set_state(sk, TcpState::Listen);
             st.tcp.lhash.insert(key, sk.id.0);
             sk.lhashed = true;
+            Ok(())
+        })
+    }
+
+    /// A transparent accept-any listener for device `dev` (Linux: a listener with
+    /// `IP_TRANSPARENT` plus an nftables `tproxy` rule on that device steering TCP to it).
+    /// `listen(backlog)` as [`Stack::tcp_listen`], and from then on every SYN arriving on
+    /// `dev` that no connection or ordinary listener matches comes to this listener,
+    /// whatever its destination address and port: the input route treats such TCP packets
+    /// as local for `dev` only. Each child's local address ([`Stack::tcp_local_addr`],
+    /// getsockname) is the SYN's original destination, and its segments leave from it.
+    /// ENODEV for an unknown device, EADDRINUSE when `dev` already has one; the listener
+    /// stops steering when it closes.
+    pub fn tcp_listen_transparent(
+        &mut self,
+        h: SocketHandle,
+        dev: IfIndex,
+        backlog: u32,
+    ) -> Result<(), Errno> {
+        if self.device(dev).is_none() {
+            return Err(Errno::ENODEV);
+        }
+        if self.tcp.tproxy.contains_key(&dev) {
+            return Err(Errno::EADDRINUSE);
+        }
+        self.tcp_listen(h, backlog)?;
+        self.tcp_with(h, |st, sk| {
+            if let Some(old) = sk.tproxy_dev.take() {
+                if st.tcp.tproxy.get(&old) == Some(&sk.id.0) {
+                    st.tcp.tproxy.remove(&old);
+                }
+            }
+            sk.tproxy_dev = Some(dev);
+            st.tcp.tproxy.insert(dev, sk.id.0);
             Ok(())
         })
     }
@@ -1793,6 +1840,8 @@ mod sockopt_tests;
 mod syncookie_tests;
 #[cfg(test)]
 mod timewait_tests;
+#[cfg(test)]
+mod tproxy_tests;
 #[cfg(test)]
 mod urg_tests;
 #[cfg(test)]
