@@ -74,6 +74,31 @@ impl UdpSocket {
         Ok(sock)
     }
 
+    /// `socket()` + `setsockopt(IP_TRANSPARENT)` + `bind(addr)`: `addr` may be an address
+    /// that is not ours (a reply to a transparent flow leaves from its original
+    /// destination). With `accept_any = Some(dev)` the socket also takes every datagram
+    /// arriving on `dev` to any address and port that no other socket matches
+    /// (`Stack::udp_bind_transparent`); `recv_msg`'s `orig_dst` says where each was sent.
+    pub fn bind_transparent(
+        handle: &StackHandle,
+        addr: impl Into<SocketAddr>,
+        accept_any: Option<linnet_core::IfIndex>,
+    ) -> io::Result<UdpSocket> {
+        let addr = v4(addr.into())?;
+        let sock = UdpSocket::unbound(handle)?;
+        let h = sock.inner.sock;
+        handle
+            .with_stack(|s| match accept_any {
+                Some(dev) => s.udp_bind_transparent(h, addr, dev),
+                None => {
+                    s.udp_set_transparent(h, true)?;
+                    s.udp_bind(h, addr)
+                }
+            })
+            .map_err(errno_to_io)?;
+        Ok(sock)
+    }
+
     /// The stack's handle of this socket.
     pub fn socket_handle(&self) -> SocketHandle {
         self.inner.sock
@@ -111,8 +136,8 @@ impl UdpSocket {
             .map_err(errno_to_io)
     }
 
-    /// `recvmsg`: the next datagram with its metadata (sender, full length, truncation),
-    /// blocking as the socket is configured.
+    /// `recvmsg`: the next datagram with its metadata (sender, original destination, full
+    /// length, truncation), blocking as the socket is configured.
     pub fn recv_msg(&self, buf: &mut [u8]) -> io::Result<RecvMeta> {
         let timeout = if self.inner.nonblocking.load(Ordering::Relaxed) {
             Some(Duration::ZERO)

@@ -141,6 +141,33 @@ impl TcpListener {
         Ok(l)
     }
 
+    /// A transparent accept-any listener on device `dev` (`IP_TRANSPARENT` plus a TPROXY
+    /// rule, see `Stack::tcp_listen_transparent`): bound to `addr`, it also accepts every
+    /// connection arriving on `dev` to any address and port that no other socket takes;
+    /// each accepted stream's `local_addr` is the destination the peer dialled.
+    pub fn bind_transparent(
+        handle: &StackHandle,
+        addr: impl Into<SocketAddr>,
+        dev: linnet_core::IfIndex,
+    ) -> io::Result<TcpListener> {
+        let addr = v4(addr.into())?;
+        let sock = handle.with_stack(|s| s.tcp_socket()).map_err(errno_to_io)?;
+        let l = TcpListener {
+            inner: Arc::new(ListenerInner {
+                handle: handle.clone(),
+                sock,
+                nonblocking: AtomicBool::new(false),
+            }),
+        };
+        handle
+            .with_stack(|s| {
+                s.tcp_bind(sock, addr)?;
+                s.tcp_listen_transparent(sock, dev, DEFAULT_BACKLOG)
+            })
+            .map_err(errno_to_io)?;
+        Ok(l)
+    }
+
     /// `accept`: the next established connection and its peer, blocking until one comes
     /// (EAGAIN at once in non-blocking mode).
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
