@@ -363,8 +363,8 @@ impl Stack {
     /// `setsockopt(IP_TRANSPARENT)` (SOL_IP 19): the socket may bind an address that is
     /// not local (EADDRNOTAVAIL otherwise) and send from it, so a reply can leave from a
     /// transparent flow's original destination.
-    // Deviation from Linux: no CAP_NET_ADMIN/CAP_NET_RAW check (EPERM); the library has no
-    // credentials.
+    /// The capability check (EPERM without CAP_NET_RAW / CAP_NET_ADMIN) is the socket
+    /// layer's (`sys_setsockopt` with the socket's `privileged` mark).
     pub fn udp_set_transparent(&mut self, h: SocketHandle, on: bool) -> Result<(), Errno> {
         self.udp.get_mut(h)?.transparent = on;
         Ok(())

@@ -245,9 +245,11 @@ impl Stack {
             None => {}
         }
         if self.tproxy_local(skb.dev, proto) {
-            // Transparent mode on the arriving device (the `ip rule fwmark` + `local
-            // 0.0.0.0/0 dev lo` table a TPROXY set-up adds): a unicast TCP/UDP packet to any
-            // address is for us. Not cached: the decision depends on the device and
+            // Transparent mode on the arriving device: a unicast TCP/UDP packet to any
+            // address is for us.
+            // Deviation from Linux: Linux needs an nftables `tproxy` rule that marks the
+            // packet, an `ip rule fwmark` and a `local 0.0.0.0/0 dev lo` table; here a
+            // transparent socket registered for the device stands for all three. Not cached: the decision depends on the device and
             // protocol, which the route cache's key does not hold.
             if self.source_is_ours_from_outside(saddr, from_lo) {
                 return Err(DropReason::IpInvalidSource);

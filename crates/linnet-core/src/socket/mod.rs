@@ -54,6 +54,20 @@
 //! [`Stack::sock_create_kern`] (kernel sockets pass every capability check), settable with
 //! [`Stack::sock_set_privileged`].
 //!
+//! # Transparent mode (TPROXY)
+//! For tun2socks-style users: Linux's `IP_TRANSPARENT` socket plus an nftables `tproxy`
+//! rule on a device. [`Stack::tcp_listen_transparent`] and [`Stack::udp_bind_transparent`]
+//! give a device one accept-any TCP listener and one accept-any UDP socket: what arrives
+//! on that device for any address and port, with no ordinary socket matching, goes to them
+//! (the input route treats such TCP / UDP packets as local for that device only; other
+//! devices and protocols keep forwarding or dropping as before). An accepted child's local
+//! address (`getsockname`) is the SYN's original destination and its segments leave from
+//! it; a datagram's original destination is `RecvMeta::orig_dst` (Linux's
+//! `IP_ORIGDSTADDR`). `IP_TRANSPARENT` (privileged) on a UDP socket lets it bind a
+//! non-local address to reply from. Not done: `IP_TRANSPARENT` on TCP (non-local TCP bind
+//! and connect), `IP_RECVORIGDSTADDR` as a cmsg (the address is always in the metadata),
+//! `tproxy` to a port other than the listener's own lookup, and marks / policy routing.
+//!
 //! # Not in this landing (issue 5, what remains)
 //! - Raw sockets: `socket(AF_INET, SOCK_RAW, ..)` answers ESOCKTNOSUPPORT (Linux: a raw
 //!   socket, or EPERM without `CAP_NET_RAW`). Other families (`AF_INET6`, `AF_UNIX`,
@@ -81,7 +95,7 @@
 //! - Options not done (ENOPROTOOPT, Linux knows them): `SO_BINDTODEVICE`, `SO_PASSCRED`
 //!   and the other `SOL_SOCKET` ones not listed in [`opt`]; `IP_TTL` / `IP_TOS` set on TCP
 //!   (the TCP code has no per-socket TTL or TOS), `IP_MTU_DISCOVER`, `IP_MTU`,
-//!   `IP_FREEBIND`, `IP_OPTIONS`.
+//!   `IP_FREEBIND`, `IP_OPTIONS`, `IP_RECVORIGDSTADDR`, `IP_TRANSPARENT` on TCP.
 //! - The std/async front doors and the daemon's socket calls are not over this layer yet
 //!   (the kernel-style front door `linnet::kernel` and `linnet::epoll` are). Readiness
 //!   ([`poll`]: `sock_poll` and [`poll::Epoll`]) is done, with the event deviations its

@@ -161,7 +161,7 @@ fn inet_num_or_active(st: &Stack, id: SocketId) -> Result<bool, Errno> {
 
 /// `inet_bind_sk` + `__inet_bind`, checks in Linux's order: length (EINVAL), family
 /// (EAFNOSUPPORT; `AF_UNSPEC` passes only with `INADDR_ANY`), address type
-/// (EADDRNOTAVAIL unless `ip_nonlocal_bind`), privileged port (EACCES), a socket already
+/// (EADDRNOTAVAIL unless `ip_nonlocal_bind` or `IP_TRANSPARENT`), privileged port (EACCES), a socket already
 /// bound or in use (EINVAL), then the protocol's `get_port` (EADDRINUSE).
 fn inet_bind(st: &mut Stack, id: SocketId, addr: &SockAddr) -> Result<(), Errno> {
     let Some(sin) = addr.as_inet() else {
@@ -173,7 +173,10 @@ fn inet_bind(st: &mut Stack, id: SocketId, addr: &SockAddr) -> Result<(), Errno>
     }
     let ip = *sin.ip();
     // inet_addr_valid_or_nonlocal with inet_addr_type_table's answer.
+    let sk = st.socket(id)?.sk;
+    let transparent = !is_tcp(st, id)? && st.udp_transparent(sk)?;
     let valid = st.cfg.ip_nonlocal_bind
+        || transparent
         || ip.is_unspecified()
         || ip.is_loopback()
         || ip.is_multicast()

@@ -92,6 +92,8 @@ pub const SO_SNDTIMEO_NEW: i32 = 67;
 pub const IP_TOS: i32 = 1;
 /// `IP_TTL`.
 pub const IP_TTL: i32 = 2;
+/// `IP_TRANSPARENT`: bind and send from a non-local address (TPROXY).
+pub const IP_TRANSPARENT: i32 = 19;
 /// `IP_HDRINCL`.
 pub const IP_HDRINCL: i32 = 3;
 pub use super::cmsg::{IP_PKTINFO, IP_RECVERR, IP_RECVTOS, IP_RECVTTL};
@@ -520,12 +522,24 @@ fn ip_setsockopt(
             }
             Ok(())
         }
+        IP_TRANSPARENT if proto == IPPROTO_UDP => {
+            // CAP_NET_RAW or CAP_NET_ADMIN to turn it on; at least one byte.
+            if val != 0 && !st.socket(id)?.privileged {
+                return Err(Errno::EPERM);
+            }
+            if v.is_empty() {
+                return Err(Errno::EINVAL);
+            }
+            st.udp_set_transparent(sk, val != 0)
+        }
         IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR if proto == IPPROTO_UDP => {
             // Booleans: an int, or one byte.
             super::cmsg::ip_setsockopt_cmsg(st, sk, name, val != 0)
         }
         // Not a raw socket.
         IP_HDRINCL => Err(Errno::ENOPROTOOPT),
+        // Deviation from Linux: IP_TRANSPARENT on TCP sockets is not done (the accept-any
+        // listener is `Stack::tcp_listen_transparent`; no non-local TCP bind).
         // Deviation from Linux: IP_TTL / IP_TOS on TCP, IP_TOS on ping sockets and the other
         // SOL_IP options are not done yet (see the module doc of `socket`).
         _ => Err(Errno::ENOPROTOOPT),
@@ -558,6 +572,7 @@ fn do_ip_getsockopt(
             }
         }
         IP_TOS => i32::from(tos),
+        IP_TRANSPARENT if proto == IPPROTO_UDP => i32::from(st.udp_transparent(sk)?),
         IP_HDRINCL => 0,
         IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR if proto == IPPROTO_UDP => {
             super::cmsg::ip_getsockopt_cmsg(st, sk, name)?

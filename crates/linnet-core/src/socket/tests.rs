@@ -1325,3 +1325,40 @@ fn udp_reuseaddr_shares_the_port_and_the_last_bound_gets_unicast() {
     assert_eq!(h.stack.sys_recvmsg(a, &mut buf, 0), Err(Errno::EAGAIN));
     assert_eq!(h.stack.sys_recvmsg(b, &mut buf, 0).unwrap().len, 4);
 }
+
+/// IP_TRANSPARENT (SOL_IP 19) on a UDP socket: EPERM without the capability (the
+/// `privileged` mark), EINVAL with no value; once on, getsockopt reports 1 and bind accepts
+/// an address that is not ours (EADDRNOTAVAIL before), so a reply leaves from it.
+#[test]
+fn ip_transparent_allows_nonlocal_bind() {
+    let mut h = Harness::new().with_static_peer();
+    let u = udp(&mut h);
+    let foreign = Ipv4Addr::new(198, 51, 100, 7);
+    assert_eq!(
+        h.stack
+            .sys_setsockopt(u, SOL_IP, IP_TRANSPARENT, &1i32.to_ne_bytes()),
+        Err(Errno::EPERM)
+    );
+    assert_eq!(
+        h.stack.sys_bind(u, &sa(foreign, 53)),
+        Err(Errno::EADDRNOTAVAIL)
+    );
+    h.stack.sock_set_privileged(u, true).unwrap();
+    assert_eq!(
+        h.stack.sys_setsockopt(u, SOL_IP, IP_TRANSPARENT, &[]),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(get_int(&mut h, u, SOL_IP, IP_TRANSPARENT), Ok(0));
+    h.stack
+        .sys_setsockopt(u, SOL_IP, IP_TRANSPARENT, &1i32.to_ne_bytes())
+        .unwrap();
+    assert_eq!(get_int(&mut h, u, SOL_IP, IP_TRANSPARENT), Ok(1));
+    h.stack.sys_bind(u, &sa(foreign, 53)).unwrap();
+    assert_eq!(
+        h.stack.sys_sendto(u, b"x", 0, Some(&sa(PEER_IP, 5000))),
+        Ok(1)
+    );
+    let frames = h.drain();
+    let (ip, sport, _, _) = parse_udp(&frames[0]).unwrap();
+    assert_eq!((ip.ip.src_addr, sport), (foreign, 53));
+}

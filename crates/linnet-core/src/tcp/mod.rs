@@ -87,6 +87,11 @@
 //! urgent pointer arrives (SIGURG). Sockets not yet accepted and sockets the application
 //! closed report nothing.
 //!
+//! # Transparent listeners
+//! `Stack::tcp_listen_transparent` (Linux: `IP_TRANSPARENT` + an nftables `tproxy` rule):
+//! after the connection and listener lookups, a SYN that matched nothing and arrived on the
+//! listener's device goes to it (one hook in `tcp_v4_do_rcv`); see the `socket` module doc.
+//!
 //! # Not in this landing (issue 4, what remains)
 //! - Loss recovery, the parts left out: CWR (an ECN echo) and a TLP-repaired loss cut
 //!   cwnd at once instead of by PRR; `tcp_recovery` only has its RACK
