@@ -287,6 +287,9 @@ impl Stack {
         self.fib.flush_cache();
         self.arp.ifdown(idx);
         self.run_neigh_actions();
+        // Transparent mode ends with the device (a later device may get its index).
+        self.tcp.tproxy.remove(&idx);
+        self.udp.tproxy_forget(idx);
         if let Some(slot) = self.devs.get_mut(idx.0 as usize) {
             *slot = None;
         }

@@ -175,6 +175,11 @@ impl UdpTable {
         self.tproxy.contains_key(&dev)
     }
 
+    /// The device is gone: its transparent socket no longer claims anything.
+    pub(crate) fn tproxy_forget(&mut self, dev: IfIndex) {
+        self.tproxy.remove(&dev);
+    }
+
     fn get(&self, h: SocketHandle) -> Result<&UdpSock, Errno> {
         match self.slots.get(h.idx as usize) {
             Some(Slot { gen, sock: Some(s) }) if *gen == h.gen => Ok(s),

@@ -138,3 +138,22 @@ fn transparent_listener_errors() {
     );
     assert_eq!(h.stack.tcp_state(s), Ok(TcpState::Close));
 }
+
+/// Deleting the device ends its transparent mode for TCP and UDP (a later device may reuse
+/// the index); closing the sockets afterwards is harmless.
+#[test]
+fn deleting_the_device_ends_the_mode() {
+    let mut h = setup();
+    let t = transparent_listener(&mut h);
+    let u = h.stack.udp_socket().unwrap();
+    let dev = h.eth0;
+    h.stack
+        .udp_bind_transparent(u, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 5353), dev)
+        .unwrap();
+    assert!(h.stack.tcp.tproxy.contains_key(&dev) && h.stack.udp.tproxy_has(dev));
+    h.stack.del_device(dev).unwrap();
+    assert!(h.stack.tcp.tproxy.is_empty());
+    assert!(!h.stack.udp.tproxy_has(dev));
+    assert_eq!(h.stack.tcp_close(t), Ok(()));
+    assert_eq!(h.stack.udp_close(u), Ok(()));
+}
