@@ -31,6 +31,9 @@
 //! Linux: drivers/net/tun.c, drivers/net/veth.c, net/ipv4/udp.c, net/ipv4/icmp.c.
 //! RFCs: RFC 768, RFC 792.
 
+#[path = "common/setup.rs"]
+mod setup;
+
 use std::fmt::Write as _;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -45,6 +48,8 @@ use std::time::{Duration, Instant};
 use linnet::core::{IfIndex, Stack, StackConfig};
 use linnet::wire::ipv4::Ipv4Cidr;
 use linnet::{Runtime, TunDevice};
+
+use setup::{ip, run, Cleanup};
 
 const TAP_KERNEL: &str = "10.77.0.1/24";
 const TAP_LINNET: &str = "10.77.0.2/24";
@@ -149,45 +154,6 @@ fn parse_args() -> Result<Args, String> {
 
 // ---------------------------------------------------------------------------------------------
 // Set-up and clean-up
-
-/// Runs `cmd args`; the error carries its stderr.
-fn run(cmd: &str, args: &[&str]) -> io::Result<String> {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .map_err(|e| io::Error::new(e.kind(), format!("{cmd}: {e}")))?;
-    if !out.status.success() {
-        return Err(io::Error::other(format!(
-            "{cmd} {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn ip(args: &[&str]) -> io::Result<String> {
-    run("ip", args)
-}
-
-/// `ip` commands that undo the set-up, run in reverse order when dropped (also on panic or
-/// early return). The script adds a shell trap for the signals that skip destructors.
-#[derive(Default)]
-struct Cleanup(Vec<Vec<String>>);
-
-impl Cleanup {
-    fn on_drop(&mut self, args: &[&str]) {
-        self.0.push(args.iter().map(|s| s.to_string()).collect());
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for args in self.0.iter().rev() {
-            let _ = Command::new("ip").args(args).output();
-        }
-    }
-}
 
 fn preflight(a: &Args) -> Result<(), String> {
     if !nix::unistd::geteuid().is_root() {

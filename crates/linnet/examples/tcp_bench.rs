@@ -33,6 +33,9 @@
 //! drivers/net/veth.c.
 //! RFCs: RFC 9293.
 
+#[path = "common/setup.rs"]
+mod setup;
+
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4};
 use std::os::fd::AsFd;
@@ -44,6 +47,8 @@ use linnet::core::{DeviceKind, Stack, StackConfig};
 use linnet::wire::ipv4::Ipv4Cidr;
 use linnet::wire::EthernetAddress;
 use linnet::{MemoryDevice, Runtime, StackHandle, TunDevice};
+
+use setup::{ip, Cleanup};
 
 const TAP_KERNEL: Ipv4Addr = Ipv4Addr::new(10, 75, 0, 1);
 const TAP_LINNET: Ipv4Addr = Ipv4Addr::new(10, 75, 0, 2);
@@ -162,43 +167,6 @@ fn parse_args() -> Result<Args, String> {
 
 // ---------------------------------------------------------------------------------------------
 // Set-up and clean-up
-
-fn run(cmd: &str, args: &[&str]) -> io::Result<String> {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .map_err(|e| io::Error::new(e.kind(), format!("{cmd}: {e}")))?;
-    if !out.status.success() {
-        return Err(io::Error::other(format!(
-            "{cmd} {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn ip(args: &[&str]) -> io::Result<String> {
-    run("ip", args)
-}
-
-/// `ip` commands that undo the set-up, run in reverse order when dropped.
-#[derive(Default)]
-struct Cleanup(Vec<Vec<String>>);
-
-impl Cleanup {
-    fn on_drop(&mut self, args: &[&str]) {
-        self.0.push(args.iter().map(|s| s.to_string()).collect());
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for args in self.0.iter().rev() {
-            let _ = Command::new("ip").args(args).output();
-        }
-    }
-}
 
 fn preflight(a: &Args) -> Result<(), String> {
     if !nix::unistd::geteuid().is_root() {
