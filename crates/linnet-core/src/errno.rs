@@ -15,6 +15,7 @@ pub enum Errno {
     ESRCH = 3,
     EINTR = 4,
     EIO = 5,
+    ENXIO = 6,
     EBADF = 9,
     EAGAIN = 11,
     ENOMEM = 12,
@@ -64,7 +65,7 @@ impl Errno {
 
     /// The error with numeric value `code`, if it is one of these.
     pub fn from_code(code: i32) -> Option<Errno> {
-        const ALL: [Errno; 44] = [
+        const ALL: [Errno; 45] = [
             Errno::EPERM,
             Errno::ENOENT,
             Errno::ESRCH,
@@ -77,6 +78,7 @@ impl Errno {
             Errno::EFAULT,
             Errno::EBUSY,
             Errno::EEXIST,
+            Errno::ENXIO,
             Errno::ENODEV,
             Errno::EINVAL,
             Errno::EMFILE,
@@ -128,6 +130,7 @@ impl Errno {
             Errno::EFAULT => "EFAULT",
             Errno::EBUSY => "EBUSY",
             Errno::EEXIST => "EEXIST",
+            Errno::ENXIO => "ENXIO",
             Errno::ENODEV => "ENODEV",
             Errno::EINVAL => "EINVAL",
             Errno::EMFILE => "EMFILE",
@@ -180,6 +183,7 @@ impl Errno {
             Errno::ENOBUFS => "No buffer space available",
             Errno::EBADF => "Bad file descriptor",
             Errno::EEXIST => "File exists",
+            Errno::ENXIO => "No such device or address",
             Errno::ENODEV => "No such device",
             Errno::ENOENT => "No such file or directory",
             Errno::ESRCH => "No such process",

@@ -50,6 +50,15 @@ pub enum PingEvent {
     },
 }
 
+/// What a ping socket's options put into its echo requests.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PingTx {
+    /// `IP_TTL`; none is `ip_default_ttl`.
+    pub(crate) ttl: Option<u8>,
+    /// `sk_bound_dev_if`: the output device, 0 for any.
+    pub(crate) oif: u32,
+}
+
 impl Stack {
     /// Sends an echo request to `dst` with `payload` (`ping_v4_sendmsg`). Errors as Linux:
     /// ENETUNREACH without a route, EACCES for a broadcast, EMSGSIZE over 65507 bytes.
@@ -61,10 +70,27 @@ impl Stack {
         ttl: Option<u8>,
         payload: &[u8],
     ) -> Result<(), Errno> {
+        let tx = PingTx {
+            ttl,
+            ..PingTx::default()
+        };
+        self.ping_send_with(dst, ident, seq, tx, payload)
+    }
+
+    /// [`Stack::ping_send`] with a ping socket's options.
+    pub(crate) fn ping_send_with(
+        &mut self,
+        dst: Ipv4Addr,
+        ident: u16,
+        seq: u16,
+        tx: PingTx,
+        payload: &[u8],
+    ) -> Result<(), Errno> {
+        let ttl = tx.ttl;
         if payload.len() > 65_507 {
             return Err(Errno::EMSGSIZE);
         }
-        let route = self.route_output(dst, None)?;
+        let route = self.route_output_oif(dst, None, tx.oif)?;
         if route.kind == RouteKind::Broadcast {
             return Err(Errno::EACCES);
         }

@@ -23,6 +23,7 @@ use crate::errno::Errno;
 use crate::ipv4::output::IpParams;
 use crate::route::{LocalKind, RouteKind};
 use crate::skb::SkBuff;
+use crate::socket::reuseport::ReuseportGroups;
 use crate::stack::{Event, Stack};
 use crate::stats::DropReason;
 
@@ -129,6 +130,13 @@ struct UdpSock {
     transparent: bool,
     /// The device whose accept-any UDP traffic this socket takes.
     tproxy_dev: Option<IfIndex>,
+    /// `sk_bound_dev_if` (`SO_BINDTODEVICE`): 0 for none. A bound socket only receives what
+    /// arrives on that device and sends through it.
+    bound_dev_if: u32,
+    /// `sk_reuseport` (`SO_REUSEPORT`).
+    reuseport: bool,
+    /// The reuseport group this socket joined when it bound (`sk_reuseport_cb`).
+    reuseport_group: Option<u32>,
     rmem: usize,
     rcvbuf: usize,
     broadcast: bool,
@@ -156,6 +164,22 @@ pub(crate) struct UdpTable {
     scratch: Vec<u32>,
     /// Transparent accept-any sockets by device (at most one per device).
     tproxy: BTreeMap<IfIndex, u32>,
+    /// `SO_REUSEPORT` groups.
+    pub(crate) reuseport: ReuseportGroups,
+    /// Sockets bound to a device: while none is, receive skips working out the incoming
+    /// device of looped-back packets.
+    bound_devs: usize,
+}
+
+/// Who asks for a port, for the conflict rules of `udp_lib_lport_inuse`.
+#[derive(Clone, Copy, Debug)]
+struct Binder {
+    /// The asking socket's slot (never in conflict with itself).
+    idx: u32,
+    addr: Ipv4Addr,
+    reuse: bool,
+    reuseport: bool,
+    dev: u32,
 }
 
 impl UdpTable {
@@ -167,6 +191,8 @@ impl UdpTable {
             count: 0,
             scratch: Vec::new(),
             tproxy: BTreeMap::new(),
+            reuseport: ReuseportGroups::with_seed(seed),
+            bound_devs: 0,
         }
     }
 
@@ -201,25 +227,92 @@ impl UdpTable {
         }
     }
 
-    /// `udp_lib_lport_inuse`: a socket on `port` whose address overlaps `addr`, unless both
-    /// have `SO_REUSEADDR` (`reuse`; false for ephemeral ports).
-    fn port_in_use(&self, port: u16, addr: Ipv4Addr, reuse: bool) -> bool {
+    /// `udp_lib_lport_inuse`: a socket on `port` whose address overlaps the binder's and
+    /// whose bound device is the binder's or either has none, unless both have
+    /// `SO_REUSEADDR`, or both have `SO_REUSEPORT` (port sharing; the caller passes
+    /// `reuseport: false` for ephemeral ports, as Linux's bitmap search keeps its own
+    /// rule).
+    fn port_in_use(&self, port: u16, b: Binder) -> bool {
         self.by_port.get(&port).is_some_and(|v| {
             v.iter().any(|&i| {
-                self.slots[i as usize].sock.as_ref().is_some_and(|s| {
-                    let a = *s.local.ip();
-                    let overlap = a.is_unspecified() || addr.is_unspecified() || a == addr;
-                    overlap && !(reuse && s.reuse)
-                })
+                i != b.idx
+                    && self.slots[i as usize].sock.as_ref().is_some_and(|s| {
+                        let a = *s.local.ip();
+                        let overlap = a.is_unspecified() || b.addr.is_unspecified() || a == b.addr;
+                        let dev = s.bound_dev_if == 0 || b.dev == 0 || s.bound_dev_if == b.dev;
+                        overlap && dev && !(b.reuse && s.reuse) && !(b.reuseport && s.reuseport)
+                    })
             })
         })
+    }
+
+    /// `udp_reuseport_add_sock`: the group of a socket on the same port, address and device
+    /// with `SO_REUSEPORT`, joined; or a new group. False when the group is full.
+    fn reuseport_join(&mut self, idx: u32, local: SocketAddrV4, dev: u32) -> bool {
+        let mut found = None;
+        if let Some(v) = self.by_port.get(&local.port()) {
+            for &i in v.iter().rev() {
+                if i == idx {
+                    continue;
+                }
+                if let Some(s) = self.slots[i as usize].sock.as_ref() {
+                    if s.reuseport && s.bound_dev_if == dev && *s.local.ip() == *local.ip() {
+                        if let Some(g) = s.reuseport_group {
+                            found = Some(g);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let gid = match found {
+            Some(g) => {
+                if !self.reuseport.add(g, idx) {
+                    return false;
+                }
+                g
+            }
+            None => self.reuseport.alloc(idx),
+        };
+        if let Some(s) = self.slots[idx as usize].sock.as_mut() {
+            s.reuseport_group = Some(gid);
+        }
+        true
+    }
+
+    /// Leaves the reuseport group, if any.
+    fn reuseport_leave(&mut self, idx: u32) {
+        let Some(s) = self
+            .slots
+            .get_mut(idx as usize)
+            .and_then(|s| s.sock.as_mut())
+        else {
+            return;
+        };
+        if let Some(g) = s.reuseport_group.take() {
+            self.reuseport.detach(g, idx);
+        }
     }
 
     /// `__udp4_lib_lookup`: the best socket in the port's slot for a datagram
     /// `saddr:sport -> daddr:dport`.
     // Inlined into udp_rcv, the receive fast path (udp_err is the other, rare caller).
+    ///
+    /// `dif` is the incoming device (`inet_iif`); `None` matches any bound device (the
+    /// ICMP error path). Scores as `compute_score`: a socket bound to another device does
+    /// not match, one bound to `dif` scores higher; an exact local address beats the
+    /// wildcard whatever else matches (Linux looks the exact address up first). The best
+    /// socket's `SO_REUSEPORT` group, if it has one, picks the member by the flow hash
+    /// (`lookup_reuseport`).
     #[inline(always)]
-    fn lookup(&self, saddr: Ipv4Addr, sport: u16, daddr: Ipv4Addr, dport: u16) -> Option<u32> {
+    fn lookup(
+        &self,
+        saddr: Ipv4Addr,
+        sport: u16,
+        daddr: Ipv4Addr,
+        dport: u16,
+        dif: Option<u32>,
+    ) -> Option<u32> {
         let slot = self.by_port.get(&dport)?;
         let mut best: Option<(u32, u32)> = None;
         // Newest first, as Linux adds sockets at the head of the slot: among sockets sharing
@@ -228,13 +321,13 @@ impl UdpTable {
             let Some(s) = self.slots[i as usize].sock.as_ref() else {
                 continue;
             };
-            let mut score = 1;
+            let mut score = 2;
             let la = *s.local.ip();
             if !la.is_unspecified() {
                 if la != daddr {
                     continue;
                 }
-                score += 4;
+                score += 16;
             }
             if let Some(r) = s.remote {
                 if *r.ip() != saddr || r.port() != sport {
@@ -242,11 +335,33 @@ impl UdpTable {
                 }
                 score += 8;
             }
+            if s.bound_dev_if != 0 {
+                if dif.is_some_and(|d| d != s.bound_dev_if) {
+                    continue;
+                }
+                score += 4;
+            }
             if best.is_none_or(|(_, b)| score > b) {
                 best = Some((i, score));
             }
         }
-        best.map(|(i, _)| i)
+        let (i, _) = best?;
+        let s = self.slots[i as usize].sock.as_ref()?;
+        match (s.reuseport_group, s.remote) {
+            (Some(g), None) => {
+                let hash = self.reuseport.flow_hash(saddr, sport, daddr, dport);
+                // Members connected to a peer are found by their score, not by the hash
+                // (Linux rescores when a group has connections).
+                let pick = self.reuseport.select(g, hash, |m| {
+                    self.slots[m as usize]
+                        .sock
+                        .as_ref()
+                        .is_some_and(|o| o.remote.is_none())
+                });
+                Some(pick.unwrap_or(i))
+            }
+            _ => Some(i),
+        }
     }
 }
 
@@ -273,6 +388,9 @@ impl Stack {
             cork: cork::Cork::default(),
             transparent: false,
             tproxy_dev: None,
+            bound_dev_if: 0,
+            reuseport: false,
+            reuseport_group: None,
             rmem: 0,
             rcvbuf: self.cfg.rmem_default,
             broadcast: false,
@@ -321,17 +439,28 @@ impl Stack {
         if !ok {
             return Err(Errno::EADDRNOTAVAIL);
         }
+        let s = self.udp.get(h)?;
+        let b = Binder {
+            idx: h.idx,
+            addr: ip,
+            reuse: s.reuse,
+            reuseport: s.reuseport,
+            dev: s.bound_dev_if,
+        };
         let port = if addr.port() == 0 {
-            self.ephemeral_port(ip)?
-        } else if self
-            .udp
-            .port_in_use(addr.port(), ip, self.udp.get(h)?.reuse)
-        {
+            self.ephemeral_port(h, ip)?
+        } else if self.udp.port_in_use(addr.port(), b) {
             return Err(Errno::EADDRINUSE);
         } else {
             addr.port()
         };
-        self.udp_hash(h, SocketAddrV4::new(ip, port))?;
+        let local = SocketAddrV4::new(ip, port);
+        // udp_lib_get_port: a socket with SO_REUSEPORT joins (or starts) its group before
+        // it is hashed.
+        if b.reuseport && !self.udp.reuseport_join(h.idx, local, b.dev) {
+            return Err(Errno::EADDRINUSE);
+        }
+        self.udp_hash(h, local)?;
         let s = self.udp.get_mut(h)?;
         s.addr_locked = !ip.is_unspecified();
         s.port_locked = addr.port() != 0;
@@ -352,13 +481,24 @@ impl Stack {
 
     /// `udp_lib_get_port` with port 0: a random start in `ip_local_port_range`, then the
     /// next free port. EADDRINUSE when the range is exhausted.
-    fn ephemeral_port(&mut self, ip: Ipv4Addr) -> Result<u16, Errno> {
+    ///
+    /// Deviation from Linux: an ephemeral port is never shared, not even by `SO_REUSEPORT`
+    /// sockets (Linux's bitmap search lets a reuseport socket land on a reuseport group's
+    /// port).
+    fn ephemeral_port(&mut self, h: SocketHandle, ip: Ipv4Addr) -> Result<u16, Errno> {
         let (lo, hi) = self.cfg.ip_local_port_range;
         let span = u32::from(hi.saturating_sub(lo)) + 1;
         let start = self.rand_u32() % span;
+        let b = Binder {
+            idx: h.idx,
+            addr: ip,
+            reuse: false,
+            reuseport: false,
+            dev: self.udp.get(h).map_or(0, |s| s.bound_dev_if),
+        };
         for i in 0..span {
             let port = lo + ((start + i) % span) as u16;
-            if !self.udp.port_in_use(port, ip, false) {
+            if !self.udp.port_in_use(port, b) {
                 return Ok(port);
             }
         }
@@ -410,12 +550,13 @@ impl Stack {
     /// ephemeral port if needed. ENETUNREACH without a route.
     pub fn udp_connect(&mut self, h: SocketHandle, peer: SocketAddrV4) -> Result<(), Errno> {
         self.udp.get(h)?;
-        let dst = self.route_output(*peer.ip(), None)?;
+        let oif = self.udp.get(h)?.bound_dev_if;
+        let dst = self.route_output_oif(*peer.ip(), None, oif)?;
         if dst.kind == RouteKind::Broadcast && !self.udp.get(h)?.broadcast {
             return Err(Errno::EACCES);
         }
         if !self.udp.get(h)?.bound {
-            let port = self.ephemeral_port(dst.src)?;
+            let port = self.ephemeral_port(h, dst.src)?;
             self.udp_hash(h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))?;
         }
         let s = self.udp.get_mut(h)?;
@@ -490,6 +631,7 @@ impl Stack {
     /// `close`: frees queued datagrams and the port.
     pub fn udp_close(&mut self, h: SocketHandle) -> Result<(), Errno> {
         self.udp.get(h)?;
+        self.udp.reuseport_leave(h.idx);
         let slot = &mut self.udp.slots[h.idx as usize];
         let Some(mut s) = slot.sock.take() else {
             return Err(Errno::EBADF);
@@ -497,6 +639,9 @@ impl Stack {
         slot.gen = slot.gen.wrapping_add(1);
         self.udp.free.push(h.idx);
         self.udp.count -= 1;
+        if s.bound_dev_if != 0 {
+            self.udp.bound_devs = self.udp.bound_devs.saturating_sub(1);
+        }
         if s.bound {
             if let Some(v) = self.udp.by_port.get_mut(&s.local.port()) {
                 v.retain(|&i| i != h.idx);
@@ -546,7 +691,7 @@ impl Stack {
         // inet_send_prepare binds an unbound socket to an ephemeral port first, so even a
         // send that then fails leaves the socket bound, as on Linux.
         if !self.udp.get(h)?.bound {
-            let port = self.ephemeral_port(Ipv4Addr::UNSPECIFIED)?;
+            let port = self.ephemeral_port(h, Ipv4Addr::UNSPECIFIED)?;
             self.udp_hash(h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))?;
         }
         // Checks in udp_sendmsg's order: length, address, route, broadcast, then
@@ -567,7 +712,8 @@ impl Stack {
         let connected = to.is_none();
         let saddr =
             (!s.local.ip().is_unspecified() && !s.local.ip().is_multicast()).then(|| *s.local.ip());
-        let dst = self.route_output(*daddr.ip(), saddr)?;
+        let oif = s.bound_dev_if;
+        let dst = self.route_output_oif(*daddr.ip(), saddr, oif)?;
         // One more look at the socket (route_output needed the whole stack): broadcast
         // permission, then the pending error and the ID counter.
         let s = self.udp.get_mut(h)?;
@@ -712,14 +858,20 @@ impl Stack {
                 && matches!(self.fib.local(daddr), Some(LocalKind::Broadcast(_))));
         if is_bcast {
             rx.bcast = true;
-            self.udp_mcast_deliver(skb, saddr, sport, daddr, dport, rx);
+            let dif = self.inet_iif(skb.dev, daddr);
+            self.udp_mcast_deliver(skb, (saddr, sport), (daddr, dport), dif, rx);
             return;
         }
         // No ordinary socket: the transparent socket of the arriving device, if any (the
         // nftables `tproxy` rule's redirect).
+        let dif = if self.udp.bound_devs == 0 {
+            None
+        } else {
+            Some(self.inet_iif(skb.dev, daddr))
+        };
         let found = self
             .udp
-            .lookup(saddr, sport, daddr, dport)
+            .lookup(saddr, sport, daddr, dport, dif)
             .or_else(|| self.udp.tproxy.get(&skb.dev).copied());
         match found {
             Some(idx) => {
@@ -741,13 +893,13 @@ impl Stack {
     }
 
     /// `__udp4_lib_mcast_deliver`: a copy to every matching socket; none -> IgnoredMulti.
+    /// `dif` is the incoming device: a socket bound to another one gets no copy.
     fn udp_mcast_deliver(
         &mut self,
         mut skb: SkBuff,
-        saddr: Ipv4Addr,
-        sport: u16,
-        daddr: Ipv4Addr,
-        dport: u16,
+        (saddr, sport): (Ipv4Addr, u16),
+        (daddr, dport): (Ipv4Addr, u16),
+        dif: u32,
         rx: RxIpInfo,
     ) {
         // Every matching socket gets a copy (no cap, as in Linux); the scratch list keeps its
@@ -764,7 +916,8 @@ impl Stack {
                 let remote_ok = s
                     .remote
                     .is_none_or(|r| *r.ip() == saddr && r.port() == sport);
-                if local_ok && remote_ok {
+                let dev_ok = s.bound_dev_if == 0 || s.bound_dev_if == dif;
+                if local_ok && remote_ok && dev_ok {
                     targets.push(i);
                 }
             }
@@ -832,7 +985,9 @@ impl Stack {
         mut hard: bool,
         icmp: &errqueue::IcmpErr<'_>,
     ) -> bool {
-        let Some(idx) = self.udp.lookup(daddr, dport, saddr, sport) else {
+        // Deviation from Linux: the ICMP error's incoming device is not compared with a
+        // bound socket's device (`inet_iif` of the error in `__udp4_lib_err`).
+        let Some(idx) = self.udp.lookup(daddr, dport, saddr, sport, None) else {
             return false;
         };
         let h = self.udp.handle(idx);
@@ -867,6 +1022,27 @@ impl Stack {
     pub fn udp_ttl(&self, h: SocketHandle) -> Result<u8, Errno> {
         let s = self.udp.get(h)?;
         Ok(s.ttl.unwrap_or(self.cfg.ip_default_ttl))
+    }
+
+    /// `SO_REUSEPORT` (`sk_reuseport`): sockets that all set it before bind() share the
+    /// address and port; each datagram goes to one of them by the hash of its 4-tuple.
+    pub fn udp_set_reuseport(&mut self, h: SocketHandle, on: bool) -> Result<(), Errno> {
+        self.udp.get_mut(h)?.reuseport = on;
+        Ok(())
+    }
+
+    /// `SO_BINDTODEVICE` / `SO_BINDTOIFINDEX` (`sk_bound_dev_if`, 0 unbinds): the socket
+    /// receives only what arrives on that device and sends through it.
+    pub fn udp_set_bound_dev(&mut self, h: SocketHandle, ifindex: u32) -> Result<(), Errno> {
+        let s = self.udp.get_mut(h)?;
+        let was = s.bound_dev_if;
+        s.bound_dev_if = ifindex;
+        match (was != 0, ifindex != 0) {
+            (false, true) => self.udp.bound_devs += 1,
+            (true, false) => self.udp.bound_devs = self.udp.bound_devs.saturating_sub(1),
+            _ => {}
+        }
+        Ok(())
     }
 
     /// `SO_REUSEADDR` (`sk_reuse`).
@@ -933,6 +1109,7 @@ impl Stack {
             let port = s.local.port();
             s.bound = false;
             s.local = SocketAddrV4::new(*s.local.ip(), 0);
+            self.udp.reuseport_leave(h.idx);
             if let Some(v) = self.udp.by_port.get_mut(&port) {
                 v.retain(|&i| i != h.idx);
                 if v.is_empty() {

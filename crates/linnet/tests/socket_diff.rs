@@ -77,7 +77,6 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
         "connect(AF_UNSPEC) on an established TCP socket (tcp_disconnect's abort) is not \
          done: EOPNOTSUPP",
     ),
-    ("bindtodevice", "SO_BINDTODEVICE is not done: ENOPROTOOPT"),
 ];
 
 // ---- the scenarios ----------------------------------------------------------------------
@@ -703,6 +702,74 @@ const SCENARIOS: &[(&str, &str)] = &[
          getopt s0 SOL_SOCKET SO_RCVBUF 4 -> int 200000",
     ),
     (
+        "bindtodevice_unprivileged",
+        "unprivileged
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         setopt s0 SOL_SOCKET SO_BINDTODEVICE s:nosuchdev -> ENODEV
+         setopt s0 SOL_SOCKET SO_BINDTODEVICE s:lo -> ok
+         getopt s0 SOL_SOCKET SO_BINDTODEVICE 16 -> bytes 6c6f00
+         getopt s0 SOL_SOCKET SO_BINDTODEVICE 15 -> EINVAL
+         getopt s0 SOL_SOCKET SO_BINDTOIFINDEX 4 -> int 1
+         setopt s0 SOL_SOCKET SO_BINDTODEVICE s:lo -> EPERM
+         setopt s0 SOL_SOCKET SO_BINDTODEVICE b:00 -> EPERM
+         bind s0 0.0.0.0:5070 -> ok
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         setopt s1 SOL_SOCKET SO_BINDTODEVICE s:lo -> ok
+         bind s1 0.0.0.0:5070 -> EADDRINUSE
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         bind s2 0.0.0.0:5070 -> EADDRINUSE
+         send s2 one 0 127.0.0.1:5070 -> len 3
+         recv s0 10 MSG_DONTWAIT -> recv 3 0 one
+         send s2 two 0 10.0.0.1:5070 -> len 3
+         recv s0 10 MSG_DONTWAIT -> EAGAIN
+         socket AF_INET SOCK_STREAM 0 -> fd
+         setopt s3 SOL_SOCKET SO_BINDTODEVICE s:lo -> ok
+         bind s3 0.0.0.0:5071 -> ok
+         listen s3 5 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         connect s4 127.0.0.1:5071 -> ok
+         accept s3 0 -> fd
+         getopt s5 SOL_SOCKET SO_BINDTOIFINDEX 4 -> int 1
+         socket AF_INET SOCK_STREAM 0 -> fd
+         connect s6 10.0.0.1:5071 -> ECONNREFUSED",
+    ),
+    (
+        "bindtodevice_privileged",
+        "socket AF_INET SOCK_DGRAM 0 -> fd
+         setopt s0 SOL_SOCKET SO_BINDTODEVICE s:lo -> ok
+         setopt s0 SOL_SOCKET SO_BINDTODEVICE s:lo -> ok
+         setopt s0 SOL_SOCKET SO_BINDTODEVICE s: -> ok
+         getopt s0 SOL_SOCKET SO_BINDTOIFINDEX 4 -> int 0
+         setopt s0 SOL_SOCKET SO_BINDTOIFINDEX -1 -> EINVAL
+         setopt s0 SOL_SOCKET SO_BINDTOIFINDEX 99 -> ok
+         getopt s0 SOL_SOCKET SO_BINDTOIFINDEX 4 -> int 99",
+    ),
+    (
+        "reuseport_shares_ports",
+        "socket AF_INET SOCK_DGRAM 0 -> fd
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         setopt s0 SOL_SOCKET SO_REUSEPORT 1 -> ok
+         setopt s1 SOL_SOCKET SO_REUSEPORT 1 -> ok
+         bind s0 127.0.0.1:5080 -> ok
+         bind s1 127.0.0.1:5080 -> ok
+         bind s2 127.0.0.1:5080 -> EADDRINUSE
+         bind s2 0.0.0.0:5080 -> EADDRINUSE
+         socket AF_INET SOCK_STREAM 0 -> fd
+         socket AF_INET SOCK_STREAM 0 -> fd
+         socket AF_INET SOCK_STREAM 0 -> fd
+         setopt s3 SOL_SOCKET SO_REUSEPORT 1 -> ok
+         setopt s4 SOL_SOCKET SO_REUSEPORT 1 -> ok
+         bind s3 127.0.0.1:5081 -> ok
+         bind s4 127.0.0.1:5081 -> ok
+         listen s3 5 -> ok
+         listen s4 5 -> ok
+         bind s5 127.0.0.1:5081 -> EADDRINUSE
+         socket AF_INET SOCK_STREAM 0 -> fd
+         setopt s6 SOL_SOCKET SO_REUSEADDR 1 -> ok
+         bind s6 127.0.0.1:5081 -> EADDRINUSE",
+    ),
+    (
         "boolean_socket_flags",
         "socket AF_INET SOCK_DGRAM 0 -> fd
          socket AF_INET SOCK_STREAM 0 -> fd
@@ -956,7 +1023,7 @@ const SCENARIOS: &[(&str, &str)] = &[
          socket AF_INET SOCK_DGRAM 0 -> fd
          setopt s3 SOL_UDP UDP_CORK 1 -> ok
          setopt s3 SOL_IP 11 1 -> ok
-         setopt s3 SOL_SOCKET SO_BINDTODEVICE s:lo -> linux ok | linnet ENOPROTOOPT # bindtodevice
+         setopt s3 SOL_SOCKET SO_BINDTODEVICE s:lo -> ok
          socket AF_INET6 SOCK_STREAM 0 -> linux fd | linnet EAFNOSUPPORT # no-ipv6
          socket AF_INET SOCK_RAW IPPROTO_ICMP -> linux fd | linnet ESOCKTNOSUPPORT # no-raw",
     ),
@@ -1111,6 +1178,7 @@ const NAMES: &[(&str, i32)] = &[
     ("SO_MARK", SO_MARK),
     ("SO_PROTOCOL", SO_PROTOCOL),
     ("SO_BINDTODEVICE", SO_BINDTODEVICE),
+    ("SO_BINDTOIFINDEX", SO_BINDTOIFINDEX),
     ("SO_DOMAIN", SO_DOMAIN),
     ("IP_TOS", IP_TOS),
     ("IP_TTL", IP_TTL),

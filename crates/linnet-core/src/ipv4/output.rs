@@ -136,6 +136,110 @@ impl Stack {
         Ok(dst)
     }
 
+    /// `ip_route_output_key` with `flowi4_oif` set (a socket bound with `SO_BINDTODEVICE`);
+    /// `oif` 0 is [`Stack::route_output`]. ENODEV for a device that does not exist,
+    /// ENETUNREACH for one that is down. Only routes through `oif` match: a local address
+    /// is local when it belongs to `oif` (or `oif` is the loopback device), a limited
+    /// broadcast or multicast goes out of `oif`, and when no main-table route leaves
+    /// through `oif` the destination is taken to be on its link (Linux: "Apparently,
+    /// routing tables are wrong. Assume, that the destination is on link.").
+    ///
+    /// Not cached: bound sockets are few, and the cache is keyed without the device.
+    pub(crate) fn route_output_oif(
+        &mut self,
+        daddr: Ipv4Addr,
+        saddr: Option<Ipv4Addr>,
+        oif: u32,
+    ) -> Result<Dst, Errno> {
+        if oif == 0 {
+            return self.route_output(daddr, saddr);
+        }
+        let dev = IfIndex(oif);
+        let Some(d) = self.device(dev) else {
+            return Err(Errno::ENODEV);
+        };
+        if !d.is_up() {
+            return Err(Errno::ENETUNREACH);
+        }
+        let mtu = d.mtu.min(IP_MAX_MTU);
+        let lo_mtu = self
+            .device(LOOPBACK_IFINDEX)
+            .map_or(65536, |d| d.mtu)
+            .min(IP_MAX_MTU);
+        let on_link = |st: &Stack, kind: RouteKind| Dst {
+            dev,
+            gateway: None,
+            kind,
+            src: saddr
+                .or_else(|| st.select_addr(dev, daddr))
+                .unwrap_or(Ipv4Addr::UNSPECIFIED),
+            mtu,
+        };
+        if is_lbcast(daddr) {
+            return Ok(on_link(self, RouteKind::Broadcast));
+        }
+        if daddr.is_multicast() {
+            return Ok(on_link(self, RouteKind::Multicast));
+        }
+        let local = if daddr.is_loopback() {
+            Some(LocalKind::Local(LOOPBACK_IFINDEX))
+        } else {
+            self.fib.local(daddr)
+        };
+        match local {
+            Some(LocalKind::Local(owner)) if owner == dev || dev == LOOPBACK_IFINDEX => {
+                return Ok(Dst {
+                    dev: LOOPBACK_IFINDEX,
+                    gateway: None,
+                    kind: RouteKind::Local,
+                    src: saddr.unwrap_or(daddr),
+                    mtu: lo_mtu,
+                });
+            }
+            Some(LocalKind::Broadcast(owner)) if owner == dev => {
+                return Ok(on_link(self, RouteKind::Broadcast));
+            }
+            _ => {}
+        }
+        let route = self
+            .fib
+            .lookup(daddr, |d| d == dev && self.dev_usable(d))
+            .copied();
+        let Some(r) = route else {
+            return Ok(on_link(self, RouteKind::Unicast));
+        };
+        let src = saddr
+            .or(r.prefsrc)
+            .or_else(|| self.select_addr(r.dev, r.gateway.unwrap_or(daddr)))
+            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let mut dst = Dst {
+            dev: r.dev,
+            gateway: r.gateway,
+            kind: RouteKind::Unicast,
+            src,
+            mtu,
+        };
+        dst.mtu = self.ip_pmtu(daddr, dst.mtu);
+        Ok(dst)
+    }
+
+    /// `inet_iif`: the incoming device a socket lookup compares with a bound socket's
+    /// device. A packet looped back to one of our addresses counts as arriving on the
+    /// device that holds the address (Linux: the output route's `rt_iif` is the local
+    /// route's device); one to 127.0.0.0/8 on the loopback device.
+    ///
+    /// Deviation from Linux: what a socket bound to the loopback device sends to an
+    /// address of another device counts as arriving on the address's device (Linux: on
+    /// the loopback device, the sender's `oif`).
+    pub(crate) fn inet_iif(&self, dev: IfIndex, daddr: Ipv4Addr) -> u32 {
+        if dev == LOOPBACK_IFINDEX && !daddr.is_loopback() {
+            if let Some(LocalKind::Local(owner)) = self.fib.local(daddr) {
+                return owner.0;
+            }
+        }
+        dev.0
+    }
+
     /// The lookup behind [`Stack::route_output`] (kept out of line so the cached path
     /// stays small).
     #[inline(never)]

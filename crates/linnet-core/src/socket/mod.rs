@@ -68,6 +68,21 @@
 //! and connect), `IP_RECVORIGDSTADDR` as a cmsg (the address is always in the metadata),
 //! `tproxy` to a port other than the listener's own lookup, and marks / policy routing.
 //!
+//! # Device binding and port sharing
+//! `SO_BINDTODEVICE` / `SO_BINDTOIFINDEX` (`sk_bound_dev_if`) take effect in the UDP and TCP
+//! lookups (a bound socket matches only what arrives on its device and beats an unbound
+//! one; a packet looped back to one of our addresses counts as arriving on the address's
+//! device, as Linux's `rt_iif`), in the bind conflict rules (sockets bound to different
+//! devices share a port) and in output routing (`route_output_oif`: only routes through
+//! the device, else the destination is taken as on-link there). Children inherit it.
+//! `SO_REUSEPORT` groups ([`reuseport`]) share a UDP port or a TCP listener's address and
+//! port; each datagram or SYN goes to the member the 4-tuple's seeded hash picks. Deviations:
+//! no uids, so the "same effective uid" rule of port sharing is not applied; an ephemeral
+//! port is never joined to a reuseport group; ICMP errors reach a bound UDP socket whatever
+//! device they arrived on; a ping socket bound to a device sends through it but takes
+//! replies from any device; what a socket bound to `lo` sends to another device's address
+//! counts as arriving on that device (Linux: on `lo`).
+//!
 //! # Not in this landing (issue 5, what remains)
 //! - Raw sockets: `socket(AF_INET, SOCK_RAW, ..)` answers ESOCKTNOSUPPORT (Linux: a raw
 //!   socket, or EPERM without `CAP_NET_RAW`). Other families (`AF_INET6`, `AF_UNIX`,
@@ -88,11 +103,10 @@
 //!   path MTU are not done. `TCP_INFO`'s
 //!   `tcpi_delivery_rate_app_limited` is 1 on every socket not listening.
 //! - Options kept and reported but without effect yet: `SO_DONTROUTE`, `SO_NO_CHECK`,
-//!   `SO_REUSEPORT` (no port sharing),
 //!   `SO_PRIORITY` / `SO_MARK` (no qdisc, no policy routing), `SO_RCVLOWAT` (only `poll`'s
 //!   readable target; `recv` does not wait for it),
 //!   `SO_SNDBUF` on UDP (sends are not charged to it).
-//! - Options not done (ENOPROTOOPT, Linux knows them): `SO_BINDTODEVICE`, `SO_PASSCRED`
+//! - Options not done (ENOPROTOOPT, Linux knows them): `SO_PASSCRED`
 //!   and the other `SOL_SOCKET` ones not listed in [`opt`]; `IP_TTL` / `IP_TOS` set on TCP
 //!   (the TCP code has no per-socket TTL or TOS), `IP_MTU_DISCOVER`, `IP_MTU`,
 //!   `IP_FREEBIND`, `IP_OPTIONS`, `IP_RECVORIGDSTADDR`, `IP_TRANSPARENT` on TCP.
@@ -116,6 +130,7 @@ mod ops;
 pub mod opt;
 mod ping;
 pub mod poll;
+pub(crate) mod reuseport;
 
 pub use addr::SockAddr;
 pub use ops::{ProtoOps, INET_DGRAM_OPS, INET_STREAM_OPS};
@@ -204,6 +219,8 @@ pub(crate) struct SockFields {
     pub(crate) priority: u32,
     /// `sk_mark`.
     pub(crate) mark: u32,
+    /// `sk_bound_dev_if` (`SO_BINDTODEVICE`, `SO_BINDTOIFINDEX`): 0 for none.
+    pub(crate) bound_dev_if: u32,
     /// `sk_rcvlowat`.
     pub(crate) rcvlowat: i32,
     /// `sk_rcvtimeo`: `None` waits forever (`MAX_SCHEDULE_TIMEOUT`).
@@ -474,6 +491,12 @@ impl Stack {
         self.sockets.table_fulls
     }
 
+    /// Sockets refused a place in a full `SO_REUSEPORT` group (UDP and TCP; see
+    /// [`reuseport`]).
+    pub fn sock_reuseport_group_fulls(&self) -> u64 {
+        self.udp.reuseport.group_fulls + self.tcp.reuseport.group_fulls
+    }
+
     /// Marks a socket as held by a caller with the network capabilities (see the module
     /// doc).
     pub fn sock_set_privileged(&mut self, id: SocketId, on: bool) -> Result<(), Errno> {
@@ -646,3 +669,5 @@ mod tests;
 
 #[cfg(test)]
 mod cmsg_tests;
+#[cfg(test)]
+mod opt_tests;

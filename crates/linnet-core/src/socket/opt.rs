@@ -83,6 +83,8 @@ pub const SO_MARK: i32 = 36;
 pub const SO_PROTOCOL: i32 = 38;
 /// `SO_DOMAIN`.
 pub const SO_DOMAIN: i32 = 39;
+/// `SO_BINDTOIFINDEX`.
+pub const SO_BINDTOIFINDEX: i32 = 62;
 /// `SO_RCVTIMEO_NEW`.
 pub const SO_RCVTIMEO_NEW: i32 = 66;
 /// `SO_SNDTIMEO_NEW`.
@@ -130,6 +132,8 @@ pub const TCP_USER_TIMEOUT: i32 = 18;
 /// `UDP_CORK`.
 pub const UDP_CORK: i32 = 1;
 
+/// `IFNAMSIZ`: a device name with its NUL.
+const IFNAMSIZ: usize = 16;
 /// `TCP_CA_NAME_MAX`.
 const TCP_CA_NAME_MAX: usize = 16;
 /// `SOCK_MIN_SNDBUF`.
@@ -240,8 +244,7 @@ pub(crate) fn sock_common_getsockopt(
 /// `sk_setsockopt`.
 fn sk_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -> Result<(), Errno> {
     if name == SO_BINDTODEVICE {
-        // Deviation from Linux: SO_BINDTODEVICE is not done yet.
-        return Err(Errno::ENOPROTOOPT);
+        return sock_setbindtodevice(st, id, v);
     }
     let val = int_of(v)?;
     let on = val != 0;
@@ -265,7 +268,15 @@ fn sk_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -> Result<()
                 st.udp_set_reuseaddr(sk, on)?;
             }
         }
-        SO_REUSEPORT => st.sock_mut(id)?.o.reuseport = on,
+        SO_REUSEPORT => {
+            st.sock_mut(id)?.o.reuseport = on;
+            if tcp {
+                st.tcp_set_reuseport(sk, on)?;
+            } else if !ping {
+                st.udp_set_reuseport(sk, on)?;
+            }
+        }
+        SO_BINDTOIFINDEX => sock_bindtoindex(st, id, val)?,
         SO_TYPE | SO_PROTOCOL | SO_DOMAIN | SO_ERROR => return Err(Errno::ENOPROTOOPT),
         SO_DONTROUTE => st.sock_mut(id)?.o.dontroute = on,
         SO_BROADCAST => {
@@ -472,9 +483,65 @@ fn sk_getsockopt(st: &mut Stack, id: SocketId, name: i32, out: &mut [u8]) -> Res
         SO_SNDLOWAT => 1,
         SO_ACCEPTCONN => (tcp && st.tcp_state(sk)? == crate::tcp::TcpState::Listen).into(),
         SO_MARK => o.mark as i32,
+        SO_BINDTOIFINDEX => o.bound_dev_if as i32,
+        SO_BINDTODEVICE => {
+            // sock_getbindtodevice: EINVAL below IFNAMSIZ; unbound is length 0; a device
+            // gone since is ENXIO (netdev_get_name).
+            if out.len() < IFNAMSIZ {
+                return Err(Errno::EINVAL);
+            }
+            if o.bound_dev_if == 0 {
+                return Ok(0);
+            }
+            let dev = st
+                .device(crate::dev::IfIndex(o.bound_dev_if))
+                .ok_or(Errno::ENXIO)?;
+            let name = dev.name.as_bytes();
+            let n = name.len().min(IFNAMSIZ - 1);
+            out[..n].copy_from_slice(&name[..n]);
+            out[n] = 0;
+            return Ok(n + 1);
+        }
         _ => return Err(Errno::ENOPROTOOPT),
     };
     Ok(put_int(out, val))
+}
+
+/// `sock_setbindtodevice`: the name is at most `IFNAMSIZ - 1` bytes of `optval` (up to a
+/// NUL); "" (or `optlen` 0) unbinds; ENODEV for a name no device has.
+fn sock_setbindtodevice(st: &mut Stack, id: SocketId, v: &[u8]) -> Result<(), Errno> {
+    let raw = &v[..v.len().min(IFNAMSIZ - 1)];
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    let index = if end == 0 {
+        0
+    } else {
+        let name = core::str::from_utf8(&raw[..end]).map_err(|_| Errno::ENODEV)?;
+        st.device_by_name(name).ok_or(Errno::ENODEV)?.ifindex.0
+    };
+    sock_bindtoindex(st, id, index as i32)
+}
+
+/// `sock_bindtoindex_locked`: changing a binding already made needs `CAP_NET_RAW`
+/// (EPERM); a negative index is EINVAL. The index is not checked against the devices, as
+/// in Linux (`SO_BINDTOIFINDEX` with an unknown index binds to it and then matches
+/// nothing). The protocol's lookups and routing follow the new device.
+fn sock_bindtoindex(st: &mut Stack, id: SocketId, index: i32) -> Result<(), Errno> {
+    let s = st.socket(id)?;
+    if s.o.bound_dev_if != 0 && !s.privileged {
+        return Err(Errno::EPERM);
+    }
+    if index < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (sk, proto) = (s.sk, s.protocol);
+    let index = index as u32;
+    match proto {
+        IPPROTO_TCP => st.tcp_set_bound_dev(sk, index)?,
+        IPPROTO_UDP => st.udp_set_bound_dev(sk, index)?,
+        _ => st.sockets.ping.get_mut(sk)?.bound_dev_if = index,
+    }
+    st.sock_mut(id)?.o.bound_dev_if = index;
+    Ok(())
 }
 
 /// `do_ip_setsockopt` (after `ip_setsockopt`'s level check).

@@ -68,6 +68,9 @@ pub(crate) struct PingSock {
     pub(crate) err: Option<Errno>,
     pub(crate) ttl: Option<u8>,
     pub(crate) reuse: bool,
+    /// `sk_bound_dev_if` (`SO_BINDTODEVICE`): kept and routed through, not yet matched
+    /// against the device a reply arrives on.
+    pub(crate) bound_dev_if: u32,
     drops: u64,
 }
 
@@ -183,6 +186,7 @@ impl Stack {
             ttl: None,
             // inetsw's INET_PROTOSW_REUSE: ping sockets start with SO_REUSEADDR on.
             reuse: true,
+            bound_dev_if: 0,
             drops: 0,
         };
         let t = &mut self.sockets.ping;
@@ -360,7 +364,8 @@ fn ping_connect(st: &mut Stack, id: SocketId, addr: &SockAddr) -> Result<(), Err
     if i32::from(addr.family()) != AF_INET {
         return Err(Errno::EAFNOSUPPORT);
     }
-    let dst = st.route_output(*sin.ip(), None)?;
+    let oif = st.sockets.ping.get(sk)?.bound_dev_if;
+    let dst = st.route_output_oif(*sin.ip(), None, oif)?;
     let broadcast_ok = st.socket(id)?.o.broadcast;
     if dst.kind == crate::route::RouteKind::Broadcast && !broadcast_ok {
         return Err(Errno::EACCES);
@@ -395,7 +400,7 @@ fn ping_v4_sendmsg(
         return Err(Errno::EINVAL);
     }
     let ps = st.sockets.ping.get(sk)?;
-    let (ident, ttl) = (ps.local.port(), ps.ttl);
+    let (ident, ttl, oif) = (ps.local.port(), ps.ttl, ps.bound_dev_if);
     let daddr = match to {
         Some(a) => {
             let sin = a.as_inet().ok_or(Errno::EINVAL)?;
@@ -412,7 +417,8 @@ fn ping_v4_sendmsg(
     let seq = u16::from_be_bytes([buf[6], buf[7]]);
     // Deviation from Linux: SO_BROADCAST does not let a ping socket ping a broadcast
     // address yet (Stack::ping_send refuses broadcasts).
-    st.ping_send(daddr, ident, seq, ttl, &buf[ICMPH_LEN..])?;
+    let tx = crate::ping::PingTx { ttl, oif };
+    st.ping_send_with(daddr, ident, seq, tx, &buf[ICMPH_LEN..])?;
     Ok(buf.len())
 }
 

@@ -180,7 +180,14 @@ impl Stack {
             rport: seg.sport,
         };
         let mut forced_isn = None;
-        if let Some(&idx) = self.tcp.ehash.get(&tuple) {
+        let dif = self.inet_iif(seg.iif, seg.daddr);
+        // INET_MATCH: a connection bound to another device does not match.
+        let est = self.tcp.ehash.get(&tuple).copied().filter(|&i| {
+            self.tcp
+                .slot_sock(i)
+                .is_none_or(|s| s.bound_dev_if == 0 || s.bound_dev_if == dif)
+        });
+        if let Some(idx) = est {
             let Some(mut sk) = self.tcp.take(idx) else {
                 return Err(DropReason::NotSpecified);
             };
@@ -208,7 +215,7 @@ impl Stack {
         // `nf_tproxy_get_sock_v4` redirect) takes what no ordinary socket matched.
         let listener = self
             .tcp
-            .lookup_listener(seg.daddr, seg.dport)
+            .lookup_listener((seg.saddr, seg.sport), (seg.daddr, seg.dport), dif)
             .or_else(|| self.tcp.tproxy.get(&seg.iif).copied());
         if let Some(l) = listener {
             return match self.tcp_listen_rcv(l, seg, forced_isn) {
@@ -348,7 +355,8 @@ impl Stack {
             self.stats.tcp_ext.listen_drops += 1;
             return Rcv::Drop(DropReason::TcpListenOverflow);
         }
-        let Ok(dst) = self.route_output(seg.saddr, Some(seg.daddr)) else {
+        // inet_csk_route_req: through the listener's bound device, if any (`ir_iif`).
+        let Ok(dst) = self.route_output_oif(seg.saddr, Some(seg.daddr), l.bound_dev_if) else {
             self.stats.tcp_ext.listen_drops += 1;
             return Rcv::Drop(DropReason::IpOutnoroutes);
         };
@@ -371,6 +379,8 @@ impl Stack {
         c.cork = l.cork;
         c.oobinline = l.oobinline;
         c.reuseaddr = l.reuseaddr;
+        c.reuseport = l.reuseport;
+        c.bound_dev_if = l.bound_dev_if;
         c.opts = l.opts;
         c.state = TcpState::SynRecv;
         // Options the SYN offered and we allow (tcp_parse_options + tcp_openreq_init).

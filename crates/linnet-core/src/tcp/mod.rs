@@ -294,6 +294,29 @@ pub(crate) struct ListenQueue {
     pub(crate) last_overflow: Option<Instant>,
 }
 
+/// Who asks for a port, for the conflict rules of `inet_bind_conflict`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Binder {
+    /// The asking socket's slot (never in conflict with itself).
+    idx: u32,
+    addr: Ipv4Addr,
+    reuse: bool,
+    reuseport: bool,
+    dev: u32,
+}
+
+impl Binder {
+    fn of(sk: &TcpSock, addr: Ipv4Addr) -> Binder {
+        Binder {
+            idx: sk.id.0,
+            addr,
+            reuse: sk.reuseaddr,
+            reuseport: sk.reuseport,
+            dev: sk.bound_dev_if,
+        }
+    }
+}
+
 /// Key of the connection hash: local and remote address and port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct FourTuple {
@@ -328,6 +351,13 @@ pub(crate) struct TcpSock {
     pub(crate) dead: bool,
     /// `SO_REUSEADDR`.
     pub(crate) reuseaddr: bool,
+    /// `SO_REUSEPORT` (`sk_reuseport`).
+    pub(crate) reuseport: bool,
+    /// The reuseport group a listener joined at listen() (`sk_reuseport_cb`).
+    pub(crate) reuseport_group: Option<u32>,
+    /// `sk_bound_dev_if` (`SO_BINDTODEVICE`), 0 for none: the socket only matches segments
+    /// arriving on that device, and routes through it. Children inherit it.
+    pub(crate) bound_dev_if: u32,
     /// `TCP_NODELAY`.
     pub(crate) nodelay: bool,
     /// `TCP_CORK` (`TCP_NAGLE_CORK` in `nonagle`).
@@ -507,6 +537,9 @@ impl TcpSock {
             orphan: false,
             dead: false,
             reuseaddr: false,
+            reuseport: false,
+            reuseport_group: None,
+            bound_dev_if: 0,
             nodelay: false,
             cork: false,
             msg_more: false,
@@ -692,7 +725,12 @@ pub(crate) struct TcpTable {
     free: Vec<u32>,
     count: usize,
     pub(crate) ehash: HashMap<FourTuple, u32>,
-    pub(crate) lhash: HashMap<(Ipv4Addr, u16), u32>,
+    /// Listeners by (local address, port): several when they are bound to different
+    /// devices or share the port with `SO_REUSEPORT`; newest first, as Linux adds at the
+    /// head of the `lhash2` chain.
+    pub(crate) lhash: HashMap<(Ipv4Addr, u16), Vec<u32>>,
+    /// The listeners' `SO_REUSEPORT` groups.
+    pub(crate) reuseport: crate::socket::reuseport::ReuseportGroups,
     /// Transparent accept-any listeners by device (at most one per device, so bounded by
     /// the device table): see [`Stack::tcp_listen_transparent`].
     pub(crate) tproxy: alloc::collections::BTreeMap<crate::dev::IfIndex, u32>,
@@ -719,6 +757,7 @@ impl TcpTable {
             count: 0,
             ehash: map_with_seed(seed),
             lhash: map_with_seed(seed ^ 0x9e37_79b9_7f4a_7c15),
+            reuseport: crate::socket::reuseport::ReuseportGroups::with_seed(seed),
             tproxy: alloc::collections::BTreeMap::new(),
             bhash: map_with_seed(seed ^ 0x6a09_e667_f3bc_c908),
             timers: Timers::default(),
@@ -791,23 +830,38 @@ impl TcpTable {
         Ok(Box::new(TcpSock::new((idx, slot.gen), cfg)))
     }
 
-    /// Whether a socket bound to `port` conflicts with a bind of `addr`
-    /// (`inet_csk_bind_conflict`): overlapping addresses, unless both sides set SO_REUSEADDR
-    /// and the other is not listening.
-    fn bind_conflict(&self, port: u16, addr: Ipv4Addr, reuse: bool) -> bool {
+    /// Whether a socket bound to `port` conflicts with a bind of `b.addr`
+    /// (`inet_csk_bind_conflict` → `inet_bind_conflict`): another socket whose address
+    /// overlaps and whose bound device is the same or either has none, unless both set
+    /// SO_REUSEADDR and the other is not listening (with `relax`), or both set
+    /// SO_REUSEPORT (with `reuseport_ok`). bind() and listen() ask with both on, an
+    /// ephemeral port search with both off.
+    ///
+    /// Deviation from Linux: `SO_REUSEPORT` sharing needs the same effective uid there; a
+    /// library has no uids.
+    fn bind_conflict(&self, port: u16, b: &Binder, relax: bool, reuseport_ok: bool) -> bool {
         let Some(owners) = self.bhash.get(&port) else {
             return false;
         };
         owners.iter().any(|&i| {
+            if i == b.idx {
+                return false;
+            }
             let Some(s) = self.slots[i as usize].sock.as_deref() else {
                 return false;
             };
             let a = *s.local.ip();
-            let overlap = a.is_unspecified() || addr.is_unspecified() || a == addr;
-            if !overlap {
+            let overlap = a.is_unspecified() || b.addr.is_unspecified() || a == b.addr;
+            let dev = b.dev == 0 || s.bound_dev_if == 0 || b.dev == s.bound_dev_if;
+            if !overlap || !dev {
                 return false;
             }
-            !reuse || !s.reuseaddr || s.state == TcpState::Listen
+            let share = reuseport_ok && b.reuseport && s.reuseport;
+            if b.reuse && s.reuseaddr && s.state != TcpState::Listen {
+                !relax
+            } else {
+                !share
+            }
         })
     }
 
@@ -815,12 +869,45 @@ impl TcpTable {
         self.bhash.get(&port).is_some_and(|v| !v.is_empty())
     }
 
-    /// `__inet_lookup_listener`: the listener for `daddr:dport`, exact address first.
-    pub(crate) fn lookup_listener(&self, daddr: Ipv4Addr, dport: u16) -> Option<u32> {
-        self.lhash
-            .get(&(daddr, dport))
-            .or_else(|| self.lhash.get(&(Ipv4Addr::UNSPECIFIED, dport)))
-            .copied()
+    /// `__inet_lookup_listener`: the listener for `daddr:dport` arriving on device `dif`,
+    /// exact address first, then the wildcard (`inet_lhash2_lookup` twice). In each, a
+    /// listener bound to another device does not match and one bound to `dif` beats an
+    /// unbound one (`compute_score`); the winner's `SO_REUSEPORT` group picks the member
+    /// by the hash of the 4-tuple (`inet_lookup_reuseport`).
+    pub(crate) fn lookup_listener(
+        &self,
+        (saddr, sport): (Ipv4Addr, u16),
+        (daddr, dport): (Ipv4Addr, u16),
+        dif: u32,
+    ) -> Option<u32> {
+        for addr in [daddr, Ipv4Addr::UNSPECIFIED] {
+            let Some(list) = self.lhash.get(&(addr, dport)) else {
+                continue;
+            };
+            let mut best: Option<(u32, u8)> = None;
+            for &i in list.iter().rev() {
+                let Some(s) = self.slots[i as usize].sock.as_deref() else {
+                    continue;
+                };
+                if s.bound_dev_if != 0 && s.bound_dev_if != dif {
+                    continue;
+                }
+                let score = if s.bound_dev_if != 0 { 2 } else { 1 };
+                if best.is_none_or(|(_, b)| score > b) {
+                    if let Some(g) = s.reuseport_group {
+                        let hash = self.reuseport.flow_hash(saddr, sport, daddr, dport);
+                        if let Some(m) = self.reuseport.select(g, hash, |_| true) {
+                            return Some(m);
+                        }
+                    }
+                    best = Some((i, score));
+                }
+            }
+            if let Some((i, _)) = best {
+                return Some(i);
+            }
+        }
+        None
     }
 
     /// Sockets in the table (all states, orphans and children included).
@@ -917,8 +1004,14 @@ impl Stack {
         }
         if sk.lhashed {
             let k = (*sk.local.ip(), sk.local.port());
-            if self.tcp.lhash.get(&k) == Some(&sk.id.0) {
-                self.tcp.lhash.remove(&k);
+            if let Some(v) = self.tcp.lhash.get_mut(&k) {
+                v.retain(|&i| i != sk.id.0);
+                if v.is_empty() {
+                    self.tcp.lhash.remove(&k);
+                }
+            }
+            if let Some(g) = sk.reuseport_group {
+                self.tcp.reuseport.detach(g, sk.id.0);
             }
         }
         if let Some(dev) = sk.tproxy_dev {
@@ -940,13 +1033,13 @@ impl Stack {
 
     /// `inet_csk_find_open_port` for bind(0): a random start in `ip_local_port_range`, then
     /// the next port free of conflicts.
-    fn tcp_ephemeral_port(&mut self, addr: Ipv4Addr, reuse: bool) -> Result<u16, Errno> {
+    fn tcp_ephemeral_port(&mut self, b: Binder) -> Result<u16, Errno> {
         let (lo, hi) = self.cfg.ip_local_port_range;
         let span = u32::from(hi.saturating_sub(lo)) + 1;
         let start = self.rand_u32() % span;
         for i in 0..span {
             let port = lo + ((start + i) % span) as u16;
-            if !self.tcp.bind_conflict(port, addr, reuse) {
+            if !self.tcp.bind_conflict(port, &b, false, false) {
                 return Ok(port);
             }
         }
@@ -1019,6 +1112,7 @@ impl Stack {
             self.tcp_unhash(sk);
             sk.ehashed = false;
             sk.lhashed = false;
+            sk.reuseport_group = None;
             if sk.bound && !sk.user_bound {
                 self.tcp_bhash_del(sk);
             }
@@ -1105,8 +1199,11 @@ impl Stack {
                 return Err(Errno::EADDRNOTAVAIL);
             }
             let port = if addr.port() == 0 {
-                st.tcp_ephemeral_port(ip, sk.reuseaddr)?
-            } else if st.tcp.bind_conflict(addr.port(), ip, sk.reuseaddr) {
+                st.tcp_ephemeral_port(Binder::of(sk, ip))?
+            } else if st
+                .tcp
+                .bind_conflict(addr.port(), &Binder::of(sk, ip), true, true)
+            {
                 return Err(Errno::EADDRINUSE);
             } else {
                 addr.port()
@@ -1114,6 +1211,24 @@ impl Stack {
             sk.local = SocketAddrV4::new(ip, port);
             st.tcp_bhash_add(sk);
             sk.user_bound = true;
+            Ok(())
+        })
+    }
+
+    /// `SO_REUSEPORT`: listeners that all set it before listen() share the address and
+    /// port; each SYN goes to one of them by the hash of its 4-tuple.
+    pub fn tcp_set_reuseport(&mut self, h: SocketHandle, on: bool) -> Result<(), Errno> {
+        self.tcp_with(h, |_, sk| {
+            sk.reuseport = on;
+            Ok(())
+        })
+    }
+
+    /// `SO_BINDTODEVICE` / `SO_BINDTOIFINDEX` (`sk_bound_dev_if`, 0 unbinds): the socket
+    /// only matches segments arriving on that device and routes through it.
+    pub fn tcp_set_bound_dev(&mut self, h: SocketHandle, ifindex: u32) -> Result<(), Errno> {
+        self.tcp_with(h, |_, sk| {
+            sk.bound_dev_if = ifindex;
             Ok(())
         })
     }
@@ -1146,37 +1261,46 @@ impl Stack {
                 return Err(Errno::EINVAL);
             }
             if !sk.bound {
-                let port = st.tcp_ephemeral_port(Ipv4Addr::UNSPECIFIED, sk.reuseaddr)?;
+                let port = st.tcp_ephemeral_port(Binder::of(sk, Ipv4Addr::UNSPECIFIED))?;
                 sk.local = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
                 st.tcp_bhash_add(sk);
             } else {
                 // inet_csk_listen_start re-checks the port as a listener would bind it.
-                let me = sk.id.0;
-                let conflict = st.tcp.bhash.get(&sk.local.port()).is_some_and(|v| {
-                    v.iter().any(|&i| {
-                        i != me
-                            && st.tcp.slots[i as usize].sock.as_deref().is_some_and(|o| {
-                                let a = *o.local.ip();
-                                let b = *sk.local.ip();
-                                let overlap = a.is_unspecified() || b.is_unspecified() || a == b;
-                                overlap && (o.state == TcpState::Listen || !o.reuseaddr)
-                            })
-                    })
-                });
-                if conflict {
+                let b = Binder::of(sk, *sk.local.ip());
+                if st.tcp.bind_conflict(sk.local.port(), &b, true, true) {
                     return Err(Errno::EADDRINUSE);
                 }
             }
             let key = (*sk.local.ip(), sk.local.port());
-            if st.tcp.lhash.contains_key(&key) {
-                return Err(Errno::EADDRINUSE);
+            // inet_reuseport_add_sock: join the group of a listener on the same address,
+            // port and device with SO_REUSEPORT, or start one.
+            let mut group = None;
+            if sk.reuseport {
+                let peer = st.tcp.lhash.get(&key).and_then(|v| {
+                    v.iter().rev().find_map(|&i| {
+                        let o = st.tcp.slots[i as usize].sock.as_deref()?;
+                        (o.reuseport && o.bound_dev_if == sk.bound_dev_if)
+                            .then_some(o.reuseport_group)
+                            .flatten()
+                    })
+                });
+                group = Some(match peer {
+                    Some(g) => {
+                        if !st.tcp.reuseport.add(g, sk.id.0) {
+                            return Err(Errno::EADDRINUSE);
+                        }
+                        g
+                    }
+                    None => st.tcp.reuseport.alloc(sk.id.0),
+                });
             }
+            sk.reuseport_group = group;
             sk.listen = Some(Box::new(ListenQueue {
                 max_backlog: max,
                 ..ListenQueue::default()
             }));
             st.tcp_set_state(sk, TcpState::Listen);
-            st.tcp.lhash.insert(key, sk.id.0);
+            st.tcp.lhash.entry(key).or_default().push(sk.id.0);
             sk.lhashed = true;
             Ok(())
         })
@@ -1264,7 +1388,7 @@ impl Stack {
                 _ => return Err(Errno::EISCONN),
             }
             let saddr = (!sk.local.ip().is_unspecified()).then(|| *sk.local.ip());
-            let dst = st.route_output(*peer.ip(), saddr)?;
+            let dst = st.route_output_oif(*peer.ip(), saddr, sk.bound_dev_if)?;
             if matches!(dst.kind, RouteKind::Broadcast | RouteKind::Multicast) {
                 return Err(Errno::ENETUNREACH);
             }
@@ -1298,8 +1422,11 @@ impl Stack {
             );
             let (bound, user_bound, opts) = (sk.bound, sk.user_bound, sk.opts);
             let (cork, oobinline) = (sk.cork, sk.oobinline);
+            let (reuseport, bound_dev_if) = (sk.reuseport, sk.bound_dev_if);
             let sndbuf_locked = sk.buf.sndbuf_locked;
             *sk = TcpSock::new(id, &st.cfg);
+            sk.reuseport = reuseport;
+            sk.bound_dev_if = bound_dev_if;
             sk.opts = opts;
             sk.cork = cork;
             sk.oobinline = oobinline;

@@ -41,7 +41,8 @@ impl Stack {
         if matches!(sk.state, TcpState::Listen | TcpState::Close) {
             return;
         }
-        let Ok(dst) = self.route_output(*sk.remote.ip(), Some(*sk.local.ip())) else {
+        let Ok(dst) = self.route_output_oif(*sk.remote.ip(), Some(*sk.local.ip()), sk.bound_dev_if)
+        else {
             return;
         };
         let learned = self.ip_rt_update_pmtu(*sk.remote.ip(), mtu, dst.mtu);

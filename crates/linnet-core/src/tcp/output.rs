@@ -233,7 +233,7 @@ impl Stack {
         retrans: bool,
     ) -> bool {
         let daddr = *sk.remote.ip();
-        let dst = match self.route_output(daddr, Some(*sk.local.ip())) {
+        let dst = match self.route_output_oif(daddr, Some(*sk.local.ip()), sk.bound_dev_if) {
             Ok(d) => d,
             Err(e) => {
                 sk.err_soft = Some(e);

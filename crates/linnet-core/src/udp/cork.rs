@@ -75,9 +75,10 @@ impl Stack {
         let buf = core::mem::take(&mut s.cork.buf);
         let saddr =
             (!s.local.ip().is_unspecified() && !s.local.ip().is_multicast()).then(|| *s.local.ip());
+        let oif = s.bound_dev_if;
         // Deviation from Linux: the route is looked up again here; Linux keeps the one
         // found by the first call in `inet->cork`.
-        let r = match self.route_output(*daddr.ip(), saddr) {
+        let r = match self.route_output_oif(*daddr.ip(), saddr, oif) {
             Ok(dst) => self.udp_emit(h, &buf, daddr, connected, dst).map(|_| ()),
             Err(e) => Err(e),
         };

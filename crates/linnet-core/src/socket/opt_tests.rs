@@ -1,0 +1,338 @@
+//! Rule tests of the socket options that change what the protocols do: `SO_BINDTODEVICE` /
+//! `SO_BINDTOIFINDEX` (lookups, bind conflicts, output routing) and `SO_REUSEPORT` (port
+//! sharing with a flow hash). One stack (`testutil::Harness`) with a second Ethernet device
+//! `eth1` (10.1.0.1/24, same MAC as `eth0`) on virtual time.
+
+use alloc::vec::Vec;
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+use super::addr::*;
+use super::opt::*;
+use super::*;
+use crate::dev::IfIndex;
+use crate::testutil::*;
+
+const ETH1_IP: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 1);
+const ETH1_PEER: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 2);
+
+fn sa(ip: Ipv4Addr, port: u16) -> SockAddr {
+    SockAddr::inet(SocketAddrV4::new(ip, port))
+}
+
+/// The harness plus `eth1`, with permanent neighbours for the peers on both links.
+fn two_links() -> (Harness, IfIndex) {
+    let mut h = Harness::new().with_static_peer();
+    let eth1 = add_ethernet(&mut h.stack, "eth1", OUR_MAC, ETH1_IP, 24);
+    h.stack
+        .neigh_add(eth1, ETH1_PEER, Some(PEER_MAC), crate::NudState::Permanent)
+        .unwrap();
+    (h, eth1)
+}
+
+fn sock(h: &mut Harness, ty: i32) -> SocketId {
+    h.stack.sys_socket(AF_INET, ty | SOCK_NONBLOCK, 0).unwrap()
+}
+
+fn set_int(h: &mut Harness, s: SocketId, name: i32, v: i32) -> Result<(), Errno> {
+    h.stack
+        .sys_setsockopt(s, SOL_SOCKET, name, &v.to_ne_bytes())
+}
+
+fn bind_dev(h: &mut Harness, s: SocketId, name: &str) -> Result<(), Errno> {
+    h.stack
+        .sys_setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, name.as_bytes())
+}
+
+fn recv(h: &mut Harness, s: SocketId) -> Option<Vec<u8>> {
+    let mut b = [0u8; 64];
+    let m = h.stack.sys_recvmsg(s, &mut b, 0).ok()?;
+    Some(b[..m.len].to_vec())
+}
+
+/// A UDP datagram from `src:sport` to `dst:dport` arriving on `dev`.
+fn udp_in(h: &mut Harness, dev: IfIndex, src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16) {
+    let f = udp_frame_from(PEER_MAC, src, sport, dst, dport, b"x");
+    h.receive_on(dev, &f);
+}
+
+/// `sock_setbindtodevice` / `sock_getbindtodevice` / `sock_bindtoindex_locked`: ENODEV for
+/// an unknown name; a first binding needs no capability but changing it does (EPERM, as
+/// Linux since 5.7); getsockopt needs IFNAMSIZ bytes (EINVAL) and answers the name with
+/// its NUL, or length 0 when unbound; SO_BINDTOIFINDEX takes any index >= 0.
+#[test]
+fn bindtodevice_set_get_and_capability_rule() {
+    let (mut h, eth1) = two_links();
+    let u = sock(&mut h, SOCK_DGRAM);
+    assert_eq!(bind_dev(&mut h, u, "nosuch"), Err(Errno::ENODEV));
+    let mut name = [0u8; 16];
+    assert_eq!(
+        h.stack
+            .sys_getsockopt(u, SOL_SOCKET, SO_BINDTODEVICE, &mut name),
+        Ok(0)
+    );
+    // Past IFNAMSIZ - 1 bytes the name is cut; up to a NUL it counts.
+    assert_eq!(bind_dev(&mut h, u, "eth1\0junk"), Ok(()));
+    let n = h
+        .stack
+        .sys_getsockopt(u, SOL_SOCKET, SO_BINDTODEVICE, &mut name)
+        .unwrap();
+    assert_eq!(&name[..n], b"eth1\0");
+    let mut short = [0u8; 15];
+    assert_eq!(
+        h.stack
+            .sys_getsockopt(u, SOL_SOCKET, SO_BINDTODEVICE, &mut short),
+        Err(Errno::EINVAL)
+    );
+    let mut idx = [0u8; 4];
+    h.stack
+        .sys_getsockopt(u, SOL_SOCKET, SO_BINDTOIFINDEX, &mut idx)
+        .unwrap();
+    assert_eq!(u32::from_ne_bytes(idx), eth1.0);
+    // Changing or removing the binding needs CAP_NET_RAW.
+    assert_eq!(bind_dev(&mut h, u, "eth0"), Err(Errno::EPERM));
+    assert_eq!(bind_dev(&mut h, u, ""), Err(Errno::EPERM));
+    h.stack.sock_set_privileged(u, true).unwrap();
+    assert_eq!(bind_dev(&mut h, u, ""), Ok(()));
+    assert_eq!(
+        h.stack
+            .sys_getsockopt(u, SOL_SOCKET, SO_BINDTODEVICE, &mut name),
+        Ok(0)
+    );
+    let t = sock(&mut h, SOCK_STREAM);
+    assert_eq!(set_int(&mut h, t, SO_BINDTOIFINDEX, -1), Err(Errno::EINVAL));
+    assert_eq!(set_int(&mut h, t, SO_BINDTOIFINDEX, 99), Ok(()));
+    h.stack
+        .sys_getsockopt(t, SOL_SOCKET, SO_BINDTOIFINDEX, &mut idx)
+        .unwrap();
+    assert_eq!(i32::from_ne_bytes(idx), 99);
+    // Bound to a device that does not exist: connect finds no route out of it.
+    assert_eq!(h.stack.sys_connect(t, &sa(PEER_IP, 80)), Err(Errno::ENODEV));
+}
+
+/// `udp_lib_lport_inuse` and `compute_score`: sockets bound to different devices share a
+/// port; an unbound one conflicts with both. A datagram goes to the socket bound to the
+/// device it arrived on, whatever address it was sent to (weak host model), and a bound
+/// socket beats an unbound one that shares the port with SO_REUSEADDR.
+#[test]
+fn udp_bound_sockets_share_a_port_and_receive_only_from_their_device() {
+    let (mut h, eth1) = two_links();
+    let eth0 = h.eth0;
+    let a = sock(&mut h, SOCK_DGRAM);
+    let b = sock(&mut h, SOCK_DGRAM);
+    let c = sock(&mut h, SOCK_DGRAM);
+    bind_dev(&mut h, a, "eth0").unwrap();
+    bind_dev(&mut h, b, "eth1").unwrap();
+    h.stack
+        .sys_bind(a, &sa(Ipv4Addr::UNSPECIFIED, 7000))
+        .unwrap();
+    h.stack
+        .sys_bind(b, &sa(Ipv4Addr::UNSPECIFIED, 7000))
+        .unwrap();
+    assert_eq!(
+        h.stack.sys_bind(c, &sa(Ipv4Addr::UNSPECIFIED, 7000)),
+        Err(Errno::EADDRINUSE)
+    );
+    udp_in(&mut h, eth0, PEER_IP, 1, OUR_IP, 7000);
+    assert_eq!(recv(&mut h, a).as_deref(), Some(&b"x"[..]));
+    assert_eq!(recv(&mut h, b), None);
+    // Sent to eth0's address but arriving on eth1: eth1's socket.
+    udp_in(&mut h, eth1, ETH1_PEER, 1, OUR_IP, 7000);
+    assert_eq!(recv(&mut h, b).as_deref(), Some(&b"x"[..]));
+    assert_eq!(recv(&mut h, a), None);
+
+    // With SO_REUSEADDR on both, a bound socket (bound first) still beats the unbound
+    // one bound after it, on its own device only.
+    let d = sock(&mut h, SOCK_DGRAM);
+    let e = sock(&mut h, SOCK_DGRAM);
+    for s in [d, e] {
+        set_int(&mut h, s, SO_REUSEADDR, 1).unwrap();
+    }
+    bind_dev(&mut h, d, "eth1").unwrap();
+    h.stack
+        .sys_bind(d, &sa(Ipv4Addr::UNSPECIFIED, 7001))
+        .unwrap();
+    h.stack
+        .sys_bind(e, &sa(Ipv4Addr::UNSPECIFIED, 7001))
+        .unwrap();
+    udp_in(&mut h, eth1, ETH1_PEER, 1, ETH1_IP, 7001);
+    assert!(recv(&mut h, d).is_some());
+    udp_in(&mut h, eth0, PEER_IP, 1, OUR_IP, 7001);
+    assert!(recv(&mut h, e).is_some());
+    assert_eq!(recv(&mut h, d), None);
+}
+
+/// `udp_sendmsg` with `flowi4_oif = sk_bound_dev_if`: a socket bound to eth1 sends a
+/// datagram for an eth0 subnet out of eth1 (no route through eth1 matches, so the
+/// destination is taken as on-link there, as `ip_route_output_key_hash_rcu` does).
+#[test]
+fn udp_bound_socket_sends_through_its_device() {
+    let (mut h, eth1) = two_links();
+    h.stack
+        .neigh_add(eth1, PEER_IP, Some(PEER_MAC), crate::NudState::Permanent)
+        .unwrap();
+    let u = sock(&mut h, SOCK_DGRAM);
+    bind_dev(&mut h, u, "eth1").unwrap();
+    h.stack
+        .sys_sendto(u, b"hi", 0, Some(&sa(PEER_IP, 9)))
+        .unwrap();
+    let out = h.drain_with_dev();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, eth1);
+    let (ip, _, dport, data) = parse_udp(&out[0].1).unwrap();
+    assert_eq!((ip.ip.src_addr, dport, &data[..]), (ETH1_IP, 9, &b"hi"[..]));
+    // Unbound, the same datagram takes the route: eth0.
+    let v = sock(&mut h, SOCK_DGRAM);
+    h.stack
+        .sys_sendto(v, b"hi", 0, Some(&sa(PEER_IP, 9)))
+        .unwrap();
+    assert_eq!(h.drain_with_dev()[0].0, h.eth0);
+}
+
+/// `inet_csk_bind_conflict` and `__inet_lookup_listener`: listeners on one port bound to
+/// different devices coexist; a SYN goes to the listener of the device it arrived on and
+/// the SYN-ACK leaves by that device; the child inherits the binding.
+#[test]
+fn tcp_listeners_per_device() {
+    let (mut h, eth1) = two_links();
+    let l0 = sock(&mut h, SOCK_STREAM);
+    let l1 = sock(&mut h, SOCK_STREAM);
+    let any = sock(&mut h, SOCK_STREAM);
+    bind_dev(&mut h, l0, "eth0").unwrap();
+    bind_dev(&mut h, l1, "eth1").unwrap();
+    for l in [l0, l1] {
+        h.stack
+            .sys_bind(l, &sa(Ipv4Addr::UNSPECIFIED, 8080))
+            .unwrap();
+        h.stack.sys_listen(l, 8).unwrap();
+    }
+    assert_eq!(
+        h.stack.sys_bind(any, &sa(Ipv4Addr::UNSPECIFIED, 8080)),
+        Err(Errno::EADDRINUSE)
+    );
+    let syn = TcpSeg {
+        sport: 4000,
+        dport: 8080,
+        seq: 100,
+        syn: true,
+        window: 65535,
+        mss: Some(1460),
+        ..TcpSeg::default()
+    };
+    h.receive_on(eth1, &tcp_frame_from(ETH1_PEER, ETH1_IP, &syn));
+    let out = h.drain_with_dev();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, eth1);
+    let synack = parse_tcp(&out[0].1).unwrap();
+    assert!(synack.flags.syn && synack.ack.is_some());
+    let ack = TcpSeg {
+        sport: 4000,
+        dport: 8080,
+        seq: 101,
+        ack: Some(synack.seq.wrapping_add(1)),
+        window: 65535,
+        ..TcpSeg::default()
+    };
+    h.receive_on(eth1, &tcp_frame_from(ETH1_PEER, ETH1_IP, &ack));
+    assert_eq!(h.stack.sys_accept4(l0, 0).map(|_| ()), Err(Errno::EAGAIN));
+    let (c, peer) = h.stack.sys_accept4(l1, 0).unwrap();
+    assert_eq!(peer, SocketAddrV4::new(ETH1_PEER, 4000));
+    let mut idx = [0u8; 4];
+    h.stack
+        .sys_getsockopt(c, SOL_SOCKET, SO_BINDTOIFINDEX, &mut idx)
+        .unwrap();
+    assert_eq!(u32::from_ne_bytes(idx), eth1.0);
+    // The same SYN on eth0 is eth0's listener's.
+    h.receive(&tcp_frame_from(PEER_IP, OUR_IP, &syn));
+    let out = h.drain_with_dev();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, h.eth0);
+}
+
+/// `udp_reuseport_add_sock` and `lookup_reuseport`: sockets that set SO_REUSEPORT before
+/// bind share the port (one without it is refused), each flow sticks to one member and
+/// the flows spread over all of them; a member that closes leaves the others every flow.
+#[test]
+fn udp_reuseport_spreads_flows_by_hash() {
+    let mut h = Harness::new().with_static_peer();
+    let eth0 = h.eth0;
+    let socks: Vec<SocketId> = (0..4).map(|_| sock(&mut h, SOCK_DGRAM)).collect();
+    for &s in &socks {
+        set_int(&mut h, s, SO_REUSEPORT, 1).unwrap();
+        h.stack
+            .sys_bind(s, &sa(Ipv4Addr::UNSPECIFIED, 7100))
+            .unwrap();
+    }
+    let other = sock(&mut h, SOCK_DGRAM);
+    assert_eq!(
+        h.stack.sys_bind(other, &sa(Ipv4Addr::UNSPECIFIED, 7100)),
+        Err(Errno::EADDRINUSE)
+    );
+    let who = |h: &mut Harness| -> Vec<usize> {
+        (0..4).filter(|&i| recv(h, socks[i]).is_some()).collect()
+    };
+    let mut first = Vec::new();
+    let mut hits = [0u32; 4];
+    for sport in 2000..2064u16 {
+        udp_in(&mut h, eth0, PEER_IP, sport, OUR_IP, 7100);
+        let got = who(&mut h);
+        assert_eq!(got.len(), 1, "one member per datagram");
+        hits[got[0]] += 1;
+        first.push(got[0]);
+    }
+    assert!(hits.iter().all(|&n| n > 0), "{hits:?}");
+    // The same flows again land where they did.
+    for (k, sport) in (2000..2064u16).enumerate() {
+        udp_in(&mut h, eth0, PEER_IP, sport, OUR_IP, 7100);
+        assert_eq!(who(&mut h), [first[k]]);
+    }
+    h.stack.sys_close(socks[0]).unwrap();
+    for sport in 2000..2064u16 {
+        udp_in(&mut h, eth0, PEER_IP, sport, OUR_IP, 7100);
+        let got: Vec<usize> = (1..4)
+            .filter(|&i| recv(&mut h, socks[i]).is_some())
+            .collect();
+        assert_eq!(got.len(), 1);
+    }
+    assert_eq!(h.stack.stats.udp.no_ports, 0);
+}
+
+/// `inet_reuseport_add_sock` and `inet_lhash2_lookup`: listeners with SO_REUSEPORT share
+/// an address and port, SYNs spread over them by the 4-tuple, and each accepts its own;
+/// a listener without the option is refused (EADDRINUSE), and so is one past the group
+/// limit (counted).
+#[test]
+fn tcp_reuseport_listeners_share_syns() {
+    let mut h = Harness::new();
+    let ls: Vec<SocketId> = (0..2).map(|_| sock(&mut h, SOCK_STREAM)).collect();
+    for &l in &ls {
+        set_int(&mut h, l, SO_REUSEPORT, 1).unwrap();
+        h.stack.sys_bind(l, &sa(Ipv4Addr::LOCALHOST, 7200)).unwrap();
+        h.stack.sys_listen(l, 64).unwrap();
+    }
+    let plain = sock(&mut h, SOCK_STREAM);
+    assert_eq!(
+        h.stack.sys_bind(plain, &sa(Ipv4Addr::LOCALHOST, 7200)),
+        Err(Errno::EADDRINUSE)
+    );
+    let mut accepted = [0u32; 2];
+    for _ in 0..24 {
+        let c = sock(&mut h, SOCK_STREAM);
+        let _ = h.stack.sys_connect(c, &sa(Ipv4Addr::LOCALHOST, 7200));
+        for (i, &l) in ls.iter().enumerate() {
+            while h.stack.sys_accept4(l, 0).is_ok() {
+                accepted[i] += 1;
+            }
+        }
+    }
+    assert_eq!(accepted.iter().sum::<u32>(), 24);
+    assert!(accepted.iter().all(|&n| n > 0), "{accepted:?}");
+    // The group limit.
+    h.stack.tcp.reuseport.max_socks = 2;
+    let third = sock(&mut h, SOCK_STREAM);
+    set_int(&mut h, third, SO_REUSEPORT, 1).unwrap();
+    h.stack
+        .sys_bind(third, &sa(Ipv4Addr::LOCALHOST, 7200))
+        .unwrap();
+    assert_eq!(h.stack.sys_listen(third, 8), Err(Errno::EADDRINUSE));
+    assert_eq!(h.stack.sock_reuseport_group_fulls(), 1);
+}
