@@ -201,6 +201,8 @@ impl Stack {
                 return;
             }
         };
+        // icmp_socket_deliver: raw sockets of the quoted protocol first (raw_icmp_error).
+        self.raw_icmp_error(msg.0, code, quoted);
         let (proto, src, dst) = (inner.next_header(), inner.src_addr(), inner.dst_addr());
         let l4 = &quoted[ihl..];
         let ports = (

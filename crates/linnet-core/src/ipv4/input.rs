@@ -2,7 +2,7 @@
 //! and forwarding.
 //!
 //! Linux: net/ipv4/ip_input.c (`ip_rcv_core`, `ip_rcv_finish_core`, `ip_local_deliver`,
-//! `ip_protocol_deliver_rcu`), net/ipv4/route.c (`ip_route_input_slow`, `ip_error`),
+//! `ip_protocol_deliver_rcu`, which hands raw sockets their copies first), net/ipv4/route.c (`ip_route_input_slow`, `ip_error`),
 //! net/ipv4/ip_forward.c (`ip_forward`), net/ipv4/ip_options.c (`__ip_options_compile`).
 //! RFCs: RFC 791 §3.2, RFC 1122 §3.2.1, RFC 1812 §5.2.4.3 (martian addresses).
 //!
@@ -297,6 +297,8 @@ impl Stack {
         skb.pull(hl);
         skb.reset_transport_header();
         let bcast = rt == InputRoute::Broadcast;
+        // ip_protocol_deliver_rcu: the raw sockets get their copies first.
+        let raw = self.raw_local_deliver(&skb, proto.0);
         match proto {
             Protocol::ICMP => {
                 self.stats.ip.in_delivers += 1;
@@ -309,6 +311,11 @@ impl Stack {
             Protocol::TCP => {
                 self.stats.ip.in_delivers += 1;
                 self.tcp_rcv(skb, bcast);
+            }
+            _ if raw => {
+                // A raw socket took it: delivered, no protocol unreachable.
+                self.stats.ip.in_delivers += 1;
+                self.consume_skb(skb);
             }
             _ => {
                 self.stats.ip.in_unknown_protos += 1;

@@ -44,7 +44,7 @@ impl IpIdents {
         IpIdents { key, ids }
     }
 
-    fn select(
+    pub(crate) fn select(
         &mut self,
         now_ms: u64,
         daddr: Ipv4Addr,

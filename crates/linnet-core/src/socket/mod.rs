@@ -130,11 +130,12 @@ mod ops;
 pub mod opt;
 mod ping;
 pub mod poll;
+pub mod raw;
 pub(crate) mod reuseport;
 
 pub use addr::SockAddr;
 pub use ops::{ProtoOps, INET_DGRAM_OPS, INET_STREAM_OPS};
-pub use ping::INET_SOCKRAW_OPS;
+pub use raw::INET_SOCKRAW_OPS;
 
 use addr::*;
 
@@ -258,6 +259,8 @@ pub(crate) struct SocketTable {
     count: usize,
     /// The ping sockets' protocol table (`ping_table`).
     pub(crate) ping: ping::PingTable,
+    /// The raw sockets' table (`raw_v4_hashinfo`).
+    pub(crate) raw: raw::RawTable,
     /// `socket()`/`accept()` refused because the table was full (EMFILE).
     pub(crate) table_fulls: u64,
 }
@@ -272,6 +275,7 @@ impl SocketTable {
             by_sk: map_with_seed(0x736f_636b),
             count: 0,
             ping: ping::PingTable::new(),
+            raw: raw::RawTable::new(),
             table_fulls: 0,
         }
     }
@@ -335,8 +339,8 @@ struct InetProtosw {
 }
 
 /// `inetsw_array`, with the entries linnet has, in Linux's order (UDP before ping, so
-/// `SOCK_DGRAM` with protocol 0 is UDP). Linux also lists `SOCK_RAW` + any protocol (raw).
-static INETSW: [InetProtosw; 3] = [
+/// `SOCK_DGRAM` with protocol 0 is UDP; `SOCK_RAW` takes any protocol but 0).
+static INETSW: [InetProtosw; 4] = [
     InetProtosw {
         ty: SOCK_STREAM,
         protocol: IPPROTO_TCP,
@@ -352,6 +356,12 @@ static INETSW: [InetProtosw; 3] = [
     InetProtosw {
         ty: SOCK_DGRAM,
         protocol: IPPROTO_ICMP,
+        ops: &INET_SOCKRAW_OPS,
+        reuse: true,
+    },
+    InetProtosw {
+        ty: SOCK_RAW,
+        protocol: IPPROTO_IP,
         ops: &INET_SOCKRAW_OPS,
         reuse: true,
     },
@@ -431,14 +441,17 @@ impl Stack {
             }
             err = Errno::EPROTONOSUPPORT;
         }
-        // Deviation from Linux: SOCK_RAW (any protocol) has a protosw entry there (EPERM
-        // without CAP_NET_RAW); here it is ESOCKTNOSUPPORT until raw sockets exist.
         let answer = found.ok_or(err)?;
+        if ty == SOCK_RAW && !kern {
+            // CAP_NET_RAW: only a socket created privileged (sock_create_kern) has it.
+            return Err(Errno::EPERM);
+        }
         if self.sockets.count >= self.cfg.max_sockets {
             self.sockets.table_fulls += 1;
             return Err(Errno::EMFILE);
         }
         let sk = match answer.protocol {
+            _ if ty == SOCK_RAW => self.raw_socket(protocol),
             IPPROTO_TCP => self.tcp_socket(),
             IPPROTO_ICMP => self.ping_socket(),
             _ => self.udp_socket(),

@@ -137,9 +137,9 @@ const IFNAMSIZ: usize = 16;
 /// `TCP_CA_NAME_MAX`.
 const TCP_CA_NAME_MAX: usize = 16;
 /// `SOCK_MIN_SNDBUF`.
-const SOCK_MIN_SNDBUF: usize = 4608;
+pub(super) const SOCK_MIN_SNDBUF: usize = 4608;
 /// `SOCK_MIN_RCVBUF`.
-const SOCK_MIN_RCVBUF: usize = 2304;
+pub(super) const SOCK_MIN_RCVBUF: usize = 2304;
 /// `sizeof(struct timeval)` on 64-bit.
 const TIMEVAL_LEN: usize = 16;
 /// `sizeof(struct linger)`.
@@ -148,7 +148,12 @@ const LINGER_LEN: usize = 8;
 /// `ip_tos2prio`: the `SO_PRIORITY` an `IP_TOS` value implies (`rt_tos2priority`).
 const IP_TOS2PRIO: [u8; 16] = [0, 0, 0, 0, 2, 2, 2, 2, 6, 6, 6, 6, 4, 4, 4, 4];
 
-fn int_of(v: &[u8]) -> Result<i32, Errno> {
+/// `rt_tos2priority(tos)`.
+pub(super) fn ip_tos2prio(tos: u8) -> u8 {
+    IP_TOS2PRIO[usize::from((tos & 0x1e) >> 1)]
+}
+
+pub(super) fn int_of(v: &[u8]) -> Result<i32, Errno> {
     let b: [u8; 4] = v
         .get(..4)
         .ok_or(Errno::EINVAL)?
@@ -158,13 +163,13 @@ fn int_of(v: &[u8]) -> Result<i32, Errno> {
 }
 
 /// Copies `min(out.len(), bytes.len())` bytes: getsockopt's `len = min(len, lv)`.
-fn put(out: &mut [u8], bytes: &[u8]) -> usize {
+pub(super) fn put(out: &mut [u8], bytes: &[u8]) -> usize {
     let n = out.len().min(bytes.len());
     out[..n].copy_from_slice(&bytes[..n]);
     n
 }
 
-fn put_int(out: &mut [u8], v: i32) -> usize {
+pub(super) fn put_int(out: &mut [u8], v: i32) -> usize {
     put(out, &v.to_ne_bytes())
 }
 
@@ -242,7 +247,7 @@ pub(crate) fn sock_common_getsockopt(
 }
 
 /// `sk_setsockopt`.
-fn sk_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -> Result<(), Errno> {
+pub(super) fn sk_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -> Result<(), Errno> {
     if name == SO_BINDTODEVICE {
         return sock_setbindtodevice(st, id, v);
     }
@@ -397,7 +402,7 @@ fn sk_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -> Result<()
 }
 
 /// `sk_getsockopt`.
-fn sk_getsockopt(st: &mut Stack, id: SocketId, name: i32, out: &mut [u8]) -> Result<usize, Errno> {
+pub(super) fn sk_getsockopt(st: &mut Stack, id: SocketId, name: i32, out: &mut [u8]) -> Result<usize, Errno> {
     let s = st.socket(id)?;
     let (sk, tcp, o) = (s.sk, s.protocol == IPPROTO_TCP, s.o);
     let ping = s.protocol == IPPROTO_ICMP;

@@ -19,8 +19,6 @@ use alloc::vec::Vec;
 use core::net::{Ipv4Addr, SocketAddrV4};
 
 use super::addr::*;
-use super::ops::{inet_getname, inet_shutdown};
-use super::opt;
 use super::{MsgInfo, SockAddr, SocketId};
 use crate::errno::Errno;
 use crate::hash::{map_with_seed, HashMap};
@@ -28,7 +26,6 @@ use crate::route::LocalKind;
 use crate::stack::{Event, Stack};
 use crate::udp::SocketHandle;
 
-use super::ops::{inet_release, ProtoOps};
 
 /// Bit that marks a [`SocketHandle`] as a ping socket (UDP handles never have it, TCP
 /// handles carry `0x8000_0000`).
@@ -38,24 +35,6 @@ const ICMPH_LEN: usize = 8;
 /// Largest queue of replies per socket, whatever the receive buffer says (each entry is a
 /// small allocation); past it replies are dropped and counted.
 const MAX_QUEUED: usize = 1024;
-
-/// `inet_sockraw_ops`, the ops of ping sockets.
-pub static INET_SOCKRAW_OPS: ProtoOps = ProtoOps {
-    family: AF_INET,
-    name: "inet_sockraw_ops",
-    release: inet_release,
-    bind: ping_bind,
-    connect: ping_connect,
-    accept: super::ops::sock_no_accept,
-    getname: inet_getname,
-    listen: super::ops::sock_no_listen,
-    shutdown: inet_shutdown,
-    setsockopt: opt::sock_common_setsockopt,
-    getsockopt: opt::sock_common_getsockopt,
-    sendmsg: ping_v4_sendmsg,
-    recvmsg: ping_recvmsg,
-    poll: super::poll::datagram_poll,
-};
 
 #[derive(Debug)]
 pub(crate) struct PingSock {
@@ -317,7 +296,7 @@ impl Stack {
 /// family other than AF_INET (AF_UNSPEC with INADDR_ANY passes), EADDRNOTAVAIL for an
 /// address that is not ours (unless `ip_nonlocal_bind`), EINVAL when bound, EADDRINUSE
 /// for a taken identifier. No privileged-port check: the port is an identifier.
-fn ping_bind(st: &mut Stack, id: SocketId, addr: &SockAddr) -> Result<(), Errno> {
+pub(super) fn ping_bind(st: &mut Stack, id: SocketId, addr: &SockAddr) -> Result<(), Errno> {
     let sin = addr.as_inet().ok_or(Errno::EINVAL)?;
     let fam = i32::from(addr.family());
     if fam != AF_INET && (fam != AF_UNSPEC || !sin.ip().is_unspecified()) {
@@ -348,7 +327,7 @@ fn ping_autobind(st: &mut Stack, sk: SocketHandle) -> Result<(), Errno> {
 }
 
 /// `inet_dgram_connect` + `ip4_datagram_connect` for ping sockets.
-fn ping_connect(st: &mut Stack, id: SocketId, addr: &SockAddr) -> Result<(), Errno> {
+pub(super) fn ping_connect(st: &mut Stack, id: SocketId, addr: &SockAddr) -> Result<(), Errno> {
     if addr.len() < 2 {
         return Err(Errno::EINVAL);
     }
@@ -378,7 +357,7 @@ fn ping_connect(st: &mut Stack, id: SocketId, addr: &SockAddr) -> Result<(), Err
 /// below an ICMP header, EOPNOTSUPP for MSG_OOB, EINVAL unless the header is an echo
 /// request (type 8, code 0), then the address (EINVAL short, EAFNOSUPPORT, EDESTADDRREQ
 /// unconnected without one), then the route (ENETUNREACH, EACCES for a broadcast).
-fn ping_v4_sendmsg(
+pub(super) fn ping_v4_sendmsg(
     st: &mut Stack,
     id: SocketId,
     buf: &[u8],
@@ -425,7 +404,7 @@ fn ping_v4_sendmsg(
 /// `ping_recvmsg`: the next reply (ICMP header and data), truncated to `buf` with
 /// MSG_TRUNC in `msg_flags`; MSG_PEEK leaves it queued; a pending error first; EAGAIN
 /// when none is queued; MSG_ERRQUEUE finds an empty error queue.
-fn ping_recvmsg(
+pub(super) fn ping_recvmsg(
     st: &mut Stack,
     id: SocketId,
     buf: &mut [u8],

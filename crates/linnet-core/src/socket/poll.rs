@@ -216,7 +216,7 @@ pub(super) fn tcp_poll(st: &Stack, id: SocketId) -> Result<PollMask, Errno> {
 
 /// `datagram_poll` over the socket layer's shutdown bits and the protocol's queue and
 /// error: `(error pending, something queued)`.
-fn datagram_mask(shutdown: u8, err: bool, queued: bool) -> PollMask {
+pub(super) fn datagram_mask(shutdown: u8, err: bool, queued: bool) -> PollMask {
     let mut mask = PollMask::NONE;
     if err {
         mask |= PollMask::POLLERR;

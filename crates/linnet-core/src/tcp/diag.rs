@@ -43,7 +43,7 @@ use super::{RtxKind, TcpInfo, TcpSock, TcpState, TimerKind, TCP_HANDLE_TAG};
 pub const IPPROTO_TCP: u8 = 6;
 /// `IPPROTO_UDP`.
 pub const IPPROTO_UDP: u8 = 17;
-/// `IPPROTO_RAW`: raw sockets do not exist yet, so a dump of them is empty.
+/// `IPPROTO_RAW`: the raw sockets (`raw_diag`).
 pub const IPPROTO_RAW: u8 = 255;
 
 /// Every state (`idiag_states` = ~0).
@@ -78,7 +78,7 @@ pub struct InetDiagReq {
 /// One socket (`struct inet_diag_msg` and the attributes `ss` asks for).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InetDiagMsg {
-    /// `INET_DIAG_PROTOCOL`: [`IPPROTO_TCP`] or [`IPPROTO_UDP`].
+    /// `INET_DIAG_PROTOCOL`: [`IPPROTO_TCP`], [`IPPROTO_UDP`], or a raw socket's protocol.
     pub protocol: u8,
     /// `idiag_state`: the state's Linux number (a UDP socket is `TCP_ESTABLISHED` when
     /// connected, `TCP_CLOSE` otherwise).
@@ -324,7 +324,8 @@ impl Stack {
         match req.protocol {
             IPPROTO_TCP => self.tcp_diag_dump(req, cursor, max),
             IPPROTO_UDP => self.udp_diag_dump(req, cursor, max),
-            // No raw sockets yet (and no other protocols): an empty, complete dump.
+            IPPROTO_RAW => self.raw_diag_dump(req, cursor, max),
+            // No other protocols: an empty, complete dump.
             _ => (Vec::new(), None),
         }
     }
