@@ -233,7 +233,10 @@ impl Stack {
     ) -> Result<MsgInfo, Errno> {
         cmsgs.clear();
         let s = self.socket(id)?;
-        let (sk, is_udp) = (s.sk, s.protocol == super::addr::IPPROTO_UDP && s.ty == super::addr::SOCK_DGRAM);
+        let (sk, is_udp) = (
+            s.sk,
+            s.protocol == super::addr::IPPROTO_UDP && s.ty == super::addr::SOCK_DGRAM,
+        );
         if !is_udp {
             return self.sys_recvmsg(id, buf, flags);
         }

@@ -247,7 +247,12 @@ pub(crate) fn sock_common_getsockopt(
 }
 
 /// `sk_setsockopt`.
-pub(super) fn sk_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -> Result<(), Errno> {
+pub(super) fn sk_setsockopt(
+    st: &mut Stack,
+    id: SocketId,
+    name: i32,
+    v: &[u8],
+) -> Result<(), Errno> {
     if name == SO_BINDTODEVICE {
         return sock_setbindtodevice(st, id, v);
     }
@@ -402,7 +407,12 @@ pub(super) fn sk_setsockopt(st: &mut Stack, id: SocketId, name: i32, v: &[u8]) -
 }
 
 /// `sk_getsockopt`.
-pub(super) fn sk_getsockopt(st: &mut Stack, id: SocketId, name: i32, out: &mut [u8]) -> Result<usize, Errno> {
+pub(super) fn sk_getsockopt(
+    st: &mut Stack,
+    id: SocketId,
+    name: i32,
+    out: &mut [u8],
+) -> Result<usize, Errno> {
     let s = st.socket(id)?;
     let (sk, tcp, o) = (s.sk, s.protocol == IPPROTO_TCP, s.o);
     let ping = s.protocol == IPPROTO_ICMP;

@@ -26,7 +26,6 @@ use crate::route::LocalKind;
 use crate::stack::{Event, Stack};
 use crate::udp::SocketHandle;
 
-
 /// Bit that marks a [`SocketHandle`] as a ping socket (UDP handles never have it, TCP
 /// handles carry `0x8000_0000`).
 const PING_HANDLE_TAG: u32 = 0x4000_0000;

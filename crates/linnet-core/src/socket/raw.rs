@@ -222,7 +222,6 @@ impl RawTable {
             }
         }
     }
-
 }
 
 /// Counters of the raw socket table.
