@@ -50,6 +50,7 @@ use std::time::Duration as StdDuration;
 
 use linnet_core::socket::addr::*;
 use linnet_core::socket::opt::*;
+use linnet_core::socket::raw::{ICMP_FILTER, SOL_RAW};
 use linnet_core::socket::{SockAddr, SocketId};
 use linnet_core::wire::ethernet::EthernetAddress;
 use linnet_core::wire::ipv4::Ipv4Cidr;
@@ -63,10 +64,6 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
     (
         "no-ipv6",
         "AF_INET6 sockets are not implemented yet: EAFNOSUPPORT",
-    ),
-    (
-        "no-raw",
-        "raw sockets (SOCK_RAW) are not implemented yet: ESOCKTNOSUPPORT",
     ),
     (
         "tcp-ttl",
@@ -1024,8 +1021,97 @@ const SCENARIOS: &[(&str, &str)] = &[
          setopt s3 SOL_UDP UDP_CORK 1 -> ok
          setopt s3 SOL_IP 11 1 -> ok
          setopt s3 SOL_SOCKET SO_BINDTODEVICE s:lo -> ok
-         socket AF_INET6 SOCK_STREAM 0 -> linux fd | linnet EAFNOSUPPORT # no-ipv6
-         socket AF_INET SOCK_RAW IPPROTO_ICMP -> linux fd | linnet ESOCKTNOSUPPORT # no-raw",
+         socket AF_INET6 SOCK_STREAM 0 -> linux fd | linnet EAFNOSUPPORT # no-ipv6",
+    ),
+    (
+        "raw_socket_unprivileged_is_eperm",
+        "unprivileged
+         socket AF_INET SOCK_RAW IPPROTO_ICMP -> EPERM
+         socket AF_INET SOCK_RAW IPPROTO_RAW -> EPERM
+         socket AF_INET SOCK_RAW 0 -> EPROTONOSUPPORT
+         socket AF_INET SOCK_RAW 263 -> EINVAL
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         setopt s0 SOL_IP IP_HDRINCL 1 -> ENOPROTOOPT
+         getopt s0 SOL_IP IP_HDRINCL 4 -> int 0
+         setopt s0 SOL_RAW ICMP_FILTER 8 -> ENOPROTOOPT
+         getopt s0 SOL_RAW ICMP_FILTER 4 -> EOPNOTSUPP",
+    ),
+    (
+        "raw_socket_options_and_names",
+        "socket AF_INET SOCK_RAW 0 -> EPROTONOSUPPORT
+         socket AF_INET SOCK_RAW IPPROTO_ICMP -> fd
+         socket AF_INET SOCK_RAW IPPROTO_RAW -> fd
+         socket AF_INET SOCK_RAW IPPROTO_UDP -> fd
+         getopt s0 SOL_IP IP_HDRINCL 4 -> int 0
+         getopt s1 SOL_IP IP_HDRINCL 4 -> int 1
+         setopt s0 SOL_IP IP_HDRINCL 1 -> ok
+         getopt s0 SOL_IP IP_HDRINCL 4 -> int 1
+         setopt s0 SOL_IP IP_HDRINCL 0 -> ok
+         getopt s0 SOL_SOCKET SO_TYPE 4 -> int 3
+         getopt s1 SOL_SOCKET SO_PROTOCOL 4 -> int 255
+         getsockname s0 -> 0.0.0.0:1
+         getsockname s1 -> 0.0.0.0:255
+         getpeername s0 -> ENOTCONN
+         setopt s2 SOL_RAW ICMP_FILTER 8 -> EOPNOTSUPP
+         getopt s2 SOL_RAW ICMP_FILTER 4 -> EOPNOTSUPP
+         setopt s0 SOL_RAW ICMP_FILTER 8 -> ok
+         getopt s0 SOL_RAW ICMP_FILTER 4 -> int 8
+         getopt s0 SOL_RAW ICMP_FILTER 2 -> bytes 0800
+         setopt s0 SOL_RAW 2 1 -> ENOPROTOOPT
+         getopt s0 SOL_RAW 2 4 -> ENOPROTOOPT
+         setopt s0 SOL_IP IP_TTL 9 -> ok
+         getopt s0 SOL_IP IP_TTL 4 -> int 9
+         getopt s0 SOL_TCP TCP_NODELAY 4 -> EOPNOTSUPP
+         listen s0 1 -> EOPNOTSUPP
+         accept s0 0 -> EOPNOTSUPP
+         shutdown s0 SHUT_RD -> ENOTCONN
+         bind s2 10.9.9.9:0 -> EADDRNOTAVAIL
+         bind s2 len=15,10.0.0.1:0 -> EINVAL
+         bind s2 fam=10,10.0.0.1:0 -> ok
+         getsockname s2 -> 10.0.0.1:17
+         bind s2 127.0.0.1:0 -> ok
+         getsockname s2 -> 127.0.0.1:17
+         send s0 x:08 0 127.0.0.1:0 -> EFAULT
+         send s0 x:0800 MSG_OOB 127.0.0.1:0 -> EOPNOTSUPP
+         send s0 x:0800 0 -> EDESTADDRREQ
+         send s0 x:0800 0 fam=10,127.0.0.1:0 -> EAFNOSUPPORT
+         send s0 x:0800 0 len=15,127.0.0.1:0 -> EINVAL",
+    ),
+    (
+        "raw_send_and_receive_over_loopback",
+        "socket AF_INET SOCK_RAW 253 -> fd
+         socket AF_INET SOCK_RAW 253 -> fd
+         socket AF_INET SOCK_RAW IPPROTO_RAW -> fd
+         socket AF_INET SOCK_RAW 254 -> fd
+         bind s1 127.0.0.1:0 -> ok
+         send s0 hello 0 127.0.0.1:0 -> len 5
+         poll s1 -> poll POLLIN,POLLOUT,POLLRDNORM,POLLWRNORM,POLLWRBAND
+         recv s0 4 MSG_DONTWAIT -> recv 4 0x20 x:45000019
+         recv s1 4 MSG_DONTWAIT|MSG_TRUNC -> recv 25 0x20 x:45000019
+         recv s0 100 MSG_DONTWAIT -> EAGAIN
+         recv s3 100 MSG_DONTWAIT -> EAGAIN
+         send s2 x:450000001234000040fd00007f0000017f0000016869 0 127.0.0.1:0 -> len 22
+         recv s0 100 MSG_PEEK|MSG_DONTWAIT -> recv 22 0 x:450000161234000040fd69b57f0000017f0000016869
+         recv s0 100 MSG_DONTWAIT -> recv 22 0 x:450000161234000040fd69b57f0000017f0000016869
+         send s2 x:45000000 0 127.0.0.1:0 -> EINVAL
+         send s2 x:4f0000001234000040fd00007f0000017f000001 0 127.0.0.1:0 -> EINVAL
+         send s2 x:450000001234000040fd00007f0000017f0000016869 0 -> EDESTADDRREQ
+         shutdown s2 SHUT_WR -> ENOTCONN
+         send s2 x:450000001234000040fd00007f0000017f0000016869 0 127.0.0.1:0 -> EPIPE
+         shutdown s0 SHUT_WR -> ENOTCONN
+         send s0 hello 0 127.0.0.1:0 -> len 5
+         recv s1 100 MSG_DONTWAIT -> recv 22 0 x:450000161234000040fd69b57f0000017f0000016869
+         recv s1 4 MSG_DONTWAIT -> recv 4 0x20 x:45000019
+         connect s0 127.0.0.1:0 -> ok
+         getpeername s0 -> ENOTCONN
+         getsockname s0 -> 127.0.0.1:253
+         connect s0 127.0.0.1:7 -> ok
+         getpeername s0 -> 127.0.0.1:7
+         bind s0 127.0.0.1:0 -> EINVAL
+         shutdown s0 SHUT_RD -> ok
+         connect s0 unspec -> ok
+         getsockname s0 -> 0.0.0.0:0
+         getpeername s0 -> ENOTCONN",
     ),
     (
         "udp_reuseaddr",
@@ -1151,6 +1237,9 @@ const NAMES: &[(&str, i32)] = &[
     ("IPPROTO_TCP", IPPROTO_TCP),
     ("IPPROTO_UDP", IPPROTO_UDP),
     ("IPPROTO_ICMP", IPPROTO_ICMP),
+    ("IPPROTO_RAW", IPPROTO_RAW),
+    ("SOL_RAW", SOL_RAW),
+    ("ICMP_FILTER", ICMP_FILTER),
     ("SOL_SOCKET", SOL_SOCKET),
     ("SOL_IP", SOL_IP),
     ("SOL_TCP", SOL_TCP),
@@ -1983,7 +2072,12 @@ fn run_linnet(cfg: &StackConfig, script: &Script) -> Vec<Out> {
     for step in &script.steps {
         let unit = |r: Result<(), Errno>| r.map_or_else(|e| Out::Err(e.code()), |()| Out::Ok);
         let o = match &step.cmd {
-            Cmd::Socket(f, t, p) => match net.a.sys_socket(*f, *t, *p) {
+            // A privileged caller: sock_create_kern passes the CAP_NET_RAW check too.
+            Cmd::Socket(f, t, p) => match if privileged {
+                net.a.sock_create_kern(*f, *t, *p)
+            } else {
+                net.a.sys_socket(*f, *t, *p)
+            } {
                 Ok(id) => {
                     net.a.sock_set_privileged(id, privileged).unwrap();
                     ids.push(id);

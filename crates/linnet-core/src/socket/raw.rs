@@ -97,8 +97,10 @@ pub static INET_SOCKRAW_OPS: ProtoOps = ProtoOps {
 /// `struct raw_sock` with the `inet_sock` fields it uses.
 #[derive(Debug)]
 pub(crate) struct RawSock {
-    /// `inet_num`: the protocol (also `inet_sport`, what getsockname reports as the port).
+    /// `inet_num`: the protocol.
     pub(crate) num: u16,
+    /// `inet_sport`: the protocol too, until a disconnect clears it (getsockname's port).
+    sport: u16,
     /// `inet_rcv_saddr`: datagrams to another address are not for this socket.
     pub(crate) rcv_saddr: Ipv4Addr,
     /// `inet_saddr`: the source of what it sends (0: the route's).
@@ -266,6 +268,7 @@ impl Stack {
         let num = u16::try_from(protocol).map_err(|_| Errno::EINVAL)?;
         let sock = RawSock {
             num,
+            sport: num,
             rcv_saddr: Ipv4Addr::UNSPECIFIED,
             saddr: Ipv4Addr::UNSPECIFIED,
             daddr: None,
@@ -481,7 +484,7 @@ impl Stack {
                 state: state.number(),
                 timer: crate::tcp::diag::timer::OFF,
                 retrans: 0,
-                src: SocketAddrV4::new(s.rcv_saddr, s.num),
+                src: SocketAddrV4::new(s.rcv_saddr, s.sport),
                 dst: SocketAddrV4::new(s.daddr.unwrap_or(Ipv4Addr::UNSPECIFIED), s.dport),
                 expires: 0,
                 rqueue: u32::try_from(s.rmem).unwrap_or(u32::MAX),
@@ -571,6 +574,7 @@ fn sockraw_connect(st: &mut Stack, id: SocketId, addr: &SockAddr) -> Result<(), 
         // No SOCK_BINDADDR_LOCK on raw sockets: inet_reset_saddr.
         s.saddr = Ipv4Addr::UNSPECIFIED;
         s.rcv_saddr = Ipv4Addr::UNSPECIFIED;
+        s.sport = 0;
         st.sockets.raw.unhash(i as u32);
         return Ok(());
     }
@@ -616,7 +620,7 @@ fn sockraw_getname(st: &Stack, id: SocketId, peer: bool) -> Result<SocketAddrV4,
         } else {
             s.rcv_saddr
         };
-        Ok(SocketAddrV4::new(a, s.num))
+        Ok(SocketAddrV4::new(a, s.sport))
     }
 }
 
@@ -722,12 +726,21 @@ impl Stack {
             if buf.len() > 0xffff - ipwire::HEADER_LEN {
                 return Err(Errno::EMSGSIZE);
             }
+            // ip_select_ident: a connected socket's own counter; otherwise the hashed
+            // generator, DF or not (ip_append_data sets ignore_df under IP_PMTUDISC_WANT).
+            let rand = self.rand_u32();
+            let now_ms = self.now.as_millis();
+            let src = saddr.unwrap_or(dst.src);
+            let hashed = self.idents.select(now_ms, daddr, src, num as u8, rand);
             let s = self.sockets.raw.get_mut(sk)?;
             let ttl = s.ttl.unwrap_or(self.cfg.ip_default_ttl);
-            let sock_id = s.daddr.map(|_| {
-                let v = s.inet_id;
-                s.inet_id = s.inet_id.wrapping_add(1);
-                v
+            let sock_id = Some(match s.daddr {
+                Some(_) => {
+                    let v = s.inet_id;
+                    s.inet_id = s.inet_id.wrapping_add(1);
+                    v
+                }
+                None => hashed,
             });
             let mut skb = self.pool.alloc(buf.len());
             skb.put_slice(buf);

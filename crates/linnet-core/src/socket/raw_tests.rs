@@ -336,7 +336,7 @@ fn hdrincl_send_errors() {
 }
 
 /// Without `IP_HDRINCL` the stack builds the header: the socket's protocol, `IP_TTL`,
-/// `IP_TOS`, DF (IP_PMTUDISC_WANT) and ID 0 for an unconnected socket; the bytes are the
+/// `IP_TOS`, DF (IP_PMTUDISC_WANT) and a hashed ID for an unconnected socket; the bytes are the
 /// payload as given (no checksum is computed for the user). An ICMP socket needs the type
 /// and code (EFAULT below 2 bytes); a broadcast needs SO_BROADCAST (EACCES).
 #[test]
@@ -353,9 +353,14 @@ fn send_without_hdrincl_builds_the_header_with_the_socket_protocol() {
     assert_eq!(o.ip.next_header, Protocol::ICMP);
     assert_eq!((o.ip.src_addr, o.ip.dst_addr), (OUR_IP, PEER_IP));
     assert_eq!((o.ip.hop_limit, o.ip.tos, o.ip.dont_frag), (7, 0x20, true));
-    assert_eq!(o.ip.ident, 0);
+    let first_id = o.ip.ident;
     assert_eq!(o.payload(), &echo[..]);
     assert_eq!(h.stack.stats().icmp.out_msgs, before + 1);
+    // Unconnected, DF and all: the hashed ID generator, one more per datagram of the flow
+    // (Linux: ignore_df under IP_PMTUDISC_WANT, so ip_select_ident does not give 0).
+    h.stack.sys_sendto(s, &echo, 0, Some(&sa(PEER_IP))).unwrap();
+    let o = sent(&mut h).remove(0);
+    assert_eq!(o.ip.ident, first_id.wrapping_add(1));
     assert_eq!(
         h.stack.sys_sendto(s, &[8], 0, Some(&sa(PEER_IP))),
         Err(Errno::EFAULT)
@@ -486,9 +491,10 @@ fn connected_raw_socket_filters_by_peer_and_hears_hard_errors() {
         Ok(SocketAddrV4::new(PEER_IP, 99))
     );
     h.stack.sys_connect(s, &SockAddr::unspec()).unwrap();
+    // __udp_disconnect clears inet_sport too (checked against Linux by socket_diff).
     assert_eq!(
         h.stack.sys_getsockname(s),
-        Ok(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 17))
+        Ok(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))
     );
     h.receive(&udp_frame(1, OUR_IP, 7, b"gone"));
     assert_eq!(recv(&mut h, s), Err(Errno::EAGAIN));
