@@ -16,8 +16,9 @@
 //!
 //! Deviation from Linux: on a terminal ss spreads the columns over the screen width
 //! (`TIOCGWINSZ` or `$COLUMNS`); `linnet ss` always prints the compact layout. Only IPv4
-//! TCP and UDP sockets exist (no unix, packet, netlink or raw sockets: `-w` prints the
-//! header alone, and the default view shows TCP and UDP). `-e` prints `ino:0` (no inodes)
+//! TCP, UDP and raw sockets exist (no unix, packet or netlink sockets). A raw socket's
+//! port is its protocol number, printed as a number: iproute2 names it from
+//! /etc/protocols (`inet_proto_n2a`, `icmp`) unless `-n`. `-e` prints `ino:0` (no inodes)
 //! and `sk:` is the socket's slot and generation; no `uid:` (everything is root's) and no
 //! `cgroup:`. Service names come from `/etc/services` with ports of Linux's default
 //! `ip_local_port_range` (32768-60999) left numeric, not the running host's sysctl.
@@ -68,7 +69,7 @@ Usage: ss [ OPTIONS ]
    -6, --ipv6          display only IP version 6 sockets
    -t, --tcp           display only TCP sockets
    -u, --udp           display only UDP sockets
-   -w, --raw           display only RAW sockets (linnet has none yet)
+   -w, --raw           display only RAW sockets
        --ctl PATH      the daemon's control socket
 
    FILTER := [ state STATE-FILTER ] [ exclude STATE-FILTER ]

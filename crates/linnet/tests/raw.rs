@@ -124,7 +124,7 @@ fn raw_sockets_ping_filter_and_spoof_against_the_kernel() {
     let net = rt.handle();
 
     // E38: echo requests (id, 56 bytes of 0xa5, checksum) and the replies, IP header first.
-    let icmp = sock_create_kern(&net, AF_INET, SOCK_RAW, IPPROTO_ICMP).unwrap();
+    let icmp = sock_create_kern(net, AF_INET, SOCK_RAW, IPPROTO_ICMP).unwrap();
     let ident = (std::process::id() & 0xffff) as u16;
     for seq in 1..=3u16 {
         send(&icmp, kernel_ip, &echo_request(ident, seq));
@@ -152,7 +152,7 @@ fn raw_sockets_ping_filter_and_spoof_against_the_kernel() {
 
     // E39: a UDP datagram to a closed Linux port draws a port unreachable. Without a
     // filter the ICMP socket sees it; with ICMP_FILTER bit 3 (DEST_UNREACH) it does not.
-    let udp = sock_create_kern(&net, AF_INET, SOCK_DGRAM, IPPROTO_UDP).unwrap();
+    let udp = sock_create_kern(net, AF_INET, SOCK_DGRAM, IPPROTO_UDP).unwrap();
     let closed = Msghdr {
         msg_name: Some(SockaddrIn::from_v4(SocketAddrV4::new(kernel_ip, 9))),
         msg_namelen: SOCKADDR_IN_SIZE,
@@ -216,7 +216,7 @@ fn raw_sockets_ping_filter_and_spoof_against_the_kernel() {
         );
         fd
     };
-    let rawp = sock_create_kern(&net, AF_INET, SOCK_RAW, IPPROTO_RAW).unwrap();
+    let rawp = sock_create_kern(net, AF_INET, SOCK_RAW, IPPROTO_RAW).unwrap();
     let mut pkt = vec![0x45, 0, 0, 0, 0x32, 0x1e, 0, 0, 64, 253, 0, 0];
     pkt.extend_from_slice(&Ipv4Addr::BROADCAST.octets());
     pkt.extend_from_slice(&kernel_ip.octets());

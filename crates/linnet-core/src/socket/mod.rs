@@ -84,8 +84,10 @@
 //! counts as arriving on that device (Linux: on `lo`).
 //!
 //! # Not in this landing (issue 5, what remains)
-//! - Raw sockets: `socket(AF_INET, SOCK_RAW, ..)` answers ESOCKTNOSUPPORT (Linux: a raw
-//!   socket, or EPERM without `CAP_NET_RAW`). Other families (`AF_INET6`, `AF_UNIX`,
+//! - Raw sockets ([`raw`]) have no `IP_RECVERR` / error queue, no `IP_PKTINFO` /
+//!   `IP_RECVTTL` / `IP_RECVTOS` cmsgs, no `IP_OPTIONS`, no `SO_BINDTODEVICE` match and no
+//!   multicast; `SOCK_RAW` needs the `privileged` mark (EPERM from `sys_socket`, as
+//!   without `CAP_NET_RAW`). Other families (`AF_INET6`, `AF_UNIX`,
 //!   `AF_PACKET`, `AF_NETLINK`) answer EAFNOSUPPORT. Ping sockets (`socket::ping`) check
 //!   `ping_group_range` against group 0 (a library has no credentials), match replies by
 //!   identifier only (not by bound address), cannot ping a broadcast address, and have no
@@ -373,8 +375,9 @@ impl Stack {
     /// `SOCK_CLOEXEC`, for a type outside `0..SOCK_MAX` or a protocol outside
     /// `0..IPPROTO_MAX`; EAFNOSUPPORT for a family other than `AF_INET`; ESOCKTNOSUPPORT for a
     /// type with no protocol (`SOCK_SEQPACKET`); EPROTONOSUPPORT for a protocol the type does
-    /// not have (`SOCK_STREAM` + `IPPROTO_UDP`). Protocol 0 picks the type's default.
-    /// EMFILE past `max_sockets`.
+    /// not have (`SOCK_STREAM` + `IPPROTO_UDP`, `SOCK_RAW` + 0); EPERM for `SOCK_RAW`
+    /// (no `CAP_NET_RAW`: use [`Stack::sock_create_kern`]). Protocol 0 picks the type's
+    /// default. EMFILE past `max_sockets`.
     pub fn sys_socket(&mut self, family: i32, ty: i32, protocol: i32) -> Result<SocketId, Errno> {
         self.sock_create(family, ty, protocol, false)
     }

@@ -571,8 +571,10 @@ fn diag_lists_raw_sockets_with_protocol_as_port() {
 /// The table is bounded: past `RAW_MAX_SOCKETS` socket() is ENOBUFS and counted.
 #[test]
 fn raw_table_is_bounded() {
-    let mut cfg = crate::StackConfig::default();
-    cfg.max_sockets = super::RAW_MAX_SOCKETS + 10;
+    let cfg = crate::StackConfig {
+        max_sockets: super::RAW_MAX_SOCKETS + 10,
+        ..Default::default()
+    };
     let mut h = Harness::with_config(cfg, 1);
     for _ in 0..super::RAW_MAX_SOCKETS {
         raw(&mut h, 253);
