@@ -84,6 +84,12 @@ fn raw_socket_creation_needs_cap_net_raw_and_a_protocol() {
     assert_eq!(get_int(&mut h, rawp, SOL_IP, IP_HDRINCL), Ok(1));
     assert_eq!(get_int(&mut h, rawp, SOL_SOCKET, SO_TYPE), Ok(SOCK_RAW));
     assert_eq!(get_int(&mut h, rawp, SOL_SOCKET, SO_PROTOCOL), Ok(255));
+    // SO_BINDTODEVICE is kept (not dispatched to the TCP/UDP/ping tables by protocol).
+    let tcp_raw = raw(&mut h, IPPROTO_TCP);
+    h.stack
+        .sys_setsockopt(tcp_raw, SOL_SOCKET, SO_BINDTODEVICE, b"lo")
+        .unwrap();
+    h.stack.sys_close(tcp_raw).unwrap();
     // The port of a raw socket is its protocol (inet_sport = num).
     assert_eq!(
         h.stack.sys_getsockname(icmp),
