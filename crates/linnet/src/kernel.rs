@@ -43,12 +43,15 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use linnet_core::socket::addr::SOCK_TYPE_MASK;
+use linnet_core::socket::addr::{IPPROTO_ICMP, SOCK_TYPE_MASK};
 use linnet_core::socket::poll::PollMask;
-use linnet_core::socket::ProtoOps;
-use linnet_core::{Errno, SockAddr, SocketId, SocketState, Stack};
+use linnet_core::socket::{ProtoOps, INET_DGRAM_OPS, INET_SOCKRAW_OPS, INET_STREAM_OPS};
+use linnet_core::{Errno, SockAddr, SocketId, SocketState};
 
-use crate::runtime::{StackHandle, WaitError};
+use crate::control::{ClientError, MAX_IO};
+use crate::remote::{Remote, SockConn};
+use crate::runtime::StackHandle;
+use crate::sockcall::{self, CallErr};
 
 pub use linnet_core::socket::addr::{
     AF_INET, IPPROTO_ICMP, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP, MSG_DONTWAIT, MSG_MORE, MSG_PEEK,
@@ -203,10 +206,56 @@ impl fmt::Display for SockaddrIn {
     }
 }
 
+/// The `struct net` a kernel socket is made in: the in-process stack, or a daemon's
+/// through its control socket. `sock_create_kern` takes either (`&StackHandle`,
+/// `&Remote`).
+#[derive(Clone, Debug)]
+pub enum Net {
+    /// A runtime of this process.
+    Local(StackHandle),
+    /// A `linnet daemon`'s stack.
+    Remote(Remote),
+}
+
+impl From<&StackHandle> for Net {
+    fn from(h: &StackHandle) -> Net {
+        Net::Local(h.clone())
+    }
+}
+
+impl From<StackHandle> for Net {
+    fn from(h: StackHandle) -> Net {
+        Net::Local(h)
+    }
+}
+
+impl From<&Remote> for Net {
+    fn from(r: &Remote) -> Net {
+        Net::Remote(r.clone())
+    }
+}
+
+impl From<Remote> for Net {
+    fn from(r: Remote) -> Net {
+        Net::Remote(r)
+    }
+}
+
+impl From<&Net> for Net {
+    fn from(n: &Net) -> Net {
+        n.clone()
+    }
+}
+
+/// Where a socket's `sock->sk` lives.
+enum Sk {
+    Local(StackHandle, SocketId),
+    Remote(SockConn),
+}
+
 /// `struct socket`: the BSD socket of a kernel user. See the module doc.
 pub struct Socket {
-    net: Option<StackHandle>,
-    sk: Option<SocketId>,
+    sk: Option<Sk>,
     /// `sock->type`.
     pub ty: i32,
     /// `sock->ops`: `None` until set (a `sock_create_lite` socket).
@@ -216,11 +265,36 @@ pub struct Socket {
 impl fmt::Debug for Socket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Socket")
-            .field("sk", &self.sk)
+            .field("sk", &self.sk())
+            .field("remote", &matches!(self.sk, Some(Sk::Remote(_))))
             .field("type", &self.ty)
             .field("ops", &self.ops.map(|o| o.name))
             .finish()
     }
+}
+
+/// A daemon's answer as the kernel's errno; a broken control connection is ENETDOWN (the
+/// stack is out of reach, as for a runtime that stopped).
+fn remote_err(e: ClientError) -> KErr {
+    KErr(
+        e.errno()
+            .and_then(Errno::from_code)
+            .unwrap_or(Errno::ENETDOWN),
+    )
+}
+
+fn call_err(e: CallErr) -> KErr {
+    match e {
+        CallErr::Errno(e) => KErr(e),
+        // A runtime handle has no caller to hang up.
+        CallErr::Hangup => KErr(Errno::ENETDOWN),
+    }
+}
+
+/// The side a kernel call runs on.
+enum Side<'a> {
+    Local(&'a StackHandle, SocketId),
+    Remote(&'a SockConn),
 }
 
 impl Socket {
@@ -229,36 +303,63 @@ impl Socket {
         SockOps(self.ops)
     }
 
-    /// `sock->sk`: the stack's socket, once created or accepted.
+    /// `sock->sk`: the stack's socket, once created or accepted (`None` for a socket of a
+    /// daemon: its id is the daemon's).
     pub fn sk(&self) -> Option<SocketId> {
-        self.sk
-    }
-
-    /// `sock->state`.
-    pub fn state(&self) -> SocketState {
-        match (&self.net, self.sk) {
-            (Some(n), Some(id)) => n
-                .inspect(|s| s.socket(id).map(|s| s.state))
-                .unwrap_or(SocketState::Free),
-            _ => SocketState::Unconnected,
+        match &self.sk {
+            Some(Sk::Local(_, id)) => Some(*id),
+            _ => None,
         }
     }
 
-    /// The stack (`sock_net(sock->sk)`).
-    pub fn net(&self) -> Option<&StackHandle> {
-        self.net.as_ref()
+    /// `sock->state`. For a daemon's socket: `SS_CONNECTED` while it has a peer, else
+    /// `SS_UNCONNECTED` (the daemon does not report the BSD state itself).
+    pub fn state(&self) -> SocketState {
+        match &self.sk {
+            Some(Sk::Local(n, id)) => n
+                .inspect(|s| s.socket(*id).map(|s| s.state))
+                .unwrap_or(SocketState::Free),
+            Some(Sk::Remote(c)) => match c.call(|c, id| c.peer_addr(id)) {
+                Ok(_) => SocketState::Connected,
+                Err(_) => SocketState::Unconnected,
+            },
+            None => SocketState::Unconnected,
+        }
     }
 
-    fn parts(&self) -> KResult<(&StackHandle, SocketId)> {
-        match (&self.net, self.sk) {
-            (Some(n), Some(id)) => Ok((n, id)),
-            _ => Err(KErr(Errno::EBADF)),
+    /// The stack (`sock_net(sock->sk)`), when in-process.
+    pub fn net(&self) -> Option<&StackHandle> {
+        match &self.sk {
+            Some(Sk::Local(n, _)) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The daemon, for a socket made through a [`Remote`].
+    pub fn remote(&self) -> Option<&Remote> {
+        match &self.sk {
+            Some(Sk::Remote(c)) => Some(c.remote()),
+            _ => None,
+        }
+    }
+
+    fn side(&self) -> KResult<Side<'_>> {
+        match &self.sk {
+            Some(Sk::Local(n, id)) => Ok(Side::Local(n, *id)),
+            Some(Sk::Remote(c)) => Ok(Side::Remote(c)),
+            None => Err(KErr(Errno::EBADF)),
         }
     }
 
     fn release(&mut self) {
-        if let (Some(n), Some(id)) = (&self.net, self.sk.take()) {
-            let _ = n.with_stack(|s| s.sys_close(id));
+        match self.sk.take() {
+            Some(Sk::Local(n, id)) => {
+                let _ = n.with_stack(|s| s.sys_close(id));
+            }
+            // Dropping the connections closes the daemon's socket (synchronously: see
+            // `SockConn`'s drop).
+            Some(Sk::Remote(c)) => drop(c),
+            None => {}
         }
     }
 }
@@ -269,24 +370,49 @@ impl Drop for Socket {
     }
 }
 
+/// The protocol table a daemon's socket of `ty` / `protocol` has (`inetsw`'s answer).
+fn remote_ops(ty: i32, protocol: i32) -> &'static ProtoOps {
+    match (ty, protocol) {
+        (SOCK_STREAM, _) => &INET_STREAM_OPS,
+        (_, IPPROTO_ICMP) => &INET_SOCKRAW_OPS,
+        _ => &INET_DGRAM_OPS,
+    }
+}
+
 /// `sock_create_kern(net, family, type, protocol, &sock)`: a kernel socket (see
-/// [`linnet_core::Stack::sock_create_kern`] for the checks and errors).
-pub fn sock_create_kern(net: &StackHandle, family: i32, ty: i32, protocol: i32) -> KResult<Socket> {
-    let id = net.with_stack(|s| s.sock_create_kern(family, ty, protocol))?;
-    let ops = net.inspect(|s| s.socket(id).map(|s| s.ops))?;
-    Ok(Socket {
-        net: Some(net.clone()),
-        sk: Some(id),
-        ty: ty & SOCK_TYPE_MASK,
-        ops: Some(ops),
-    })
+/// [`linnet_core::Stack::sock_create_kern`] for the checks and errors). `net` is a
+/// `&StackHandle` (in-process) or a `&Remote` (a daemon's stack).
+pub fn sock_create_kern(
+    net: impl Into<Net>,
+    family: i32,
+    ty: i32,
+    protocol: i32,
+) -> KResult<Socket> {
+    match net.into() {
+        Net::Local(net) => {
+            let id = net.with_stack(|s| s.sock_create_kern(family, ty, protocol))?;
+            let ops = net.inspect(|s| s.socket(id).map(|s| s.ops))?;
+            Ok(Socket {
+                sk: Some(Sk::Local(net, id)),
+                ty: ty & SOCK_TYPE_MASK,
+                ops: Some(ops),
+            })
+        }
+        Net::Remote(r) => {
+            let c = SockConn::socket(&r, family, ty, protocol, true).map_err(remote_err)?;
+            Ok(Socket {
+                sk: Some(Sk::Remote(c)),
+                ty: ty & SOCK_TYPE_MASK,
+                ops: Some(remote_ops(ty & SOCK_TYPE_MASK, protocol)),
+            })
+        }
+    }
 }
 
 /// `sock_create_lite(family, type, protocol, &sock)`: a bare `struct socket` with no sock
 /// and no ops (no checks), for `accept`'s new socket; set `ops` from the listener.
 pub fn sock_create_lite(_family: i32, ty: i32, _protocol: i32) -> KResult<Socket> {
     Ok(Socket {
-        net: None,
         sk: None,
         ty,
         ops: None,
@@ -299,26 +425,18 @@ pub fn sock_release(mut sock: Socket) {
     sock.ops = None;
 }
 
-fn wait_err(e: WaitError, on_timeout: Errno) -> KErr {
-    KErr(match e {
-        WaitError::TimedOut => on_timeout,
-        WaitError::Shutdown => Errno::ENETDOWN,
-    })
-}
-
-/// `SO_RCVTIMEO` / `SO_SNDTIMEO` (`sock_rcvtimeo`): `None` for no timeout.
-fn timeo(st: &mut Stack, id: SocketId, name: i32) -> Option<Duration> {
-    let mut tv = [0u8; 16];
-    st.sys_getsockopt(id, SOL_SOCKET, name, &mut tv).ok()?;
-    let sec = i64::from_ne_bytes(tv[..8].try_into().ok()?);
-    let usec = i64::from_ne_bytes(tv[8..].try_into().ok()?);
-    let d = Duration::from_secs(u64::try_from(sec).ok()?)
-        + Duration::from_micros(u64::try_from(usec).ok()?);
-    (!d.is_zero()).then_some(d)
-}
-
-fn nonblocking(net: &StackHandle, id: SocketId) -> bool {
-    net.inspect(|s| s.socket(id).map(|s| s.nonblock).unwrap_or(false))
+/// `O_NONBLOCK` in a kernel call's `flags` on a daemon's socket: set on the socket for the
+/// call, then restored (the daemon waits by the socket's file flags).
+fn with_nonblock<T>(c: &SockConn, on: bool, f: impl FnOnce() -> KResult<T>) -> KResult<T> {
+    if !on {
+        return f();
+    }
+    c.call(|c, id| c.set_nonblock(id, true))
+        .map_err(remote_err)?;
+    let r = f();
+    c.call(|c, id| c.set_nonblock(id, false))
+        .map_err(remote_err)?;
+    r
 }
 
 /// `sock->ops`, with the kernel's call shapes. See the module doc.
@@ -339,17 +457,27 @@ impl SockOps {
     /// `addrlen` below `sizeof(struct sockaddr_in)`, and the bind errors of the core.
     pub fn bind(&self, sock: &Socket, addr: &SockaddrIn, addrlen: usize) -> KResult<()> {
         let ops = self.table()?;
-        let (net, id) = sock.parts()?;
         let sa = addr.to_sockaddr(addrlen);
-        Ok(net.with_stack(|s| (ops.bind)(s, id, &sa))?)
+        match sock.side()? {
+            Side::Local(net, id) => Ok(net.with_stack(|s| (ops.bind)(s, id, &sa))?),
+            Side::Remote(c) => c
+                .call(|c, id| c.bind_raw(id, sa.as_bytes()))
+                .map_err(remote_err),
+        }
     }
 
     /// `ops->listen(sock, backlog)`: `inet_listen` (EOPNOTSUPP on UDP: `sock_no_listen`).
     /// As in Linux, only the syscall caps the backlog at `somaxconn`.
     pub fn listen(&self, sock: &Socket, backlog: i32) -> KResult<()> {
         let ops = self.table()?;
-        let (net, id) = sock.parts()?;
-        Ok(net.with_stack(|s| (ops.listen)(s, id, backlog))?)
+        match sock.side()? {
+            Side::Local(net, id) => Ok(net.with_stack(|s| (ops.listen)(s, id, backlog))?),
+            // Deviation from Linux: through the daemon this is the syscall, which caps the
+            // backlog at `somaxconn`.
+            Side::Remote(c) => c
+                .call(|c, id| c.listen(id, u32::try_from(backlog).unwrap_or(0)))
+                .map_err(remote_err),
+        }
     }
 
     /// `ops->connect(sock, addr, addrlen, flags)`: `inet_stream_connect` /
@@ -363,20 +491,16 @@ impl SockOps {
         addrlen: usize,
         flags: i32,
     ) -> KResult<()> {
-        let ops = self.table()?;
-        let (net, id) = sock.parts()?;
+        self.table()?;
         let sa = addr.to_sockaddr(addrlen);
-        let r = net.with_stack(|s| (ops.connect)(s, id, &sa));
-        if r != Err(Errno::EINPROGRESS) || flags & O_NONBLOCK != 0 || sock.ty != SOCK_STREAM {
-            return Ok(r?);
+        let nonblock = flags & O_NONBLOCK != 0;
+        match sock.side()? {
+            Side::Local(net, id) => sockcall::connect(net, id, &sa, nonblock).map_err(call_err),
+            Side::Remote(c) => with_nonblock(c, nonblock, || {
+                c.call(|c, id| c.connect_raw(id, sa.as_bytes()))
+                    .map_err(remote_err)
+            }),
         }
-        let t = net.with_stack(|s| timeo(s, id, SO_SNDTIMEO));
-        net.wait_for(t, |s| match s.sys_connect_complete(id) {
-            Err(Errno::EINPROGRESS) => None,
-            r => Some(r),
-        })
-        .map_err(|e| wait_err(e, Errno::EINPROGRESS))?
-        .map_err(KErr)
     }
 
     /// `ops->accept(sock, newsock, flags, kern)`: `inet_accept`. Waits for a connection
@@ -393,20 +517,27 @@ impl SockOps {
         kern: bool,
     ) -> KResult<()> {
         let _ = kern;
-        let ops = self.table()?;
-        let (net, id) = sock.parts()?;
-        let nonblock = flags & O_NONBLOCK != 0 || nonblocking(net, id);
+        self.table()?;
         let fl = flags & (SOCK_NONBLOCK | SOCK_CLOEXEC);
-        let t = net.with_stack(|s| timeo(s, id, SO_RCVTIMEO));
-        let (new_id, _) = net
-            .wait_for(t, |s| match (ops.accept)(s, id, fl) {
-                Err(Errno::EAGAIN) if !nonblock => None,
-                r => Some(r),
-            })
-            .map_err(|e| wait_err(e, Errno::EAGAIN))??;
+        let sk = match sock.side()? {
+            Side::Local(net, id) => {
+                let nonblock = flags & O_NONBLOCK != 0 || sockcall::nonblocking(net, id);
+                let (new_id, _) = sockcall::accept(net, id, fl, nonblock).map_err(call_err)?;
+                Sk::Local(net.clone(), new_id)
+            }
+            Side::Remote(c) => {
+                let child = with_nonblock(c, flags & O_NONBLOCK != 0, || {
+                    c.call(|cl, id| {
+                        let (child, _) = cl.accept4(id, fl)?;
+                        SockConn::adopt(c.remote(), cl, child)
+                    })
+                    .map_err(remote_err)
+                })?;
+                Sk::Remote(child)
+            }
+        };
         newsock.release();
-        newsock.net = Some(net.clone());
-        newsock.sk = Some(new_id);
+        newsock.sk = Some(sk);
         newsock.ty = sock.ty;
         Ok(())
     }
@@ -416,8 +547,18 @@ impl SockOps {
     /// length (16) as Linux does since 4.17.
     pub fn getname(&self, sock: &Socket, addr: &mut SockaddrIn, peer: i32) -> KResult<usize> {
         let ops = self.table()?;
-        let (net, id) = sock.parts()?;
-        let a = net.inspect(|s| (ops.getname)(s, id, peer != 0))?;
+        let a = match sock.side()? {
+            Side::Local(net, id) => net.inspect(|s| (ops.getname)(s, id, peer != 0))?,
+            Side::Remote(c) => c
+                .call(|c, id| {
+                    if peer != 0 {
+                        c.peer_addr(id)
+                    } else {
+                        c.local_addr(id)
+                    }
+                })
+                .map_err(remote_err)?,
+        };
         *addr = SockaddrIn::from_v4(a);
         Ok(SOCKADDR_IN_SIZE)
     }
@@ -425,8 +566,10 @@ impl SockOps {
     /// `ops->shutdown(sock, how)`: `inet_shutdown` (`SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`).
     pub fn shutdown(&self, sock: &Socket, how: i32) -> KResult<()> {
         let ops = self.table()?;
-        let (net, id) = sock.parts()?;
-        Ok(net.with_stack(|s| (ops.shutdown)(s, id, how))?)
+        match sock.side()? {
+            Side::Local(net, id) => Ok(net.with_stack(|s| (ops.shutdown)(s, id, how))?),
+            Side::Remote(c) => c.call(|c, id| c.shutdown_raw(id, how)).map_err(remote_err),
+        }
     }
 
     /// `ops->setsockopt(sock, level, optname, optval, optlen)`.
@@ -438,8 +581,14 @@ impl SockOps {
         optval: &[u8],
     ) -> KResult<()> {
         let ops = self.table()?;
-        let (net, id) = sock.parts()?;
-        Ok(net.with_stack(|s| (ops.setsockopt)(s, id, level, optname, optval))?)
+        match sock.side()? {
+            Side::Local(net, id) => {
+                Ok(net.with_stack(|s| (ops.setsockopt)(s, id, level, optname, optval))?)
+            }
+            Side::Remote(c) => c
+                .call(|c, id| c.setsockopt(id, level, optname, optval))
+                .map_err(remote_err),
+        }
     }
 
     /// `ops->getsockopt(sock, level, optname, optval, &optlen)`: returns the new `optlen`.
@@ -451,15 +600,31 @@ impl SockOps {
         optval: &mut [u8],
     ) -> KResult<usize> {
         let ops = self.table()?;
-        let (net, id) = sock.parts()?;
-        Ok(net.with_stack(|s| (ops.getsockopt)(s, id, level, optname, optval))?)
+        match sock.side()? {
+            Side::Local(net, id) => {
+                Ok(net.with_stack(|s| (ops.getsockopt)(s, id, level, optname, optval))?)
+            }
+            Side::Remote(c) => {
+                let v = c
+                    .call(|c, id| c.getsockopt(id, level, optname, optval.len()))
+                    .map_err(remote_err)?;
+                let n = v.len().min(optval.len());
+                optval[..n].copy_from_slice(&v[..n]);
+                Ok(v.len())
+            }
+        }
     }
 
     /// `ops->poll(file, sock, NULL)`: the readiness mask (`tcp_poll`, `udp_poll`).
     pub fn poll(&self, sock: &Socket) -> KResult<PollMask> {
         let ops = self.table()?;
-        let (net, id) = sock.parts()?;
-        Ok(net.inspect(|s| (ops.poll)(s, id))?)
+        match sock.side()? {
+            Side::Local(net, id) => Ok(net.inspect(|s| (ops.poll)(s, id))?),
+            Side::Remote(c) => c
+                .call(|c, id| c.poll(id, u32::MAX, Some(Duration::ZERO)))
+                .map(PollMask)
+                .map_err(remote_err),
+        }
     }
 }
 
@@ -528,8 +693,7 @@ pub fn kernel_sendmsg(
     num: usize,
     size: usize,
 ) -> KResult<usize> {
-    let ops = sock.ops().table()?;
-    let (net, id) = sock.parts()?;
+    sock.ops().table()?;
     let mut data = Vec::with_capacity(size.min(1 << 20));
     for v in vec.iter().take(num) {
         let b = &v.iov_base[..v.iov_len.min(v.iov_base.len())];
@@ -541,28 +705,29 @@ pub fn kernel_sendmsg(
     }
     let to = msg.msg_name.map(|a| a.to_sockaddr(msg.msg_namelen));
     let flags = msg.msg_flags;
-    let nonblock = flags & MSG_DONTWAIT != 0 || nonblocking(net, id);
-    let t = net.with_stack(|s| timeo(s, id, SO_SNDTIMEO));
-    let deadline = t.map(|t| std::time::Instant::now() + t);
-    let mut sent = 0;
-    loop {
-        let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
-        let r = net.wait_for(left, |s| {
-            match (ops.sendmsg)(s, id, &data[sent..], flags | MSG_DONTWAIT, to.as_ref()) {
-                Err(Errno::EAGAIN) if !nonblock => None,
-                r => Some(r),
-            }
-        });
-        match r {
-            Ok(Ok(n)) => {
-                sent += n;
-                if sock.ty != SOCK_STREAM || sent >= data.len() {
-                    return Ok(sent);
+    match sock.side()? {
+        Side::Local(net, id) => {
+            sockcall::sendmsg(net, id, &data, flags, to.as_ref()).map_err(call_err)
+        }
+        Side::Remote(c) => {
+            // One request carries at most MAX_IO bytes: a stream goes in pieces (a piece
+            // sent short ends the call, as `tcp_sendmsg` returns what it queued).
+            let to = to.as_ref().map(SockAddr::as_bytes);
+            let mut sent = 0;
+            loop {
+                let end = data.len().min(sent + MAX_IO);
+                let piece = end - sent;
+                match c.call(|c, id| c.sendmsg(id, &data[sent..end], flags, to)) {
+                    Ok(n) => {
+                        sent += n;
+                        if sock.ty != SOCK_STREAM || sent >= data.len() || n < piece {
+                            return Ok(sent);
+                        }
+                    }
+                    Err(e) if sent == 0 => return Err(remote_err(e)),
+                    Err(_) => return Ok(sent),
                 }
             }
-            Ok(Err(e)) if sent == 0 => return Err(KErr(e)),
-            Err(e) if sent == 0 => return Err(wait_err(e, Errno::EAGAIN)),
-            _ => return Ok(sent),
         }
     }
 }
@@ -581,8 +746,7 @@ pub fn kernel_recvmsg(
     size: usize,
     flags: i32,
 ) -> KResult<usize> {
-    let ops = sock.ops().table()?;
-    let (net, id) = sock.parts()?;
+    sock.ops().table()?;
     let room: usize = vec
         .iter()
         .take(num)
@@ -590,45 +754,23 @@ pub fn kernel_recvmsg(
         .sum();
     let want = size.min(room);
     let mut buf = vec![0u8; want];
-    let nonblock = flags & MSG_DONTWAIT != 0 || nonblocking(net, id);
-    let waitall = flags & MSG_WAITALL != 0 && flags & MSG_PEEK == 0 && sock.ty == SOCK_STREAM;
-    let t = net.with_stack(|s| timeo(s, id, SO_RCVTIMEO));
-    let deadline = t.map(|t| std::time::Instant::now() + t);
-    let mut got = 0usize;
-    let mut ret = 0usize;
-    loop {
-        let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
-        let r = net.wait_for(left, |s| {
-            match (ops.recvmsg)(s, id, &mut buf[got..], flags | MSG_DONTWAIT) {
-                Err(Errno::EAGAIN) if !nonblock => None,
-                r => Some(r),
-            }
-        });
-        match r {
-            Ok(Ok(info)) => {
-                msg.msg_name = info.from.map(SockaddrIn::from_v4);
-                msg.msg_namelen = if info.from.is_some() {
-                    SOCKADDR_IN_SIZE
-                } else {
-                    0
-                };
-                msg.msg_flags = info.flags;
-                let copied = info.len.min(want - got);
-                got += copied;
-                ret = if sock.ty == SOCK_STREAM {
-                    got
-                } else {
-                    info.len
-                };
-                if !waitall || info.len == 0 || got >= want {
-                    break;
-                }
-            }
-            Ok(Err(e)) if got == 0 => return Err(KErr(e)),
-            Err(e) if got == 0 => return Err(wait_err(e, Errno::EAGAIN)),
-            _ => break,
+    let (ret, got, from, mflags) = match sock.side()? {
+        Side::Local(net, id) => {
+            let r = sockcall::recvmsg(net, id, &mut buf, flags, None).map_err(call_err)?;
+            (r.ret, r.copied, r.from, r.flags)
         }
-    }
+        Side::Remote(c) => {
+            let m = c
+                .call_rx(|c, id| c.recvmsg(id, want.min(MAX_IO), flags, 0))
+                .map_err(remote_err)?;
+            let n = m.data.len().min(want);
+            buf[..n].copy_from_slice(&m.data[..n]);
+            (m.len, n, m.from, m.flags)
+        }
+    };
+    msg.msg_name = from.map(SockaddrIn::from_v4);
+    msg.msg_namelen = if from.is_some() { SOCKADDR_IN_SIZE } else { 0 };
+    msg.msg_flags = mflags;
     // Scatter into the kvecs.
     let mut off = 0;
     for v in vec.iter_mut().take(num) {

@@ -297,9 +297,16 @@ fn udp_socket_calls_reach_a_peer_and_map_errors_to_errno() {
     let (n, from) = peer.recv_from(&mut buf).unwrap();
     assert_eq!((&buf[..n], from), (&b"ping"[..], sa(A_IP, 5000).into()));
     peer.send_to(b"pong!", from).unwrap();
-    let d = c.recv_from(id, 4, Some(WAIT)).unwrap();
-    assert_eq!(d.data, b"pong");
-    assert_eq!((d.from, d.datagram_len), (sa(B_IP, 7), 5), "truncated");
+    assert_eq!(
+        c.poll(id, 1, Some(WAIT)).unwrap(),
+        1,
+        "POLLIN (masked by events)"
+    );
+    // recvmsg with MSG_TRUNC: the datagram's full length, and MSG_TRUNC in msg_flags.
+    let m = c.recvmsg(id, 4, libc::MSG_TRUNC, 0).unwrap();
+    assert_eq!(m.data, b"pong");
+    assert_eq!((m.from, m.len), (Some(sa(B_IP, 7)), 5), "truncated");
+    assert_eq!(m.flags & libc::MSG_TRUNC, libc::MSG_TRUNC);
 
     // Nothing queued: EAGAIN at once, or after the timeout.
     assert_eq!(
@@ -335,10 +342,7 @@ fn udp_socket_calls_reach_a_peer_and_map_errors_to_errno() {
         libc::EOPNOTSUPP
     );
     assert_eq!(
-        remote_errno(c.call(&Request::Accept {
-            id: id2,
-            timeout_ms: None
-        })),
+        remote_errno(c.call(&Request::Accept { id: id2, flags: 0 })),
         libc::EOPNOTSUPP
     );
     assert_eq!(
@@ -425,10 +429,11 @@ fn client_that_disconnects_mid_recv_leaks_nothing() {
     let mut s = c.stream().try_clone().unwrap();
     write_frame(
         &mut s,
-        &Request::RecvFrom {
+        &Request::RecvMsg {
             id: a,
+            flags: 0,
             max: 100,
-            timeout_ms: None,
+            controllen: 0,
         },
     )
     .unwrap();
@@ -464,7 +469,13 @@ fn client_that_disconnects_mid_recv_leaks_nothing() {
 fn oversize_frame_is_refused_and_the_connection_closed() {
     let t = Setup::new();
     let mut s = raw(&t.path);
-    write_frame(&mut s, &Request::Socket { ty: SockType::Udp }).unwrap();
+    let udp = Request::Socket {
+        family: libc::AF_INET,
+        ty: libc::SOCK_DGRAM,
+        protocol: 0,
+        kern: false,
+    };
+    write_frame(&mut s, &udp).unwrap();
     let r: Response = read_frame(&mut s).unwrap();
     assert_eq!(r, Response::Socket { id: 3 });
     t.settle(1, 1);
@@ -651,14 +662,7 @@ fn client_that_disconnects_closes_its_tcp_sockets() {
     peer.set_read_timeout(Some(WAIT)).unwrap();
     t.settle(2, 1);
     let mut s = c.stream().try_clone().unwrap();
-    write_frame(
-        &mut s,
-        &Request::Accept {
-            id: l,
-            timeout_ms: None,
-        },
-    )
-    .unwrap();
+    write_frame(&mut s, &Request::Accept { id: l, flags: 0 }).unwrap();
     std::thread::sleep(Duration::from_millis(20));
     drop(s);
     drop(c);

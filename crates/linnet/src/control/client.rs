@@ -20,9 +20,15 @@ use std::time::{Duration, Instant};
 use linnet_core::ctl::{CtlRequest, CtlResponse};
 use linnet_core::tcp::diag::{InetDiagMsg, InetDiagReq};
 
+use linnet_core::socket::addr::{
+    AF_INET, MSG_DONTWAIT, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_DGRAM, SOCK_STREAM,
+};
+use linnet_core::socket::opt::{SOL_IP, SOL_SOCKET, SOL_TCP, SO_BROADCAST, SO_RCVBUF, TCP_NODELAY};
+use linnet_core::SockAddr;
+
 use super::proto::{
-    read_frame, write_frame, DaemonStats, FrameError, PingAnswer, Request, Response, ShutdownHow,
-    SockId, SockOpt, SockType, PROTOCOL_VERSION,
+    read_frame, write_frame, DaemonStats, FrameError, PingAnswer, Request, Response, SockId,
+    PROTOCOL_VERSION,
 };
 use super::strerror;
 
@@ -116,6 +122,76 @@ pub struct Datagram {
     pub from: SocketAddrV4,
     /// The datagram's full length (larger than `data` when truncated).
     pub datagram_len: usize,
+}
+
+/// What `recvmsg` got through the daemon.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Msg {
+    /// The bytes read.
+    pub data: Vec<u8>,
+    /// The call's return value (a truncated datagram's full length with `MSG_TRUNC`).
+    pub len: usize,
+    /// `msg_name`: the sender (datagram sockets).
+    pub from: Option<SocketAddrV4>,
+    /// `msg_flags`.
+    pub flags: i32,
+    /// `msg_control`: `struct cmsghdr`s as Linux lays them out.
+    pub control: Vec<u8>,
+}
+
+/// Socket types for [`Client::socket`] (`SOCK_DGRAM`, `SOCK_STREAM`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SockType {
+    /// `socket(AF_INET, SOCK_DGRAM, 0)`: UDP.
+    Udp,
+    /// `socket(AF_INET, SOCK_STREAM, 0)`: TCP.
+    Tcp,
+}
+
+/// Common options for [`Client::set_opt`], each one `setsockopt` with an `int`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SockOpt {
+    /// `SO_BROADCAST`.
+    Broadcast(bool),
+    /// `IP_TTL` (1..=255; EINVAL otherwise).
+    Ttl(u8),
+    /// `SO_RCVBUF` (doubled, as Linux does).
+    RcvBuf(u32),
+    /// `TCP_NODELAY` (ENOPROTOOPT on a UDP socket, as Linux).
+    NoDelay(bool),
+}
+
+impl SockOpt {
+    /// (level, optname, value).
+    pub fn raw(self) -> (i32, i32, i32) {
+        match self {
+            SockOpt::Broadcast(on) => (SOL_SOCKET, SO_BROADCAST, i32::from(on)),
+            SockOpt::Ttl(t) => (SOL_IP, linnet_core::socket::opt::IP_TTL, i32::from(t)),
+            SockOpt::RcvBuf(b) => (SOL_SOCKET, SO_RCVBUF, i32::try_from(b).unwrap_or(i32::MAX)),
+            SockOpt::NoDelay(on) => (SOL_TCP, TCP_NODELAY, i32::from(on)),
+        }
+    }
+}
+
+/// `shutdown()`'s `how`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShutdownHow {
+    /// `SHUT_RD`.
+    Read,
+    /// `SHUT_WR`: a TCP socket sends its FIN after the queued data.
+    Write,
+    /// `SHUT_RDWR`.
+    Both,
+}
+
+/// `POLLIN`.
+const POLLIN: u32 = 0x001;
+
+fn eagain(call: &str) -> ClientError {
+    ClientError::Remote {
+        errno: libc::EAGAIN,
+        message: format!("{call}: {}", strerror(libc::EAGAIN)),
+    }
 }
 
 /// How long [`Client::connect`] waits for the daemon to take the connection and answer the
@@ -265,9 +341,36 @@ impl Client {
         self.socket(SockType::Udp)
     }
 
-    /// `socket()`.
+    /// `socket(AF_INET, SOCK_STREAM, 0)`.
+    pub fn tcp_socket(&mut self) -> Result<SockId, ClientError> {
+        self.socket(SockType::Tcp)
+    }
+
+    /// `socket(AF_INET, type, 0)`.
     pub fn socket(&mut self, ty: SockType) -> Result<SockId, ClientError> {
-        match self.call(&Request::Socket { ty })? {
+        let ty = match ty {
+            SockType::Udp => SOCK_DGRAM,
+            SockType::Tcp => SOCK_STREAM,
+        };
+        self.sys_socket(AF_INET, ty, 0, false)
+    }
+
+    /// `socket(family, type | flags, protocol)` with Linux's checks; `kern`: a kernel
+    /// socket (`sock_create_kern`).
+    pub fn sys_socket(
+        &mut self,
+        family: i32,
+        ty: i32,
+        protocol: i32,
+        kern: bool,
+    ) -> Result<SockId, ClientError> {
+        let req = Request::Socket {
+            family,
+            ty,
+            protocol,
+            kern,
+        };
+        match self.call(&req)? {
             Response::Socket { id } => Ok(id),
             r => Err(unexpected("Socket", &r)),
         }
@@ -280,101 +383,240 @@ impl Client {
         }
     }
 
-    /// `bind()`.
+    /// `bind()` to an `AF_INET` address.
     pub fn bind(&mut self, id: SockId, addr: SocketAddrV4) -> Result<(), ClientError> {
+        self.bind_raw(id, SockAddr::inet(addr).as_bytes())
+    }
+
+    /// `bind()` with the bytes of a `struct sockaddr` (their length is `addrlen`).
+    pub fn bind_raw(&mut self, id: SockId, addr: &[u8]) -> Result<(), ClientError> {
+        let addr = addr.to_vec();
         self.ok("Bind", &Request::Bind { id, addr })
     }
 
-    /// `connect()`.
+    /// `connect()` to an `AF_INET` address (blocking unless the socket is `O_NONBLOCK`).
     pub fn connect_socket(&mut self, id: SockId, addr: SocketAddrV4) -> Result<(), ClientError> {
+        self.connect_raw(id, SockAddr::inet(addr).as_bytes())
+    }
+
+    /// `connect()` with the bytes of a `struct sockaddr`.
+    pub fn connect_raw(&mut self, id: SockId, addr: &[u8]) -> Result<(), ClientError> {
+        let addr = addr.to_vec();
         self.ok("Connect", &Request::Connect { id, addr })
     }
 
-    /// `sendto()` (`to: None`: `send()`). Returns the bytes sent.
+    /// `sendto(fd, data, 0, to)` (`to: None`: `send()`). Returns the bytes sent.
     pub fn send_to(
         &mut self,
         id: SockId,
         data: &[u8],
         to: Option<SocketAddrV4>,
     ) -> Result<usize, ClientError> {
-        let req = Request::SendTo {
+        let to = to.map(|a| SockAddr::inet(a).as_bytes().to_vec());
+        self.sendmsg(id, data, 0, to.as_deref())
+    }
+
+    /// `sendmsg(fd, {to, data}, flags)`: `to` the bytes of a `struct sockaddr`. Returns the
+    /// bytes sent.
+    pub fn sendmsg(
+        &mut self,
+        id: SockId,
+        data: &[u8],
+        flags: i32,
+        to: Option<&[u8]>,
+    ) -> Result<usize, ClientError> {
+        let req = Request::SendMsg {
             id,
             data: data.to_vec(),
-            to,
+            flags,
+            to: to.map(<[u8]>::to_vec),
         };
         match self.call(&req)? {
             Response::Sent { len } => Ok(len as usize),
-            r => Err(unexpected("SendTo", &r)),
+            r => Err(unexpected("SendMsg", &r)),
         }
     }
 
-    /// `recvfrom()` of at most `max` bytes; `timeout: None` blocks, zero does not. EAGAIN
-    /// when the time passes.
+    /// `recvmsg(fd, msg, flags)` with a buffer of `max` bytes and `controllen` bytes of
+    /// control buffer.
+    pub fn recvmsg(
+        &mut self,
+        id: SockId,
+        max: usize,
+        flags: i32,
+        controllen: usize,
+    ) -> Result<Msg, ClientError> {
+        let req = Request::RecvMsg {
+            id,
+            flags,
+            max: u32::try_from(max).unwrap_or(u32::MAX),
+            controllen: u32::try_from(controllen).unwrap_or(u32::MAX),
+        };
+        match self.call(&req)? {
+            Response::Msg {
+                data,
+                len,
+                from,
+                flags,
+                control,
+            } => Ok(Msg {
+                data,
+                len: len as usize,
+                from,
+                flags,
+                control,
+            }),
+            r => Err(unexpected("RecvMsg", &r)),
+        }
+    }
+
+    /// `recvfrom()` of at most `max` bytes; `timeout: None` blocks (up to the socket's
+    /// `SO_RCVTIMEO`), zero does not, otherwise `poll()` for that long first. EAGAIN when
+    /// the time passes. On a stream, an empty answer is the end of the stream.
     pub fn recv_from(
         &mut self,
         id: SockId,
         max: usize,
         timeout: Option<Duration>,
     ) -> Result<Datagram, ClientError> {
-        let req = Request::RecvFrom {
-            id,
-            max: u32::try_from(max).unwrap_or(u32::MAX),
-            timeout_ms: timeout.map(ms),
+        let flags = match timeout {
+            None => 0,
+            Some(t) if t.is_zero() => MSG_DONTWAIT,
+            Some(t) => {
+                if self.poll(id, POLLIN, Some(t))? == 0 {
+                    return Err(eagain("recvfrom"));
+                }
+                MSG_DONTWAIT
+            }
         };
-        match self.call(&req)? {
-            Response::Datagram {
-                data,
-                from,
-                datagram_len,
-            } => Ok(Datagram {
-                data,
-                from,
-                datagram_len: datagram_len as usize,
-            }),
-            r => Err(unexpected("RecvFrom", &r)),
-        }
+        let m = self.recvmsg(id, max, flags, 0)?;
+        Ok(Datagram {
+            from: m
+                .from
+                .unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
+            datagram_len: m.len,
+            data: m.data,
+        })
     }
 
     /// `getsockname()`.
     pub fn local_addr(&mut self, id: SockId) -> Result<SocketAddrV4, ClientError> {
         match self.call(&Request::GetSockName { id })? {
-            Response::SockName(a) => Ok(a),
+            Response::Addr(a) => Ok(a),
             r => Err(unexpected("GetSockName", &r)),
         }
     }
 
-    /// `setsockopt()`.
-    pub fn set_opt(&mut self, id: SockId, opt: SockOpt) -> Result<(), ClientError> {
-        self.ok("SetOpt", &Request::SetOpt { id, opt })
+    /// `getpeername()`.
+    pub fn peer_addr(&mut self, id: SockId) -> Result<SocketAddrV4, ClientError> {
+        match self.call(&Request::GetPeerName { id })? {
+            Response::Addr(a) => Ok(a),
+            r => Err(unexpected("GetPeerName", &r)),
+        }
     }
 
-    /// `close()`.
+    /// `setsockopt()` of one of the common options (see [`SockOpt`]).
+    pub fn set_opt(&mut self, id: SockId, opt: SockOpt) -> Result<(), ClientError> {
+        let (level, name, v) = opt.raw();
+        self.setsockopt(id, level, name, &v.to_ne_bytes())
+    }
+
+    /// `setsockopt(fd, level, optname, value, value.len())`.
+    pub fn setsockopt(
+        &mut self,
+        id: SockId,
+        level: i32,
+        optname: i32,
+        value: &[u8],
+    ) -> Result<(), ClientError> {
+        let req = Request::SetSockOpt {
+            id,
+            level,
+            optname,
+            value: value.to_vec(),
+        };
+        self.ok("SetSockOpt", &req)
+    }
+
+    /// `getsockopt(fd, level, optname, buf, &optlen)` with an `optlen`-byte buffer: the
+    /// bytes Linux writes.
+    pub fn getsockopt(
+        &mut self,
+        id: SockId,
+        level: i32,
+        optname: i32,
+        optlen: usize,
+    ) -> Result<Vec<u8>, ClientError> {
+        let req = Request::GetSockOpt {
+            id,
+            level,
+            optname,
+            optlen: u32::try_from(optlen).unwrap_or(u32::MAX),
+        };
+        match self.call(&req)? {
+            Response::Opt(v) => Ok(v),
+            r => Err(unexpected("GetSockOpt", &r)),
+        }
+    }
+
+    /// `fcntl(fd, F_SETFL, O_NONBLOCK)` on or off.
+    pub fn set_nonblock(&mut self, id: SockId, on: bool) -> Result<(), ClientError> {
+        self.ok("SetNonblock", &Request::SetNonblock { id, on })
+    }
+
+    /// `poll()` on one socket: the ready events among `events` (and `POLLERR`, `POLLHUP`,
+    /// `POLLNVAL`), 0 when `timeout` passed (`None`: waits for ever).
+    pub fn poll(
+        &mut self,
+        id: SockId,
+        events: u32,
+        timeout: Option<Duration>,
+    ) -> Result<u32, ClientError> {
+        let req = Request::Poll {
+            id,
+            events,
+            timeout_ms: timeout.map(ms),
+        };
+        match self.call(&req)? {
+            Response::Poll { revents } => Ok(revents),
+            r => Err(unexpected("Poll", &r)),
+        }
+    }
+
+    /// `close()`: this connection lets the socket go.
     pub fn close(&mut self, id: SockId) -> Result<(), ClientError> {
         self.ok("Close", &Request::Close { id })
     }
 
-    /// `socket(AF_INET, SOCK_STREAM, 0)`.
-    pub fn tcp_socket(&mut self) -> Result<SockId, ClientError> {
-        self.socket(SockType::Tcp)
-    }
-
     /// `listen()`.
     pub fn listen(&mut self, id: SockId, backlog: u32) -> Result<(), ClientError> {
+        let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
         self.ok("Listen", &Request::Listen { id, backlog })
     }
 
-    /// `accept()`: the new connection's socket and its peer; `timeout: None` blocks, zero
-    /// does not. EAGAIN when the time passes.
+    /// `accept()`: the new connection's socket and its peer; `timeout: None` blocks (up to
+    /// the listener's `SO_RCVTIMEO`), otherwise `poll()` for that long first (zero: not at
+    /// all). EAGAIN when the time passes.
     pub fn accept(
         &mut self,
         id: SockId,
         timeout: Option<Duration>,
     ) -> Result<(SockId, SocketAddrV4), ClientError> {
-        let req = Request::Accept {
-            id,
-            timeout_ms: timeout.map(ms),
-        };
-        match self.call(&req)? {
+        if let Some(t) = timeout {
+            if self.poll(id, POLLIN, Some(t))? == 0 {
+                return Err(eagain("accept"));
+            }
+        }
+        self.accept4(id, 0)
+    }
+
+    /// `accept4(fd, flags)` (waits unless the listener is `O_NONBLOCK`).
+    pub fn accept4(
+        &mut self,
+        id: SockId,
+        flags: i32,
+    ) -> Result<(SockId, SocketAddrV4), ClientError> {
+        match self.call(&Request::Accept { id, flags })? {
             Response::Accepted { id, peer } => Ok((id, peer)),
             r => Err(unexpected("Accept", &r)),
         }
@@ -382,14 +624,33 @@ impl Client {
 
     /// `shutdown()`.
     pub fn shutdown(&mut self, id: SockId, how: ShutdownHow) -> Result<(), ClientError> {
+        let how = match how {
+            ShutdownHow::Read => SHUT_RD,
+            ShutdownHow::Write => SHUT_WR,
+            ShutdownHow::Both => SHUT_RDWR,
+        };
+        self.shutdown_raw(id, how)
+    }
+
+    /// `shutdown(fd, how)` with Linux's `how` (`SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`).
+    pub fn shutdown_raw(&mut self, id: SockId, how: i32) -> Result<(), ClientError> {
         self.ok("Shutdown", &Request::Shutdown { id, how })
     }
 
-    /// `getpeername()`.
-    pub fn peer_addr(&mut self, id: SockId) -> Result<SocketAddrV4, ClientError> {
-        match self.call(&Request::GetPeerName { id })? {
-            Response::PeerName(a) => Ok(a),
-            r => Err(unexpected("GetPeerName", &r)),
+    /// A token for socket `id`, which [`Client::attach`] on another connection turns into
+    /// a socket of that connection (the same socket).
+    pub fn dup(&mut self, id: SockId) -> Result<u64, ClientError> {
+        match self.call(&Request::Dup { id })? {
+            Response::Token(t) => Ok(t),
+            r => Err(unexpected("Dup", &r)),
+        }
+    }
+
+    /// The socket a [`Client::dup`] token names, as a socket of this connection.
+    pub fn attach(&mut self, token: u64) -> Result<SockId, ClientError> {
+        match self.call(&Request::Attach { token })? {
+            Response::Socket { id } => Ok(id),
+            r => Err(unexpected("Attach", &r)),
         }
     }
 
@@ -490,5 +751,11 @@ impl Client {
     /// The connection's stream (for tests that misbehave on purpose).
     pub fn stream(&self) -> &UnixStream {
         &self.stream
+    }
+
+    /// The greeted connection's stream, to speak the protocol on it by other means (the
+    /// async remote door drives it non-blocking).
+    pub fn into_stream(self) -> UnixStream {
+        self.stream
     }
 }

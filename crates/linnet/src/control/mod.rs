@@ -19,9 +19,11 @@ pub mod server;
 
 use std::path::PathBuf;
 
-pub use client::{Client, ClientError, Datagram, CONNECT_TIMEOUT};
+pub use client::{
+    Client, ClientError, Datagram, Msg, ShutdownHow, SockOpt, SockType, CONNECT_TIMEOUT,
+};
 pub use proto::{
-    DaemonStats, PingAnswer, Request, Response, ShutdownHow, SockId, SockOpt, SockType, MAX_FRAME,
+    DaemonStats, PingAnswer, Request, Response, SockId, MAX_CONTROL, MAX_FRAME, MAX_IO,
     PROTOCOL_VERSION,
 };
 pub use server::{Limits, Server, MAX_CLIENTS, MAX_SOCKETS};

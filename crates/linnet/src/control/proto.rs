@@ -2,9 +2,9 @@
 //!
 //! Linux: include/uapi/linux/netlink.h (`struct nlmsghdr`: a length-prefixed, typed message;
 //! `NLMSG_ERROR` carrying a negative errno), include/linux/syscalls.h (the socket system
-//! calls the [`Request`] socket variants stand for: `socket`, `bind`, `connect`, `sendto`,
-//! `recvfrom`, `getsockname`, `getpeername`, `setsockopt`, `listen`, `accept`, `shutdown`,
-//! `close`), include/uapi/linux/sock_diag.h (`SOCK_DIAG_BY_FAMILY`: the socket dump behind
+//! calls the [`Request`] socket variants stand for: `socket`, `bind`, `connect`, `sendmsg`,
+//! `recvmsg`, `getsockname`, `getpeername`, `setsockopt`, `getsockopt`, `listen`,
+//! `accept4`, `shutdown`, `poll`, `fcntl(F_SETFL)`, `close`, `dup`), include/uapi/linux/sock_diag.h (`SOCK_DIAG_BY_FAMILY`: the socket dump behind
 //! [`Request::SockDiag`]).
 //! RFCs: none.
 //!
@@ -23,10 +23,25 @@
 //! [`Response`] (`Error`) never change; every other change to these types bumps the version.
 //!
 //! # Calls
-//! One request, one response, in order. Socket calls name a socket by the [`SockId`] that
-//! [`Request::Socket`] returned; ids belong to the connection (like file descriptors to a
-//! process), and every socket of a connection is closed when it ends, however it ends.
+//! One request, one response, in order. The socket requests are the system calls, shaped as
+//! Linux takes them and answered by the core's socket layer (`Stack::sys_*`) with its errno
+//! in its order: `socket(family, type | flags, protocol)`, `bind` / `connect` / `sendmsg`
+//! addresses as `struct sockaddr` bytes, options as (level, optname, bytes), `recvmsg`
+//! returning the data, the sender, `msg_flags` and the control messages, `poll` on one
+//! socket. Blocking calls block in the daemon as they would in the kernel (`O_NONBLOCK`,
+//! `MSG_DONTWAIT`, `SO_RCVTIMEO`, `SO_SNDTIMEO`).
+//!
+//! Sockets are named by the [`SockId`] that [`Request::Socket`] (or `Accept`, or `Attach`)
+//! returned; ids belong to the connection (like file descriptors to a process). A socket
+//! may be held by several connections, like a descriptor `dup`'d or passed with
+//! `SCM_RIGHTS`: [`Request::Dup`] gives a token, [`Request::Attach`] on another connection
+//! takes it. That is how a client reads on one connection while it writes on another (a
+//! connection answers one request at a time). A socket closes when the last connection
+//! holding it closes it or ends, however it ends.
 //! Errors carry Linux's errno and a message.
+//!
+//! Version 6 replaced version 5's coarse socket requests (typed `Socket`, `SendTo`,
+//! `RecvFrom` with a timeout, a `SockOpt` enum) with the system-call-shaped ones above.
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -37,7 +52,7 @@ use linnet_core::PingEvent;
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Largest frame payload accepted either way: 1 MiB.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -46,44 +61,16 @@ pub const MAX_FRAME: usize = 1 << 20;
 /// bytes each with `TCP_INFO`, well inside [`MAX_FRAME`].
 pub const DIAG_PAGE: usize = 512;
 
-/// Largest datagram a [`Request::RecvFrom`] returns (the largest UDP payload over IPv4 fits).
-pub const MAX_RECV: u32 = 65_535;
+/// Most payload bytes one [`Request::SendMsg`] carries or one [`Request::RecvMsg`] returns
+/// (the largest UDP payload over IPv4 fits; a stream is moved in pieces of this size).
+pub const MAX_IO: usize = 256 * 1024;
+
+/// Largest `optlen` of a [`Request::GetSockOpt`] and `msg_controllen` of a
+/// [`Request::RecvMsg`].
+pub const MAX_CONTROL: usize = 4096;
 
 /// A socket of a connection (its "file descriptor"): the lowest free number from 3 up.
 pub type SockId = u32;
-
-/// Socket types (`SOCK_DGRAM`, `SOCK_STREAM`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SockType {
-    /// `socket(AF_INET, SOCK_DGRAM, 0)`: UDP.
-    Udp,
-    /// `socket(AF_INET, SOCK_STREAM, 0)`: TCP.
-    Tcp,
-}
-
-/// Socket options (`setsockopt`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SockOpt {
-    /// `SO_BROADCAST`.
-    Broadcast(bool),
-    /// `IP_TTL` (1..=255).
-    Ttl(u8),
-    /// `SO_RCVBUF` (doubled, as Linux does).
-    RcvBuf(u32),
-    /// `TCP_NODELAY` (ENOPROTOOPT on a UDP socket, as Linux).
-    NoDelay(bool),
-}
-
-/// `shutdown()`'s `how`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ShutdownHow {
-    /// `SHUT_RD`.
-    Read,
-    /// `SHUT_WR`: a TCP socket sends its FIN after the queued data.
-    Write,
-    /// `SHUT_RDWR`.
-    Both,
-}
 
 /// A message from a client to the daemon.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,92 +84,156 @@ pub enum Request {
     Ctl(CtlRequest),
     /// The daemon's own counters ([`DaemonStats`]).
     Stats,
-    /// `socket()`.
+    /// `socket(family, type | flags, protocol)` (`__sys_socket`: its checks and errors, in
+    /// its order). `kern`: a kernel socket (`sock_create_kern`: passes every capability
+    /// check, as the kernel-style door's sockets do). [`Response::Socket`].
     Socket {
-        /// Type.
-        ty: SockType,
+        /// `AF_INET`.
+        family: i32,
+        /// `SOCK_STREAM`, `SOCK_DGRAM`, with `SOCK_NONBLOCK` / `SOCK_CLOEXEC`.
+        ty: i32,
+        /// 0 for the type's default.
+        protocol: i32,
+        /// A kernel socket.
+        kern: bool,
     },
-    /// `bind()`.
+    /// `bind(fd, addr, addrlen)`: `addr` is the `struct sockaddr`'s bytes (its length is
+    /// `addrlen`; at most 128, EINVAL past it).
     Bind {
         /// Socket.
         id: SockId,
-        /// Local address (port 0: an ephemeral port).
-        addr: SocketAddrV4,
+        /// `struct sockaddr` bytes.
+        addr: Vec<u8>,
     },
-    /// `connect()`. On a TCP socket it blocks until the handshake ends, as a blocking
-    /// `connect` does (ECONNREFUSED, ETIMEDOUT when it fails).
+    /// `connect(fd, addr, addrlen)`: a stream socket waits for the handshake unless it is
+    /// `O_NONBLOCK` (EINPROGRESS), bounded by `SO_SNDTIMEO` (EINPROGRESS).
     Connect {
         /// Socket.
         id: SockId,
-        /// Peer.
-        addr: SocketAddrV4,
+        /// `struct sockaddr` bytes.
+        addr: Vec<u8>,
     },
-    /// `listen()` (EOPNOTSUPP on a UDP socket, as Linux).
+    /// `listen(fd, backlog)`.
     Listen {
         /// Socket.
         id: SockId,
-        /// Backlog.
-        backlog: u32,
+        /// Backlog (capped at `somaxconn`).
+        backlog: i32,
     },
-    /// `accept()` (EOPNOTSUPP on a UDP socket, as Linux): the next connection as a new
-    /// socket ([`Response::Accepted`]). `timeout_ms`: `None` blocks until one comes,
-    /// `Some(0)` does not block; EAGAIN when the time passes.
+    /// `accept4(fd, &addr, &len, flags)`: waits unless the listener is `O_NONBLOCK`
+    /// (EAGAIN), bounded by `SO_RCVTIMEO` (EAGAIN). The new socket is this connection's
+    /// ([`Response::Accepted`]).
     Accept {
         /// Socket.
         id: SockId,
-        /// How long to wait.
-        timeout_ms: Option<u32>,
+        /// `SOCK_NONBLOCK`, `SOCK_CLOEXEC` for the new socket.
+        flags: i32,
     },
-    /// `sendto()` (`to: None`: `send()` on a connected socket). On a TCP socket the address
-    /// is ignored (as Linux) and the call blocks until all of `data` is queued.
-    SendTo {
-        /// Socket.
-        id: SockId,
-        /// Payload.
-        data: Vec<u8>,
-        /// Destination.
-        to: Option<SocketAddrV4>,
-    },
-    /// `recvfrom()`: the next datagram, at most `max` bytes of it. `timeout_ms`: `None`
-    /// blocks until one comes, `Some(0)` does not block; EAGAIN when the time passes (as
-    /// with `SO_RCVTIMEO`). On a TCP socket: up to `max` bytes of the stream, from the
-    /// peer; an empty answer is the end of the stream.
-    RecvFrom {
-        /// Socket.
-        id: SockId,
-        /// Buffer size (capped at [`MAX_RECV`]).
-        max: u32,
-        /// How long to wait.
-        timeout_ms: Option<u32>,
-    },
-    /// `getsockname()`.
+    /// `getsockname(fd)` ([`Response::Addr`]).
     GetSockName {
         /// Socket.
         id: SockId,
     },
-    /// `setsockopt()`.
-    SetOpt {
+    /// `getpeername(fd)` ([`Response::Addr`]; ENOTCONN when not connected).
+    GetPeerName {
         /// Socket.
         id: SockId,
-        /// Option and value.
-        opt: SockOpt,
     },
-    /// `close()`.
+    /// `shutdown(fd, how)` (`SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`).
+    Shutdown {
+        /// Socket.
+        id: SockId,
+        /// How.
+        how: i32,
+    },
+    /// `sendmsg(fd, msg, flags)` with one iovec and `msg_name` (`to`, `struct sockaddr`
+    /// bytes). A stream socket queues all of `data` unless `MSG_DONTWAIT` / `O_NONBLOCK`,
+    /// bounded by `SO_SNDTIMEO` (the bytes queued before a timeout or an error are the
+    /// answer). At most [`MAX_IO`] bytes. [`Response::Sent`].
+    SendMsg {
+        /// Socket.
+        id: SockId,
+        /// Payload.
+        data: Vec<u8>,
+        /// `MSG_DONTWAIT`, `MSG_MORE`, `MSG_NOSIGNAL`, ...
+        flags: i32,
+        /// Destination.
+        to: Option<Vec<u8>>,
+    },
+    /// `recvmsg(fd, msg, flags)` into a buffer of `max` bytes (at most [`MAX_IO`]) and a
+    /// control buffer of `controllen` bytes. Waits unless `MSG_DONTWAIT` / `O_NONBLOCK`
+    /// (EAGAIN), bounded by `SO_RCVTIMEO` (EAGAIN); `MSG_WAITALL` fills a stream's buffer.
+    /// [`Response::Msg`].
+    RecvMsg {
+        /// Socket.
+        id: SockId,
+        /// `MSG_PEEK`, `MSG_WAITALL`, `MSG_TRUNC`, `MSG_DONTWAIT`, `MSG_ERRQUEUE`, ...
+        flags: i32,
+        /// Buffer size.
+        max: u32,
+        /// `msg_controllen` (at most [`MAX_CONTROL`]).
+        controllen: u32,
+    },
+    /// `setsockopt(fd, level, optname, optval, optlen)`: the option's bytes as Linux takes
+    /// them (an `int` in native byte order, a `struct timeval`, ...).
+    SetSockOpt {
+        /// Socket.
+        id: SockId,
+        /// `SOL_SOCKET`, `SOL_IP`, `SOL_TCP`, `SOL_UDP`.
+        level: i32,
+        /// Option.
+        optname: i32,
+        /// `optval`; its length is `optlen`.
+        value: Vec<u8>,
+    },
+    /// `getsockopt(fd, level, optname, optval, &optlen)` with a buffer of `optlen` bytes
+    /// (at most [`MAX_CONTROL`]). [`Response::Opt`].
+    GetSockOpt {
+        /// Socket.
+        id: SockId,
+        /// Level.
+        level: i32,
+        /// Option.
+        optname: i32,
+        /// Buffer size.
+        optlen: u32,
+    },
+    /// `fcntl(fd, F_SETFL, O_NONBLOCK)` on or off.
+    SetNonblock {
+        /// Socket.
+        id: SockId,
+        /// `O_NONBLOCK`.
+        on: bool,
+    },
+    /// `poll(&{fd, events}, 1, timeout)`: waits until one of `events` (or `POLLERR`,
+    /// `POLLHUP`, `POLLNVAL`) is ready or `timeout_ms` passes (`None`: for ever).
+    /// [`Response::Poll`] (0 when the time passed).
+    Poll {
+        /// Socket.
+        id: SockId,
+        /// `POLLIN`, `POLLOUT`, ...
+        events: u32,
+        /// How long to wait.
+        timeout_ms: Option<u32>,
+    },
+    /// `close(fd)`: the connection drops the socket; the socket closes when no connection
+    /// holds it any more.
     Close {
         /// Socket.
         id: SockId,
     },
-    /// `shutdown()` (ENOTCONN on a socket that is not connected).
-    Shutdown {
+    /// A token naming this socket, for [`Request::Attach`] on another connection (the
+    /// role of passing a descriptor with `SCM_RIGHTS`). [`Response::Token`].
+    Dup {
         /// Socket.
         id: SockId,
-        /// Which direction.
-        how: ShutdownHow,
     },
-    /// `getpeername()` (ENOTCONN when not connected).
-    GetPeerName {
-        /// Socket.
-        id: SockId,
+    /// The socket a [`Request::Dup`] token names, as a new socket of this connection
+    /// (`dup`: the same socket, its file flags and options shared). EBADF for a token of
+    /// no open socket. [`Response::Socket`].
+    Attach {
+        /// The token.
+        token: u64,
     },
     /// One echo request and its answer: an echo reply, an ICMP error quoting it, or nothing
     /// within `timeout_ms` ([`Response::Ping`]).
@@ -264,17 +315,22 @@ pub enum Response {
         /// Payload bytes.
         len: u32,
     },
-    /// A datagram.
-    Datagram {
-        /// Payload (at most `max` bytes).
+    /// What `recvmsg` got.
+    Msg {
+        /// The bytes read.
         data: Vec<u8>,
-        /// Sender.
-        from: SocketAddrV4,
-        /// The datagram's full length (`MSG_TRUNC` when larger than `data`).
-        datagram_len: u32,
+        /// The return value: `data.len()`, or a truncated datagram's full length when
+        /// `MSG_TRUNC` was asked for; 0 at a stream's end.
+        len: u32,
+        /// `msg_name`: the sender (datagram sockets).
+        from: Option<SocketAddrV4>,
+        /// `msg_flags` (`MSG_TRUNC`, `MSG_CTRUNC`, `MSG_ERRQUEUE`).
+        flags: i32,
+        /// `msg_control` as Linux lays it out (`struct cmsghdr`s), `msg_controllen` long.
+        control: Vec<u8>,
     },
-    /// `getsockname()`.
-    SockName(SocketAddrV4),
+    /// `getsockname()` / `getpeername()`.
+    Addr(SocketAddrV4),
     /// The answer to [`Request::Ping`]: `None` when nothing came within the timeout.
     Ping {
         /// The answer.
@@ -301,14 +357,21 @@ pub enum Response {
         /// The peer.
         peer: SocketAddrV4,
     },
-    /// `getpeername()`.
-    PeerName(SocketAddrV4),
     /// One page of a [`Request::SockDiag`] dump.
     SockDiag {
         /// The sockets.
         msgs: Vec<InetDiagMsg>,
         /// The cursor of the next page; `None` when the dump is complete.
         next: Option<u64>,
+    },
+    /// The answer to [`Request::Dup`].
+    Token(u64),
+    /// The answer to [`Request::GetSockOpt`]: `optval`, `optlen` bytes of it.
+    Opt(Vec<u8>),
+    /// The answer to [`Request::Poll`]: the events ready (`revents`).
+    Poll {
+        /// `revents`.
+        revents: u32,
     },
 }
 

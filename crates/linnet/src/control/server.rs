@@ -59,23 +59,24 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use linnet_core::{Errno, SocketHandle};
+use linnet_core::socket::cmsg::CmsgBuf;
+use linnet_core::socket::poll::PollMask;
+use linnet_core::{Errno, SockAddr, SocketId, Stack};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 use nix::sys::socket::MsgFlags;
 
 use super::proto::{
     decode_frame, read_frame, write_frame, DaemonStats, FrameError, PingAnswer, Request, Response,
-    ShutdownHow, SockId, SockOpt, SockType, MAX_FRAME, MAX_RECV, PROTOCOL_VERSION,
+    SockId, MAX_CONTROL, MAX_FRAME, MAX_IO, PROTOCOL_VERSION,
 };
 use super::strerror;
 use crate::runtime::{Inner, StackHandle, WaitError};
-use crate::tcp::connect_poll;
-use crate::UdpSocket;
+use crate::sockcall::{self, CallErr, End, Waiter};
 
 /// How long a blocking call waits on the stack before it looks at its client again.
 pub const SLICE: Duration = Duration::from_millis(50);
@@ -143,6 +144,11 @@ struct Shared {
     next_client: AtomicU64,
     clients: Mutex<HashMap<u64, ClientEntry>>,
     idents: Mutex<Idents>,
+    /// The [`Request::Dup`] token of every open socket (at most one per socket).
+    tokens: Mutex<HashMap<u64, Weak<SysSock>>>,
+    /// Keys the tokens: unguessable, so a client attaches only sockets it was given.
+    token_keys: std::collections::hash_map::RandomState,
+    next_token: AtomicU64,
 }
 
 /// Removes a client's entry when its thread ends, however it ends (a panic included). The
@@ -182,6 +188,24 @@ fn accept_must_retry(e: &io::Error) -> bool {
 impl Shared {
     fn clients(&self) -> MutexGuard<'_, HashMap<u64, ClientEntry>> {
         self.clients.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn tokens(&self) -> MutexGuard<'_, HashMap<u64, Weak<SysSock>>> {
+        self.tokens.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A fresh socket token: a counter through a randomly keyed hash (unique while the
+    /// counter does not wrap, and not guessable from another client's tokens).
+    fn new_token(&self) -> u64 {
+        use std::hash::BuildHasher;
+        let tokens = self.tokens();
+        loop {
+            let n = self.next_token.fetch_add(1, Ordering::Relaxed);
+            let t = self.token_keys.hash_one(n);
+            if t != 0 && !tokens.contains_key(&t) {
+                return t;
+            }
+        }
     }
 
     fn idents(&self) -> MutexGuard<'_, Idents> {
@@ -352,6 +376,9 @@ impl Server {
                 used: HashSet::new(),
                 next: 1,
             }),
+            tokens: Mutex::new(HashMap::new()),
+            token_keys: std::collections::hash_map::RandomState::new(),
+            next_token: AtomicU64::new(1),
         });
         let s = shared.clone();
         let thread = std::thread::Builder::new()
@@ -468,45 +495,28 @@ fn accept_loop(shared: &Arc<Shared>, listener: &UnixListener, mut poll: Poll) {
     }
 }
 
-/// A TCP socket of a connection, closed (`tcp_close`) on drop.
-struct TcpOwned {
-    handle: StackHandle,
-    sock: SocketHandle,
-}
-
-impl Drop for TcpOwned {
-    fn drop(&mut self) {
-        let sock = self.sock;
-        let _ = self.handle.with_stack(|s| s.tcp_close(sock));
-    }
-}
-
-/// A socket of either type.
-enum Sock {
-    Udp(UdpSocket),
-    Tcp(TcpOwned),
-}
-
-/// One socket of a connection. Closing happens before the server's count drops, so a count
-/// back at its baseline means the sockets really are gone.
-struct OwnedSock {
-    sock: Option<Sock>,
+/// A socket of the stack opened through the server, held by every connection that has it
+/// in its table (`struct file`'s reference count): closed (`sys_close`, then the server's
+/// count drops, so a count back at its baseline means the sockets really are gone) when the
+/// last holder lets it go.
+struct SysSock {
+    id: SocketId,
+    token: u64,
     shared: Arc<Shared>,
 }
 
-impl OwnedSock {
-    fn get(&self) -> &Sock {
-        // Invariant: `sock` is only taken in `drop`.
-        self.sock.as_ref().expect("socket present until drop")
-    }
-}
-
-impl Drop for OwnedSock {
+impl Drop for SysSock {
     fn drop(&mut self) {
-        drop(self.sock.take());
+        let id = self.id;
+        let _ = self.shared.handle.with_stack(|s| s.sys_close(id));
+        self.shared.tokens().remove(&self.token);
         self.shared.sockets.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+/// The errno of the internal answer that means "the client hung up while its call
+/// waited: drop the connection without answering" (no Linux errno is negative).
+const HANGUP: i32 = -1;
 
 /// Why a blocking call stopped waiting.
 enum WaitEnd {
@@ -617,7 +627,7 @@ fn event_ident(ev: &linnet_core::PingEvent) -> u16 {
 struct Conn {
     shared: Arc<Shared>,
     stream: UnixStream,
-    socks: BTreeMap<SockId, OwnedSock>,
+    socks: BTreeMap<SockId, Arc<SysSock>>,
     /// Ids closed below `next_id`, lowest first.
     free_ids: BinaryHeap<Reverse<SockId>>,
     /// The lowest id never handed out.
@@ -642,7 +652,47 @@ impl Drop for Conn {
     }
 }
 
+/// A blocking socket call of a connection waits in slices ([`Conn::wait_sliced`]): the
+/// same calls as the kernel-style door ([`sockcall`]), ended early by a hang-up.
+impl Waiter for Conn {
+    fn net(&self) -> &StackHandle {
+        &self.shared.handle
+    }
+
+    fn wait<T>(
+        &self,
+        timeout: Option<Duration>,
+        mut f: impl FnMut(&mut Stack) -> Option<T>,
+    ) -> Result<T, End> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        self.wait_sliced(deadline, |inner| f(&mut inner.stack))
+            .map_err(|e| match e {
+                WaitEnd::TimedOut => End::TimedOut,
+                WaitEnd::Hangup => End::Hangup,
+                WaitEnd::Shutdown => End::Shutdown,
+            })
+    }
+}
+
+/// A `struct sockaddr` from the request's bytes (EINVAL past 128 bytes).
+fn sockaddr(call: &str, bytes: &[u8]) -> Result<SockAddr, Response> {
+    SockAddr::from_bytes(bytes).map_err(|e| errno_response(call, e))
+}
+
 impl Conn {
+    /// A blocking call's result: its errno as an error response, a hang-up as
+    /// [`Outcome::Hangup`] (through [`Hangup`]).
+    fn call<T>(&self, name: &str, r: Result<T, CallErr>) -> Result<T, Response> {
+        match r {
+            Ok(v) => Ok(v),
+            Err(CallErr::Errno(e)) => Err(errno_response(name, e)),
+            Err(CallErr::Hangup) => Err(Response::Error {
+                errno: HANGUP,
+                message: String::new(),
+            }),
+        }
+    }
+
     /// Reads one request. The Hello (`hello`) must come whole within the read timeout; later,
     /// the wait for a frame's length is unbounded, and the rest must follow within it.
     fn read_request(&mut self, hello: bool) -> Result<Request, FrameError> {
@@ -781,7 +831,7 @@ impl Conn {
 
     /// Waits for `f` to return `Some` (re-run on stack events) until `deadline`, looking at
     /// the client and the server between slices.
-    fn wait<T>(
+    fn wait_sliced<T>(
         &self,
         deadline: Option<Instant>,
         mut f: impl FnMut(&mut Inner) -> Option<T>,
@@ -810,17 +860,31 @@ impl Conn {
         }
     }
 
-    fn sock(&self, id: SockId) -> Result<&Sock, Response> {
+    fn sock(&self, id: SockId) -> Result<SocketId, Response> {
         self.socks
             .get(&id)
-            .map(OwnedSock::get)
+            .map(|s| s.id)
             .ok_or_else(|| error(libc::EBADF, format!("socket {id}: Bad file descriptor")))
     }
 
-    /// Adds `sock` under the lowest free id; EMFILE (closing `sock`) when the connection
-    /// holds its limit. Every id below `next_id` is in use or in `free_ids`, so the lowest
-    /// free one is the heap's least, else `next_id`.
-    fn insert(&mut self, sock: Sock) -> Result<SockId, Response> {
+    /// Opens `id` (a socket of the stack just created or accepted) as a socket of the
+    /// server, held by this connection; EMFILE (closing it) past the connection's limit.
+    fn insert_new(&mut self, id: SocketId) -> Result<SockId, Response> {
+        self.shared.sockets.fetch_add(1, Ordering::Relaxed);
+        let token = self.shared.new_token();
+        let sock = Arc::new(SysSock {
+            id,
+            token,
+            shared: self.shared.clone(),
+        });
+        self.shared.tokens().insert(token, Arc::downgrade(&sock));
+        self.insert(sock)
+    }
+
+    /// Adds `sock` under the lowest free id; EMFILE (dropping this hold of `sock`) when the
+    /// connection holds its limit. Every id below `next_id` is in use or in `free_ids`, so
+    /// the lowest free one is the heap's least, else `next_id`.
+    fn insert(&mut self, sock: Arc<SysSock>) -> Result<SockId, Response> {
         if self.socks.len() >= self.shared.limits.max_sockets {
             self.shared.sockets_refused.fetch_add(1, Ordering::Relaxed);
             return Err(error(libc::EMFILE, "socket: Too many open files"));
@@ -833,14 +897,7 @@ impl Conn {
                 id
             }
         };
-        self.shared.sockets.fetch_add(1, Ordering::Relaxed);
-        self.socks.insert(
-            id,
-            OwnedSock {
-                sock: Some(sock),
-                shared: self.shared.clone(),
-            },
-        );
+        self.socks.insert(id, sock);
         Ok(id)
     }
 
@@ -871,6 +928,7 @@ impl Conn {
     fn handle(&mut self, req: Request) -> Outcome {
         match self.handle_inner(req) {
             Ok(o) => o,
+            Err(Response::Error { errno: HANGUP, .. }) => Outcome::Hangup,
             Err(r) => Outcome::Reply(r),
         }
     }
@@ -887,156 +945,185 @@ impl Conn {
                 Response::Ctl(r)
             }
             Request::Stats => Response::Stats(stats(&self.shared)),
-            Request::Socket { ty: SockType::Tcp } => {
-                let sock = handle
-                    .with_stack(|s| s.tcp_socket())
+            Request::Socket {
+                family,
+                ty,
+                protocol,
+                kern,
+            } => {
+                let id = handle
+                    .with_stack(|s| {
+                        if kern {
+                            s.sock_create_kern(family, ty, protocol)
+                        } else {
+                            s.sys_socket(family, ty, protocol)
+                        }
+                    })
                     .map_err(|e| errno_response("socket", e))?;
-                let id = self.insert(Sock::Tcp(TcpOwned {
-                    handle: handle.clone(),
-                    sock,
-                }))?;
-                Response::Socket { id }
-            }
-            Request::Socket { ty: SockType::Udp } => {
-                let sock = UdpSocket::unbound(&handle).map_err(|e| io_response("socket", &e))?;
-                let id = self.insert(Sock::Udp(sock))?;
-                Response::Socket { id }
+                Response::Socket {
+                    id: self.insert_new(id)?,
+                }
             }
             Request::Bind { id, addr } => {
-                let r = match self.sock(id)? {
-                    Sock::Udp(u) => {
-                        let h = u.socket_handle();
-                        handle.with_stack(|s| s.udp_bind(h, addr))
-                    }
-                    Sock::Tcp(t) => handle.with_stack(|s| s.tcp_bind(t.sock, addr)),
-                };
-                r.map_err(|e| errno_response("bind", e))?;
+                let sk = self.sock(id)?;
+                let a = sockaddr("bind", &addr)?;
+                handle
+                    .with_stack(|s| s.sys_bind(sk, &a))
+                    .map_err(|e| errno_response("bind", e))?;
                 Response::Ok
             }
-            Request::Connect { id, addr } => match self.sock(id)? {
-                Sock::Udp(u) => {
-                    u.connect(addr).map_err(|e| io_response("connect", &e))?;
-                    Response::Ok
+            Request::Connect { id, addr } => {
+                let sk = self.sock(id)?;
+                let a = sockaddr("connect", &addr)?;
+                let nonblock = sockcall::nonblocking(&handle, sk);
+                self.call("connect", sockcall::connect(self, sk, &a, nonblock))?;
+                Response::Ok
+            }
+            Request::Listen { id, backlog } => {
+                let sk = self.sock(id)?;
+                handle
+                    .with_stack(|s| s.sys_listen(sk, backlog))
+                    .map_err(|e| errno_response("listen", e))?;
+                Response::Ok
+            }
+            Request::Accept { id, flags } => {
+                let sk = self.sock(id)?;
+                let nonblock = sockcall::nonblocking(&handle, sk);
+                let (child, peer) =
+                    self.call("accept", sockcall::accept(self, sk, flags, nonblock))?;
+                Response::Accepted {
+                    id: self.insert_new(child)?,
+                    peer,
                 }
-                Sock::Tcp(t) => return self.tcp_connect(t.sock, addr),
-            },
-            Request::Listen { id, backlog } => match self.sock(id)? {
-                Sock::Udp(_) => error(libc::EOPNOTSUPP, "listen: Operation not supported"),
-                Sock::Tcp(t) => {
-                    let h = t.sock;
+            }
+            Request::GetSockName { id } => {
+                let sk = self.sock(id)?;
+                Response::Addr(
                     handle
-                        .with_stack(|s| s.tcp_listen(h, backlog))
-                        .map_err(|e| errno_response("listen", e))?;
-                    Response::Ok
-                }
-            },
-            Request::Accept { id, timeout_ms } => match self.sock(id)? {
-                Sock::Udp(_) => error(libc::EOPNOTSUPP, "accept: Operation not supported"),
-                Sock::Tcp(t) => return self.tcp_accept(t.sock, timeout_ms),
-            },
-            Request::SendTo { id, data, to } => match self.sock(id)? {
-                Sock::Udp(s) => {
-                    let n = match to {
-                        Some(to) => s.send_to(&data, to),
-                        None => s.send(&data),
-                    }
-                    .map_err(|e| io_response("sendto", &e))?;
-                    Response::Sent { len: n as u32 }
-                }
-                // tcp_sendmsg ignores the address.
-                Sock::Tcp(t) => return self.tcp_send(t.sock, &data),
-            },
-            Request::RecvFrom {
+                        .inspect(|s| s.sys_getsockname(sk))
+                        .map_err(|e| errno_response("getsockname", e))?,
+                )
+            }
+            Request::GetPeerName { id } => {
+                let sk = self.sock(id)?;
+                Response::Addr(
+                    handle
+                        .inspect(|s| s.sys_getpeername(sk))
+                        .map_err(|e| errno_response("getpeername", e))?,
+                )
+            }
+            Request::Shutdown { id, how } => {
+                let sk = self.sock(id)?;
+                handle
+                    .with_stack(|s| s.sys_shutdown(sk, how))
+                    .map_err(|e| errno_response("shutdown", e))?;
+                Response::Ok
+            }
+            Request::SendMsg {
                 id,
+                data,
+                flags,
+                to,
+            } => {
+                let sk = self.sock(id)?;
+                let to = to.map(|a| sockaddr("sendmsg", &a)).transpose()?;
+                let n = self.call(
+                    "sendmsg",
+                    sockcall::sendmsg(self, sk, &data, flags, to.as_ref()),
+                )?;
+                Response::Sent {
+                    len: u32::try_from(n).unwrap_or(u32::MAX),
+                }
+            }
+            Request::RecvMsg {
+                id,
+                flags,
                 max,
+                controllen,
+            } => {
+                let sk = self.sock(id)?;
+                let mut buf = vec![0u8; (max as usize).min(MAX_IO)];
+                let controllen = (controllen as usize).min(MAX_CONTROL);
+                let mut cmsgs = CmsgBuf::new();
+                let r = self.call(
+                    "recvmsg",
+                    sockcall::recvmsg(self, sk, &mut buf, flags, Some(&mut cmsgs)),
+                )?;
+                buf.truncate(r.copied);
+                let mut control = vec![0u8; controllen];
+                let (clen, cflags) = cmsgs.encode(&mut control);
+                control.truncate(clen);
+                Response::Msg {
+                    data: buf,
+                    len: u32::try_from(r.ret).unwrap_or(u32::MAX),
+                    from: r.from,
+                    flags: r.flags | cflags,
+                    control,
+                }
+            }
+            Request::SetSockOpt {
+                id,
+                level,
+                optname,
+                value,
+            } => {
+                let sk = self.sock(id)?;
+                handle
+                    .with_stack(|s| s.sys_setsockopt(sk, level, optname, &value))
+                    .map_err(|e| errno_response("setsockopt", e))?;
+                Response::Ok
+            }
+            Request::GetSockOpt {
+                id,
+                level,
+                optname,
+                optlen,
+            } => {
+                let sk = self.sock(id)?;
+                let mut buf = vec![0u8; (optlen as usize).min(MAX_CONTROL)];
+                let n = handle
+                    .with_stack(|s| s.sys_getsockopt(sk, level, optname, &mut buf))
+                    .map_err(|e| errno_response("getsockopt", e))?;
+                buf.truncate(n);
+                Response::Opt(buf)
+            }
+            Request::SetNonblock { id, on } => {
+                let sk = self.sock(id)?;
+                handle
+                    .with_stack(|s| s.sock_set_nonblock(sk, on))
+                    .map_err(|e| errno_response("fcntl", e))?;
+                Response::Ok
+            }
+            Request::Poll {
+                id,
+                events,
                 timeout_ms,
             } => {
-                if let Sock::Tcp(t) = self.sock(id)? {
-                    return self.tcp_recv(t.sock, max, timeout_ms);
-                }
-                return self.recv_from(id, max, timeout_ms);
+                let sk = self.sock(id)?;
+                let t = timeout_ms.map(|ms| Duration::from_millis(ms.into()));
+                let m = self.call("poll", sockcall::poll(self, sk, PollMask(events), t))?;
+                Response::Poll { revents: m.0 }
             }
-            Request::GetSockName { id } => match self.sock(id)? {
-                Sock::Udp(u) => {
-                    let a = u.local_addr().map_err(|e| io_response("getsockname", &e))?;
-                    match a {
-                        std::net::SocketAddr::V4(a) => Response::SockName(a),
-                        std::net::SocketAddr::V6(_) => error(libc::EAFNOSUPPORT, "getsockname"),
-                    }
-                }
-                Sock::Tcp(t) => Response::SockName(
-                    handle
-                        .inspect(|s| s.tcp_local_addr(t.sock))
-                        .map_err(|e| errno_response("getsockname", e))?,
-                ),
-            },
-            Request::GetPeerName { id } => match self.sock(id)? {
-                // The core keeps a UDP socket's peer to itself.
-                Sock::Udp(_) => error(
-                    libc::EOPNOTSUPP,
-                    "getpeername: not supported on UDP sockets by linnet",
-                ),
-                Sock::Tcp(t) => Response::PeerName(
-                    handle
-                        .inspect(|s| s.tcp_peer_addr(t.sock))
-                        .map_err(|e| errno_response("getpeername", e))?,
-                ),
-            },
-            Request::SetOpt { id, opt } => {
-                match (self.sock(id)?, opt) {
-                    (Sock::Udp(_), SockOpt::NoDelay(_)) => {
-                        return Err(errno_response("setsockopt", Errno::ENOPROTOOPT))
-                    }
-                    (Sock::Udp(s), SockOpt::Broadcast(on)) => s.set_broadcast(on),
-                    (Sock::Udp(s), SockOpt::Ttl(t)) => s.set_ttl(t.into()),
-                    (Sock::Udp(s), SockOpt::RcvBuf(b)) => s.set_recv_buffer_size(b as usize),
-                    // SO_BROADCAST only matters to datagram sockets; Linux accepts it.
-                    (Sock::Tcp(_), SockOpt::Broadcast(_)) => Ok(()),
-                    (Sock::Tcp(_), SockOpt::Ttl(_)) => {
-                        return Err(error(
-                            libc::EOPNOTSUPP,
-                            "setsockopt: IP_TTL on TCP sockets is not supported by linnet",
-                        ))
-                    }
-                    (Sock::Tcp(t), SockOpt::RcvBuf(b)) => {
-                        let h = t.sock;
-                        handle
-                            .with_stack(|s| s.tcp_set_rcvbuf(h, b as usize))
-                            .map_err(crate::errno_to_io)
-                    }
-                    (Sock::Tcp(t), SockOpt::NoDelay(on)) => {
-                        let h = t.sock;
-                        handle
-                            .with_stack(|s| s.tcp_set_nodelay(h, on))
-                            .map_err(crate::errno_to_io)
-                    }
-                }
-                .map_err(|e| io_response("setsockopt", &e))?;
-                Response::Ok
-            }
-            Request::Shutdown { id, how } => match self.sock(id)? {
-                Sock::Udp(_) => error(
-                    libc::EOPNOTSUPP,
-                    "shutdown: not supported on UDP sockets by linnet",
-                ),
-                Sock::Tcp(t) => {
-                    let how = match how {
-                        ShutdownHow::Read => linnet_core::Shutdown::Read,
-                        ShutdownHow::Write => linnet_core::Shutdown::Write,
-                        ShutdownHow::Both => linnet_core::Shutdown::Both,
-                    };
-                    let h = t.sock;
-                    handle
-                        .with_stack(|s| s.tcp_shutdown(h, how))
-                        .map_err(|e| errno_response("shutdown", e))?;
-                    Response::Ok
-                }
-            },
             Request::Close { id } => {
                 self.sock(id)?;
                 self.socks.remove(&id);
                 self.free_ids.push(Reverse(id));
                 Response::Ok
+            }
+            Request::Dup { id } => {
+                self.sock(id)?;
+                Response::Token(self.socks.get(&id).map_or(0, |s| s.token))
+            }
+            Request::Attach { token } => {
+                let sock = self
+                    .shared
+                    .tokens()
+                    .get(&token)
+                    .and_then(Weak::upgrade)
+                    .ok_or_else(|| error(libc::EBADF, "attach: no open socket has this token"))?;
+                Response::Socket {
+                    id: self.insert(sock)?,
+                }
             }
             Request::Ping {
                 dst,
@@ -1050,7 +1137,7 @@ impl Conn {
                 let sent = crate::ping_send(&handle, dst, wire, seq, ttl, &payload)
                     .map_err(|e| io_response("ping", &e))?;
                 let deadline = Instant::now() + Duration::from_millis(timeout_ms.into());
-                let r = self.wait(Some(deadline), |inner| {
+                let r = self.wait_sliced(Some(deadline), |inner| {
                     let i = inner.pings.iter().position(|(ev, _)| {
                         let a = PingAnswer::from(*ev);
                         (a.ident(), a.seq()) == (wire, seq)
@@ -1097,7 +1184,7 @@ impl Conn {
                 // An identifier this connection never sent under has no answers coming.
                 let wire = self.idents.get(&ident).copied();
                 let deadline = Instant::now() + Duration::from_millis(timeout_ms.into());
-                let r = self.wait(Some(deadline), |inner| {
+                let r = self.wait_sliced(Some(deadline), |inner| {
                     let i = inner
                         .pings
                         .iter()
@@ -1116,172 +1203,6 @@ impl Conn {
             }
         };
         Ok(Outcome::Reply(reply))
-    }
-
-    fn recv_from(
-        &mut self,
-        id: SockId,
-        max: u32,
-        timeout_ms: Option<u32>,
-    ) -> Result<Outcome, Response> {
-        let h: SocketHandle = match self.sock(id)? {
-            Sock::Udp(u) => u.socket_handle(),
-            Sock::Tcp(t) => t.sock,
-        };
-        let mut buf = vec![0u8; max.min(MAX_RECV) as usize];
-        let done = |r: Result<linnet_core::RecvMeta, Errno>, buf: &mut Vec<u8>| match r {
-            Ok(m) => {
-                buf.truncate(m.len);
-                Response::Datagram {
-                    data: std::mem::take(buf),
-                    from: m.from,
-                    datagram_len: m.datagram_len as u32,
-                }
-            }
-            Err(e) => errno_response("recvfrom", e),
-        };
-        if timeout_ms == Some(0) {
-            let r = self
-                .shared
-                .handle
-                .with_stack(|s| s.udp_recv_from(h, &mut buf));
-            return Ok(Outcome::Reply(done(r, &mut buf)));
-        }
-        let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms.into()));
-        let r = self.wait(deadline, |inner| {
-            match inner.stack.udp_recv_from(h, &mut buf) {
-                Err(Errno::EAGAIN) => None,
-                r => Some(r),
-            }
-        });
-        Ok(match r {
-            Ok(r) => Outcome::Reply(done(r, &mut buf)),
-            Err(WaitEnd::TimedOut) => Outcome::Reply(errno_response("recvfrom", Errno::EAGAIN)),
-            Err(WaitEnd::Hangup) => Outcome::Hangup,
-            Err(WaitEnd::Shutdown) => Outcome::Reply(errno_response("recvfrom", Errno::ENETDOWN)),
-        })
-    }
-
-    /// A blocking TCP `connect`: the SYN, then the handshake's outcome.
-    fn tcp_connect(
-        &self,
-        h: SocketHandle,
-        addr: std::net::SocketAddrV4,
-    ) -> Result<Outcome, Response> {
-        match self.shared.handle.with_stack(|s| s.tcp_connect(h, addr)) {
-            Ok(()) | Err(Errno::EINPROGRESS) => {}
-            Err(e) => return Err(errno_response("connect", e)),
-        }
-        Ok(
-            match self.wait(None, |inner| connect_poll(&mut inner.stack, h)) {
-                Ok(Ok(())) => Outcome::Reply(Response::Ok),
-                Ok(Err(e)) => Outcome::Reply(errno_response("connect", e)),
-                Err(WaitEnd::TimedOut) => {
-                    Outcome::Reply(errno_response("connect", Errno::ETIMEDOUT))
-                }
-                Err(WaitEnd::Hangup) => Outcome::Hangup,
-                Err(WaitEnd::Shutdown) => {
-                    Outcome::Reply(errno_response("connect", Errno::ENETDOWN))
-                }
-            },
-        )
-    }
-
-    /// A TCP `accept`, waiting as `timeout_ms` says; the connection becomes a socket of this
-    /// client.
-    fn tcp_accept(
-        &mut self,
-        h: SocketHandle,
-        timeout_ms: Option<u32>,
-    ) -> Result<Outcome, Response> {
-        let r = if timeout_ms == Some(0) {
-            self.shared.handle.with_stack(|s| s.tcp_accept(h))
-        } else {
-            let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms.into()));
-            match self.wait(deadline, |inner| match inner.stack.tcp_accept(h) {
-                Err(Errno::EAGAIN) => None,
-                r => Some(r),
-            }) {
-                Ok(r) => r,
-                Err(WaitEnd::TimedOut) => Err(Errno::EAGAIN),
-                Err(WaitEnd::Hangup) => return Ok(Outcome::Hangup),
-                Err(WaitEnd::Shutdown) => Err(Errno::ENETDOWN),
-            }
-        };
-        let (child, peer) = r.map_err(|e| errno_response("accept", e))?;
-        let id = self.insert(Sock::Tcp(TcpOwned {
-            handle: self.shared.handle.clone(),
-            sock: child,
-        }))?;
-        Ok(Outcome::Reply(Response::Accepted { id, peer }))
-    }
-
-    /// A blocking TCP `send`: waits for send-buffer space until all of `data` is queued. An
-    /// error after some bytes went reports those bytes, as Linux does.
-    fn tcp_send(&self, h: SocketHandle, data: &[u8]) -> Result<Outcome, Response> {
-        let mut sent = 0;
-        loop {
-            let r = self.wait(None, |inner| match inner.stack.tcp_send(h, &data[sent..]) {
-                Err(Errno::EAGAIN) => None,
-                r => Some(r),
-            });
-            let e = match r {
-                Ok(Ok(n)) => {
-                    sent += n;
-                    if sent < data.len() {
-                        continue;
-                    }
-                    None
-                }
-                Ok(Err(e)) => Some(e),
-                Err(WaitEnd::TimedOut) => Some(Errno::EAGAIN),
-                Err(WaitEnd::Hangup) => return Ok(Outcome::Hangup),
-                Err(WaitEnd::Shutdown) => Some(Errno::ENETDOWN),
-            };
-            return match e {
-                Some(e) if sent == 0 => Err(errno_response("sendto", e)),
-                _ => Ok(Outcome::Reply(Response::Sent { len: sent as u32 })),
-            };
-        }
-    }
-
-    /// A TCP `recv` of at most `max` bytes; an empty answer is the end of the stream.
-    fn tcp_recv(
-        &self,
-        h: SocketHandle,
-        max: u32,
-        timeout_ms: Option<u32>,
-    ) -> Result<Outcome, Response> {
-        let mut buf = vec![0u8; max.min(MAX_RECV) as usize];
-        let r = if timeout_ms == Some(0) {
-            self.shared.handle.with_stack(|s| s.tcp_recv(h, &mut buf))
-        } else {
-            let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms.into()));
-            match self.wait(deadline, |inner| match inner.stack.tcp_recv(h, &mut buf) {
-                Err(Errno::EAGAIN) => None,
-                r => Some(r),
-            }) {
-                Ok(r) => r,
-                Err(WaitEnd::TimedOut) => Err(Errno::EAGAIN),
-                Err(WaitEnd::Hangup) => return Ok(Outcome::Hangup),
-                Err(WaitEnd::Shutdown) => Err(Errno::ENETDOWN),
-            }
-        };
-        let n = r.map_err(|e| errno_response("recvfrom", e))?;
-        buf.truncate(n);
-        let from = self
-            .shared
-            .handle
-            .inspect(|s| s.tcp_peer_addr(h))
-            .unwrap_or(std::net::SocketAddrV4::new(
-                std::net::Ipv4Addr::UNSPECIFIED,
-                0,
-            ));
-        Ok(Outcome::Reply(Response::Datagram {
-            data: buf,
-            from,
-            datagram_len: n as u32,
-        }))
     }
 }
 
