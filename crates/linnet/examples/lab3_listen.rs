@@ -23,10 +23,11 @@ pub const MY_TCP_PORT: u16 = 60000;
 /// `LISTEN_BACKLOG`.
 pub const LISTEN_BACKLOG: i32 = 5;
 
-/// `my_tcp_sock_init`: create, bind to `addr_ip`:60000 (`INADDR_LOOPBACK` in the lab),
-/// listen. Returns the listening socket, or the negative errno the module's init returns.
+/// `my_tcp_sock_init`: create (in `net`: this process's stack or a daemon's), bind to
+/// `addr_ip`:60000 (`INADDR_LOOPBACK` in the lab), listen. Returns the listening socket,
+/// or the negative errno the module's init returns.
 pub fn my_tcp_sock_init(
-    net: &StackHandle,
+    net: impl Into<Net>,
     addr_ip: Ipv4Addr,
     out: &mut dyn Write,
 ) -> Result<Socket, i32> {

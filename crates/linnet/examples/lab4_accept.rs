@@ -17,7 +17,6 @@ use std::net::Ipv4Addr;
 use std::sync::mpsc;
 
 use linnet::kernel::*;
-use linnet::StackHandle;
 
 pub mod lab_common;
 
@@ -45,7 +44,7 @@ pub struct Lab4 {
 /// its `nc` while insmod blocks), then accept (blocking), getname(peer) and print it.
 /// Returns both sockets, or the negative errno.
 pub fn my_tcp_sock_init(
-    net: &StackHandle,
+    net: impl Into<Net>,
     addr_ip: Ipv4Addr,
     out: &mut dyn Write,
     listening: impl FnOnce(),

@@ -16,7 +16,6 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use linnet::kernel::*;
-use linnet::StackHandle;
 
 pub mod lab_common;
 
@@ -58,7 +57,7 @@ pub fn my_udp_msgsend(s: &Socket, peer_ip: Ipv4Addr) -> KResult<usize> {
 /// `my_udp_sock_init`: create, bind to `addr_ip`:60000, send. Returns the socket or the
 /// negative errno.
 pub fn my_udp_sock_init(
-    net: &StackHandle,
+    net: impl Into<Net>,
     addr_ip: Ipv4Addr,
     peer_ip: Ipv4Addr,
     out: &mut dyn Write,
