@@ -299,3 +299,48 @@ fn ss_shows_a_listener_and_a_connection_opened_through_the_daemon() {
         .starts_with("ss: invalid option -- 'k'\nUsage: ss [ OPTIONS ]\n"));
     assert!(texts(&o).0.is_empty());
 }
+
+#[test]
+fn the_remote_doors_work_against_the_daemon_binary() {
+    use linnet::kernel::*;
+    use linnet::remote::{Remote, TcpListener, TcpStream, UdpSocket};
+    use std::io::{Read, Write};
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon(&dir, &[]);
+    let net = Remote::connect(&d.ctl).unwrap();
+    let lo = |port| SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+    // Blocking, std-like: an echo over the daemon's loopback, a timeout.
+    let l = TcpListener::bind(&net, lo(61000)).unwrap();
+    let c = TcpStream::connect(&net, lo(61000)).unwrap();
+    let (s, peer) = l.accept().unwrap();
+    assert_eq!(peer, c.local_addr().unwrap());
+    (&c).write_all(b"over the control socket").unwrap();
+    let mut buf = [0u8; 23];
+    (&s).read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"over the control socket");
+    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    let e = (&s).read(&mut buf).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EAGAIN));
+    // Kernel-style: a kernel UDP socket of the daemon sends to a std-like one.
+    let rcv = UdpSocket::bind(&net, lo(61001)).unwrap();
+    let k = sock_create_kern(&net, PF_INET, SOCK_DGRAM, IPPROTO_UDP).unwrap();
+    let to = SockaddrIn::from_v4(lo(61001));
+    let msg = Msghdr {
+        msg_name: Some(to),
+        msg_namelen: SOCKADDR_IN_SIZE,
+        ..Msghdr::default()
+    };
+    assert_eq!(kernel_sendmsg(&k, &msg, &[Kvec::new(b"kern")], 1, 4), Ok(4));
+    let (n, _) = rcv.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"kern");
+    // What the daemon holds, then nothing once dropped.
+    assert_eq!(net.stats().unwrap().sockets, 5);
+    drop((l, c, s, rcv, k));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while net.stats().unwrap().sockets != 0 {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -710,7 +710,7 @@ impl AsyncWrite for OwnedWriteHalf {
 /// A UDP socket of the daemon's stack, async.
 #[derive(Debug)]
 pub struct UdpSocket {
-    rd: Mutex<(AsyncConn, Option<(Vec<u8>, Option<SocketAddrV4>)>)>,
+    rd: Mutex<AsyncConn>,
     wr: Mutex<AsyncConn>,
     ctl: Ctl,
 }
@@ -723,7 +723,7 @@ impl UdpSocket {
         s.bind(addr)?;
         let token = s.token()?;
         Ok(UdpSocket {
-            rd: Mutex::new((AsyncConn::attach(remote, token)?, None)),
+            rd: Mutex::new(AsyncConn::attach(remote, token)?),
             wr: Mutex::new(AsyncConn::attach(remote, token)?),
             ctl: Ctl {
                 remote: remote.clone(),
@@ -790,23 +790,19 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
-        let mut g = lock(&self.rd);
-        let (conn, pending) = &mut *g;
-        let (data, from) = match pending.take() {
-            Some(d) => d,
-            None => {
-                let r = ready!(conn.poll_call(cx, |id| Request::RecvMsg {
-                    id,
-                    flags: 0,
-                    max: MAX_IO as u32,
-                    controllen: 0,
-                }));
-                match r {
-                    Ok(Response::Msg { data, from, .. }) => (data, from),
-                    Ok(r) => return Poll::Ready(Err(unexpected("RecvMsg", &r))),
-                    Err(e) => return Poll::Ready(Err(e.into())),
-                }
-            }
+        // A request whose future was dropped is still the connection's: its datagram is
+        // this answer.
+        let mut conn = lock(&self.rd);
+        let r = ready!(conn.poll_call(cx, |id| Request::RecvMsg {
+            id,
+            flags: 0,
+            max: MAX_IO as u32,
+            controllen: 0,
+        }));
+        let (data, from) = match r {
+            Ok(Response::Msg { data, from, .. }) => (data, from),
+            Ok(r) => return Poll::Ready(Err(unexpected("RecvMsg", &r))),
+            Err(e) => return Poll::Ready(Err(e.into())),
         };
         let n = buf.remaining().min(data.len());
         buf.put_slice(&data[..n]);
