@@ -13,7 +13,9 @@
 //!
 //! # Shape
 //! The runtime's [`StackHandle`] plays `struct net` (`&init_net`): [`sock_create_kern`]
-//! takes it. A [`Socket`] is `struct socket`: its `ops` field is the protocol's
+//! takes it, or a [`Remote`] (a daemon's stack, through its control socket: every call
+//! below then runs in the daemon, with the same errors and the same waits); both are a
+//! [`Net`]. A [`Socket`] is `struct socket`: its `ops` field is the protocol's
 //! [`ProtoOps`] table, and [`Socket::ops`] calls through it with the kernel's argument shapes
 //! (`sock.ops().bind(&sock, &addr, size_of::<SockaddrIn>())`). Addresses are
 //! [`SockaddrIn`] with the port and address in network byte order, so the labs' `htons` /
@@ -25,7 +27,8 @@
 //!
 //! # Blocking
 //! Calls block where the kernel's do, through the runtime's wait
-//! ([`StackHandle::wait_for`], the role of `sk_wait_data`): `accept` without `O_NONBLOCK`
+//! ([`StackHandle::wait_for`], the role of `sk_wait_data`; the wait loops are
+//! `crate::sockcall`'s, which the daemon's control socket runs too): `accept` without `O_NONBLOCK`
 //! until a connection is queued, `connect` on a stream socket until the handshake ends,
 //! `kernel_recvmsg` without `MSG_DONTWAIT` until data (all of it with `MSG_WAITALL` on a
 //! stream), `kernel_sendmsg` until everything is queued. `SO_RCVTIMEO` / `SO_SNDTIMEO`
@@ -34,6 +37,11 @@
 //!
 //! Kernel sockets are privileged ([`linnet_core::Stack::sock_create_kern`]): they may bind
 //! ports below 1024 and set the `CAP_NET_ADMIN` options.
+//!
+//! Deviation from Linux: on a daemon's socket, `O_NONBLOCK` in the `flags` of `connect` /
+//! `accept` is set on the socket for the call and cleared after it, and `listen` is the
+//! system call (its backlog capped at `somaxconn`); `Socket::sk` is `None` there (the id is
+//! the daemon's).
 //!
 //! Deviation from Linux: a `Socket` dropped without [`sock_release`] is released (Linux leaks
 //! it); calling an op on a socket whose `ops` is still NULL (a `sock_create_lite` socket

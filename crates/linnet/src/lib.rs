@@ -24,6 +24,9 @@
 //!   with kvecs, `sock_release`), with the kernel's negative-errno returns.
 //! - [`control`]: the daemon's control socket (netlink's role and the socket system calls for
 //!   other processes): messages, framing, [`control::Server`] and [`control::Client`].
+//! - [`remote`]: the three front doors (blocking std-like, async, kernel-style) over a
+//!   daemon's control socket: [`remote::Remote`] is the "net", [`remote::TcpStream`] and
+//!   friends mirror the in-process types, `kernel::sock_create_kern(&remote, ..)` works too.
 //!
 //! ```no_run
 //! use linnet::{MemoryDevice, Runtime, UdpSocket};

@@ -112,10 +112,12 @@
 //!   and the other `SOL_SOCKET` ones not listed in [`opt`]; `IP_TTL` / `IP_TOS` set on TCP
 //!   (the TCP code has no per-socket TTL or TOS), `IP_MTU_DISCOVER`, `IP_MTU`,
 //!   `IP_FREEBIND`, `IP_OPTIONS`, `IP_RECVORIGDSTADDR`, `IP_TRANSPARENT` on TCP.
-//! - The std/async front doors and the daemon's socket calls are not over this layer yet
-//!   (the kernel-style front door `linnet::kernel` and `linnet::epoll` are). Readiness
-//!   ([`poll`]: `sock_poll` and [`poll::Epoll`]) is done, with the event deviations its
-//!   module doc lists; the daemon has no poll/epoll call.
+//! - The in-process std/async front doors (`linnet::TcpStream`, `linnet::tokio`) are not
+//!   over this layer yet (they call the protocol tables directly); the kernel-style door
+//!   `linnet::kernel`, `linnet::epoll` and the daemon's socket calls (control protocol v6,
+//!   which the remote doors `linnet::remote` use) are. Readiness ([`poll`]: `sock_poll` and
+//!   [`poll::Epoll`]) is done, with the event deviations its module doc lists; the daemon
+//!   answers `poll` on one socket but has no epoll call.
 
 use alloc::vec::Vec;
 use core::net::SocketAddrV4;

@@ -1,11 +1,16 @@
 //! The control socket: how separate processes use a daemon's stack. It plays netlink's role
 //! (configuration and counters, through `linnet_core::ctl`) and that of the socket system
-//! calls (UDP and TCP sockets and echo requests owned by the calling connection).
+//! calls (`socket`, `bind`, `connect`, `accept4`, `sendmsg`, `recvmsg`, `setsockopt`,
+//! `getsockopt`, `poll`, ... over the core's socket layer, on sockets held by the calling
+//! connections) and echo requests. [`crate::remote`] builds the three front doors (blocking,
+//! async, kernel-style) on it.
 //!
 //! - [`proto`]: the messages ([`Request`], [`Response`]), their framing (4-byte big-endian
 //!   length + `postcard` payload, at most [`MAX_FRAME`]) and the version handshake.
 //! - [`server`]: [`Server`], the daemon side: a Unix listener and one thread per client.
-//! - [`client`]: [`Client`], the tools' side.
+//! - [`client`]: [`Client`], the tools' side: one call per system call, and the helpers the
+//!   tools use (`recv_from` with a timeout is `poll` then `recvmsg(MSG_DONTWAIT)`, as a C
+//!   program would do it).
 //! - [`default_path`]: where the socket lives when no `--ctl PATH` is given.
 //!
 //! Linux: net/netlink/af_netlink.c (a socket family carrying typed, length-prefixed

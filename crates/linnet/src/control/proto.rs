@@ -458,7 +458,8 @@ impl From<PingEvent> for PingAnswer {
 /// The daemon's own counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DaemonStats {
-    /// Sockets open through the control socket, all clients together.
+    /// Sockets open through the control socket, all clients together (a socket held by
+    /// several connections, through `Dup` / `Attach`, counts once).
     pub sockets: u64,
     /// Clients connected now.
     pub clients: u64,

@@ -10,25 +10,40 @@
 //! # Threads
 //! [`Server::bind`] starts `linnet-ctl`, which waits on the listener with `mio` (so that
 //! [`Server::shutdown`] can wake it) and starts one `linnet-ctl-N` thread per accepted
-//! client. A client thread reads a request, answers it, and repeats; blocking calls
-//! (`RecvFrom`, `Ping`, `PingRecv`, and for TCP `Connect`, `Accept` and `SendTo`) wait on
-//! the stack in slices of [`SLICE`], and between
-//! slices look whether the client hung up (a peek at its socket) or the server is stopping.
+//! client. A client thread reads a request, answers it, and repeats.
+//!
+//! # Socket calls
+//! The socket requests are the system calls, answered by the core's socket layer
+//! (`Stack::sys_*`, `sock_poll`) with Linux's errno in Linux's order. The calls that block
+//! (`connect`, `accept4`, `sendmsg`, `recvmsg`, `poll`) run the same code as the
+//! kernel-style door (`crate::sockcall`: `O_NONBLOCK`, `MSG_DONTWAIT`, `MSG_WAITALL`,
+//! `SO_RCVTIMEO`, `SO_SNDTIMEO` as Linux honours them); only the wait differs: here it is
+//! cut in slices of [`SLICE`], and between slices the thread looks whether the client hung
+//! up (a peek at its socket: then the call ends unanswered) or the server is stopping
+//! (ENETDOWN). `Ping` and `PingRecv` wait the same way.
 //!
 //! # Ownership
-//! Each connection owns the sockets it created, in a table keyed by [`SockId`]. When the
-//! connection ends (the client closed it, died, sent an oversize frame, or the server is
-//! shutting down), the table is dropped and every socket closed: a client that disconnects
-//! mid-operation leaks nothing. [`Server::stats`] counts the sockets open through the
-//! server.
-//!
+//! Each connection holds sockets in a table keyed by [`SockId`] (its descriptors). A socket
+//! is reference-counted like a `struct file`: `socket`, `accept4` and `Attach` put a hold in
+//! the table, `close` removes it, and the socket is closed (`sys_close`) when its last hold
+//! goes. `Dup` hands out the socket's token, an unguessable number that `Attach` on another
+//! connection turns into a hold there (what passing a descriptor over `SCM_RIGHTS` does):
+//! that is how one client reads a socket on one connection while it writes it on another.
+//! When a connection ends (the client closed it, died, sent an oversize frame, or the server
+//! is shutting down), its table is dropped: a client that disconnects mid-operation leaks
+//! nothing. [`Server::stats`] counts the sockets open through the server (a socket held by
+//! several connections counts once). The token table holds one entry per open socket and
+//! loses it when the socket closes, so it is bounded by the socket limits below.
+
 //! # Limits
 //! Every table has a limit and a counter of what it refused ([`DaemonStats`]):
 //! - at most [`Limits::max_clients`] ([`MAX_CLIENTS`]) connections; the next one's Hello is
 //!   answered EAGAIN ("too many clients") if it is already there, else the connection is
 //!   closed at once (`clients_refused`);
 //! - at most [`Limits::max_sockets`] ([`MAX_SOCKETS`]) sockets per connection, like
-//!   RLIMIT_NOFILE: EMFILE past it (`sockets_refused`);
+//!   RLIMIT_NOFILE: EMFILE past it (`sockets_refused`; an `accept4` refused so leaves the
+//!   connection queued, as Linux takes the descriptor first); the stack's own socket table
+//!   has its limit too (`max_sockets` of its config: EMFILE, counted by the stack);
 //! - the Hello must come within [`Limits::read_timeout`], and the rest of a frame within it
 //!   once its length came; a client idle between frames may stay. A client that stops
 //!   reading its answers is dropped when a write blocks that long;
@@ -867,6 +882,15 @@ impl Conn {
             .ok_or_else(|| error(libc::EBADF, format!("socket {id}: Bad file descriptor")))
     }
 
+    /// EMFILE (counted) when the connection holds all the sockets it may.
+    fn check_room(&self) -> Result<(), Response> {
+        if self.socks.len() >= self.shared.limits.max_sockets {
+            self.shared.sockets_refused.fetch_add(1, Ordering::Relaxed);
+            return Err(error(libc::EMFILE, "socket: Too many open files"));
+        }
+        Ok(())
+    }
+
     /// Opens `id` (a socket of the stack just created or accepted) as a socket of the
     /// server, held by this connection; EMFILE (closing it) past the connection's limit.
     fn insert_new(&mut self, id: SocketId) -> Result<SockId, Response> {
@@ -885,10 +909,7 @@ impl Conn {
     /// connection holds its limit. Every id below `next_id` is in use or in `free_ids`, so
     /// the lowest free one is the heap's least, else `next_id`.
     fn insert(&mut self, sock: Arc<SysSock>) -> Result<SockId, Response> {
-        if self.socks.len() >= self.shared.limits.max_sockets {
-            self.shared.sockets_refused.fetch_add(1, Ordering::Relaxed);
-            return Err(error(libc::EMFILE, "socket: Too many open files"));
-        }
+        self.check_room()?;
         let id = match self.free_ids.pop() {
             Some(Reverse(id)) => id,
             None => {
@@ -988,6 +1009,9 @@ impl Conn {
             }
             Request::Accept { id, flags } => {
                 let sk = self.sock(id)?;
+                // `__sys_accept4` takes the descriptor before the connection: EMFILE
+                // leaves the connection queued.
+                self.check_room()?;
                 let nonblock = sockcall::nonblocking(&handle, sk);
                 let (child, peer) =
                     self.call("accept", sockcall::accept(self, sk, flags, nonblock))?;
