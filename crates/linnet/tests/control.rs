@@ -363,6 +363,11 @@ fn udp_socket_calls_reach_a_peer_and_map_errors_to_errno() {
     c.close(id).unwrap();
     assert_eq!(remote_errno(c.close(id)), libc::EBADF);
     assert_eq!(remote_errno(c.local_addr(id)), libc::EBADF);
+    assert_eq!(
+        c.poll(id, 1, None).unwrap(),
+        0x20,
+        "POLLNVAL, as poll() on a closed fd"
+    );
     assert_eq!(c.udp_socket().unwrap(), 3, "a closed id is reused");
     assert_eq!(t.server().stats().sockets, 3);
 }

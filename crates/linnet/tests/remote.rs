@@ -241,6 +241,76 @@ fn udp_sends_and_receives_with_addresses() {
     d.settle(0);
 }
 
+#[test]
+fn recvmsg_through_the_daemon_carries_control_messages() {
+    let d = daemon(10);
+    let mut c = d.remote.client().unwrap();
+    let r = c.udp_socket().unwrap();
+    c.bind(r, SocketAddrV4::new(LO, 5500)).unwrap();
+    // IP_RECVTTL (SOL_IP 12): each datagram brings its TTL as an IP_TTL message.
+    c.setsockopt(r, 0, 12, &1i32.to_ne_bytes()).unwrap();
+    assert_eq!(c.getsockopt(r, 0, 12, 4).unwrap(), 1i32.to_ne_bytes());
+    let s = c.udp_socket().unwrap();
+    c.send_to(s, b"ttl?", Some(SocketAddrV4::new(LO, 5500)))
+        .unwrap();
+    let m = c.recvmsg(r, 64, 0, 64).unwrap();
+    assert_eq!(m.data, b"ttl?");
+    // One cmsghdr (len 20: 16 + an int, 24 with padding), SOL_IP, IP_TTL, 64.
+    assert_eq!(m.control.len(), 24);
+    assert_eq!(u64::from_ne_bytes(m.control[..8].try_into().unwrap()), 20);
+    assert_eq!(i32::from_ne_bytes(m.control[8..12].try_into().unwrap()), 0);
+    assert_eq!(i32::from_ne_bytes(m.control[12..16].try_into().unwrap()), 2);
+    assert_eq!(
+        i32::from_ne_bytes(m.control[16..20].try_into().unwrap()),
+        64
+    );
+    // A control buffer too small for it: MSG_CTRUNC, nothing written.
+    c.send_to(s, b"again", Some(SocketAddrV4::new(LO, 5500)))
+        .unwrap();
+    let m = c.recvmsg(r, 64, 0, 8).unwrap();
+    assert_eq!(
+        (m.control.len(), m.flags & libc::MSG_CTRUNC),
+        (0, libc::MSG_CTRUNC)
+    );
+    // MSG_DONTWAIT on an empty queue, and a bad address length.
+    assert_eq!(
+        c.recvmsg(r, 64, libc::MSG_DONTWAIT, 0).unwrap_err().errno(),
+        Some(libc::EAGAIN)
+    );
+    assert_eq!(
+        c.bind_raw(s, &[2, 0, 0, 0]).unwrap_err().errno(),
+        Some(libc::EINVAL)
+    );
+    assert_eq!(
+        c.bind_raw(s, &[0u8; 129]).unwrap_err().errno(),
+        Some(libc::EINVAL)
+    );
+    // socket()'s checks, in __sys_socket's order.
+    let e = |r: Result<u32, linnet::control::ClientError>| r.unwrap_err().errno();
+    assert_eq!(e(c.sys_socket(10, 1, 0, false)), Some(libc::EAFNOSUPPORT));
+    assert_eq!(
+        e(c.sys_socket(2, 1 | 0x40000, 0, false)),
+        Some(libc::EINVAL)
+    );
+    assert_eq!(
+        e(c.sys_socket(2, 1, 17, false)),
+        Some(libc::EPROTONOSUPPORT)
+    );
+    assert_eq!(e(c.sys_socket(2, 5, 0, false)), Some(libc::ESOCKTNOSUPPORT));
+    // Privilege: a port below 1024 needs a kernel socket.
+    let u = c.sys_socket(2, 2, 0, false).unwrap();
+    assert_eq!(
+        c.bind(u, SocketAddrV4::new(LO, 80)).unwrap_err().errno(),
+        Some(libc::EACCES)
+    );
+    let k = c.sys_socket(2, 2, 0, true).unwrap();
+    c.bind(k, SocketAddrV4::new(LO, 80)).unwrap();
+    // Dup / Attach: an unknown token is EBADF.
+    assert_eq!(c.attach(12345).unwrap_err().errno(), Some(libc::EBADF));
+    drop(c);
+    d.settle(0);
+}
+
 /// The errors of a fixed sequence of calls, through the kernel-style door on `net`.
 fn error_sequence(net: Net, base: u16) -> Vec<(&'static str, i32)> {
     let sa = |port: u16| SockaddrIn::from_v4(SocketAddrV4::new(LO, port));

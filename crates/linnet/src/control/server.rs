@@ -1123,7 +1123,12 @@ impl Conn {
                 events,
                 timeout_ms,
             } => {
-                let sk = self.sock(id)?;
+                // poll() reports a descriptor that is not open as POLLNVAL, not an error.
+                let Ok(sk) = self.sock(id) else {
+                    return Ok(Outcome::Reply(Response::Poll {
+                        revents: PollMask::POLLNVAL.0,
+                    }));
+                };
                 let t = timeout_ms.map(|ms| Duration::from_millis(ms.into()));
                 let m = self.call("poll", sockcall::poll(self, sk, PollMask(events), t))?;
                 Response::Poll { revents: m.0 }

@@ -34,6 +34,15 @@
 //! that times out is EAGAIN (`WouldBlock`), a refused connect ECONNREFUSED. A daemon that
 //! went away shows as the connection's error (`UnexpectedEof`, `BrokenPipe`).
 //!
+//! # Cost
+//! A blocking socket uses one control connection, two once it has received; an async
+//! stream two, three once a synchronous call (`set_nodelay`, `peer_addr`, ...) was made.
+//! The daemon serves each connection with a thread and serves at most
+//! [`crate::control::MAX_CLIENTS`] connections by default (EAGAIN "too many clients"
+//! past it): a process with hundreds of sockets needs a daemon started with a higher
+//! limit. Opening a socket is a few local round trips (greeting, `socket`, `Dup` /
+//! `Attach`).
+//!
 //! Deviation from Linux (and from the in-process doors): one request moves at most
 //! [`MAX_IO`] bytes, so a `read` or `write` bigger than that is a short one (legal for
 //! both); `write_all` / `read_exact` loop as usual.
