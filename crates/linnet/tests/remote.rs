@@ -166,6 +166,20 @@ fn blocking_tcp_echoes_both_ways_and_times_out_with_eagain() {
     c.set_nodelay(false).unwrap();
     assert!(!c.nodelay().unwrap());
     assert_eq!(c.take_error().unwrap().map(errno), None);
+    c.set_linger(Some(Duration::from_secs(3))).unwrap();
+    assert_eq!(c.linger().unwrap(), Some(Duration::from_secs(3)));
+    c.set_linger(None).unwrap();
+    assert_eq!(c.linger().unwrap(), None);
+    // accept_timeout: EAGAIN once the time passed with nobody connecting.
+    l.set_nonblocking(false).unwrap();
+    let t0 = Instant::now();
+    assert_eq!(
+        l.accept_timeout(Some(Duration::from_millis(60)))
+            .map(|_| ())
+            .map_err(errno),
+        Err(libc::EAGAIN)
+    );
+    assert!(t0.elapsed() >= Duration::from_millis(60));
 }
 
 #[test]
@@ -233,6 +247,8 @@ fn udp_sends_and_receives_with_addresses() {
     assert_eq!(a.set_ttl(0).map_err(errno), Err(libc::EINVAL));
     a.set_broadcast(true).unwrap();
     assert!(a.broadcast().unwrap());
+    a.set_recv_buffer_size(4096).unwrap();
+    assert_eq!(a.recv_buffer_size().unwrap(), 8192, "doubled, as Linux");
     // try_clone: the same socket (a datagram sent to it is read by the clone).
     let a2 = a.try_clone().unwrap();
     b.send(b"clone").unwrap();

@@ -34,7 +34,7 @@
 //! nothing. [`Server::stats`] counts the sockets open through the server (a socket held by
 //! several connections counts once). The token table holds one entry per open socket and
 //! loses it when the socket closes, so it is bounded by the socket limits below.
-
+//!
 //! # Limits
 //! Every table has a limit and a counter of what it refused ([`DaemonStats`]):
 //! - at most [`Limits::max_clients`] ([`MAX_CLIENTS`]) connections; the next one's Hello is

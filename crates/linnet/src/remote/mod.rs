@@ -58,7 +58,7 @@ use linnet_core::socket::addr::{
     AF_INET, MSG_PEEK, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_DGRAM, SOCK_STREAM,
 };
 use linnet_core::socket::opt::{
-    IP_TTL, SOL_IP, SOL_SOCKET, SOL_TCP, SO_BROADCAST, SO_ERROR, SO_LINGER, SO_RCVTIMEO,
+    IP_TTL, SOL_IP, SOL_SOCKET, SOL_TCP, SO_BROADCAST, SO_ERROR, SO_LINGER, SO_RCVBUF, SO_RCVTIMEO,
     SO_REUSEADDR, SO_SNDTIMEO, TCP_NODELAY,
 };
 use linnet_core::{Errno, SockAddr};
@@ -438,6 +438,17 @@ impl TcpListener {
         Ok((TcpStream { s }, SocketAddr::V4(peer)))
     }
 
+    /// `accept` waiting at most `timeout` (`None`: for ever, up to `SO_RCVTIMEO`): `poll`
+    /// for it first; EAGAIN when it passes.
+    pub fn accept_timeout(&self, timeout: Option<Duration>) -> io::Result<(TcpStream, SocketAddr)> {
+        if let Some(t) = timeout {
+            if self.s.io(|c, id| c.poll(id, POLLIN, Some(t)))? == 0 {
+                return Err(errno_to_io(Errno::EAGAIN));
+            }
+        }
+        self.accept()
+    }
+
     /// Accepted connections, for ever.
     pub fn incoming(&self) -> impl Iterator<Item = io::Result<TcpStream>> + '_ {
         std::iter::repeat_with(move || self.accept().map(|(s, _)| s))
@@ -587,6 +598,19 @@ impl TcpStream {
         l[4..].copy_from_slice(&secs.to_ne_bytes());
         self.s
             .io(|c, id| c.setsockopt(id, SOL_SOCKET, SO_LINGER, &l))
+    }
+
+    /// `SO_LINGER` as set.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        let l = self
+            .s
+            .io(|c, id| c.getsockopt(id, SOL_SOCKET, SO_LINGER, 8))?;
+        let word = |r: std::ops::Range<usize>| {
+            l.get(r)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, i32::from_ne_bytes)
+        };
+        Ok((word(0..4) != 0).then(|| Duration::from_secs(u64::try_from(word(4..8)).unwrap_or(0))))
     }
 
     /// `IP_TTL`.
@@ -757,6 +781,20 @@ impl UdpSocket {
     /// `IP_TTL` as read back.
     pub fn ttl(&self) -> io::Result<u32> {
         Ok(u32::try_from(self.s.getsockopt_int(SOL_IP, IP_TTL)?).unwrap_or(0))
+    }
+
+    /// `SO_RCVBUF` (doubled, as Linux does).
+    pub fn set_recv_buffer_size(&self, bytes: usize) -> io::Result<()> {
+        self.s.setsockopt_int(
+            SOL_SOCKET,
+            SO_RCVBUF,
+            i32::try_from(bytes).unwrap_or(i32::MAX),
+        )
+    }
+
+    /// `SO_RCVBUF` as read back.
+    pub fn recv_buffer_size(&self) -> io::Result<usize> {
+        Ok(usize::try_from(self.s.getsockopt_int(SOL_SOCKET, SO_RCVBUF)?).unwrap_or(0))
     }
 
     /// `getsockname`.
