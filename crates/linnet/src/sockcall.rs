@@ -306,3 +306,79 @@ pub(crate) fn poll(
         Err(e) => Err(e.into_err(Errno::EAGAIN)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Runtime;
+    use linnet_core::socket::addr::{AF_INET, SOCK_DGRAM};
+    use linnet_core::socket::opt::SO_RCVTIMEO;
+    use linnet_core::StackConfig;
+    use std::net::Ipv4Addr;
+
+    fn lo(port: u16) -> SockAddr {
+        SockAddr::inet(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+    }
+
+    #[test]
+    fn poll_waits_for_its_events_and_reports_a_closed_socket_as_pollnval() {
+        let rt = Runtime::new(Stack::new(StackConfig::default(), 1)).unwrap();
+        let net = rt.handle();
+        let a = net
+            .with_stack(|s| s.sys_socket(AF_INET, SOCK_DGRAM, 0))
+            .unwrap();
+        let b = net
+            .with_stack(|s| s.sys_socket(AF_INET, SOCK_DGRAM, 0))
+            .unwrap();
+        net.with_stack(|s| s.sys_bind(a, &lo(4000))).unwrap();
+        // Nothing to read: empty after the timeout; writable at once.
+        let t0 = Instant::now();
+        let m = poll(net, a, PollMask::POLLIN, Some(Duration::from_millis(40))).unwrap();
+        assert_eq!(m, PollMask::NONE);
+        assert!(t0.elapsed() >= Duration::from_millis(40));
+        let m = poll(net, a, PollMask::POLLOUT, Some(Duration::ZERO)).unwrap();
+        assert!(m.contains(PollMask::POLLOUT));
+        // A datagram from another thread ends a wait without timeout.
+        std::thread::scope(|sc| {
+            sc.spawn(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                net.with_stack(|s| s.sys_sendto(b, b"x", 0, Some(&lo(4000))))
+                    .unwrap();
+            });
+            let m = poll(net, a, PollMask::POLLIN, None).unwrap();
+            assert!(m.contains(PollMask::POLLIN));
+        });
+        net.with_stack(|s| s.sys_close(a)).unwrap();
+        assert_eq!(poll(net, a, PollMask::POLLIN, None), Ok(PollMask::POLLNVAL));
+    }
+
+    #[test]
+    fn so_rcvtimeo_bounds_a_blocking_recvmsg_with_eagain() {
+        let rt = Runtime::new(Stack::new(StackConfig::default(), 2)).unwrap();
+        let net = rt.handle();
+        let a = net
+            .with_stack(|s| s.sys_socket(AF_INET, SOCK_DGRAM, 0))
+            .unwrap();
+        net.with_stack(|s| s.sys_bind(a, &lo(4001))).unwrap();
+        let mut tv = [0u8; 16];
+        tv[8..].copy_from_slice(&30_000i64.to_ne_bytes());
+        net.with_stack(|s| s.sys_setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv))
+            .unwrap();
+        assert_eq!(
+            net.with_stack(|s| timeo(s, a, SO_RCVTIMEO)),
+            Some(Duration::from_millis(30))
+        );
+        let t0 = Instant::now();
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            recvmsg(net, a, &mut buf, 0, None),
+            Err(CallErr::Errno(Errno::EAGAIN))
+        );
+        assert!(t0.elapsed() >= Duration::from_millis(30));
+        // MSG_DONTWAIT: at once.
+        assert_eq!(
+            recvmsg(net, a, &mut buf, MSG_DONTWAIT, None),
+            Err(CallErr::Errno(Errno::EAGAIN))
+        );
+    }
+}
