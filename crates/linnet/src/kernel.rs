@@ -51,7 +51,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use linnet_core::socket::addr::{IPPROTO_ICMP, SOCK_TYPE_MASK};
+use linnet_core::socket::addr::SOCK_TYPE_MASK;
 use linnet_core::socket::poll::PollMask;
 use linnet_core::socket::{ProtoOps, INET_DGRAM_OPS, INET_SOCKRAW_OPS, INET_STREAM_OPS};
 use linnet_core::{Errno, SockAddr, SocketId, SocketState};
