@@ -570,6 +570,10 @@ impl Stack {
     /// The next frame for the driver: `(device, frame)`. Loopback traffic never appears
     /// here.
     pub fn poll_transmit(&mut self) -> Option<(IfIndex, SkBuff)> {
+        if self.tcp.gro.is_open() {
+            // A batch left open: its held ACK decisions are made before anything leaves.
+            self.rx_batch_end();
+        }
         let skb = self.txq.pop_front()?;
         let dev = skb.dev;
         if let Some(d) = self.device_mut(dev) {

@@ -17,8 +17,10 @@
 //! 1. Sleep in `epoll_wait` until a device fd is readable, the waker fires, or the stack's
 //!    `poll_timeout()` is due (zero if a device still has frames after a full batch).
 //! 2. Read every ready device, up to one [`RxBatch`] each, without the lock.
-//! 3. Under the lock: recycle sent buffers, feed each frame (`alloc_rx` + `put_slice` +
-//!    `receive`), `handle_timeout` if due, drain `poll_transmit` into per-device queues, read
+//! 3. Under the lock: recycle sent buffers, feed each device's frames (`alloc_rx` +
+//!    `put_slice` + `receive`) between `rx_batch_begin` and `rx_batch_end` (one batch per
+//!    device read, the role of a NAPI poll: a run of in-order segments of one TCP
+//!    connection is acknowledged once, as after Linux's GRO), `handle_timeout` if due, drain `poll_transmit` into per-device queues, read
 //!    `poll_timeout`, drain `poll_event` (the order of the sans-IO contract); then wake the
 //!    socket users waiting on the condition variable if there were events, and the async
 //!    tasks whose socket wait queue ([`crate::waiters`]) an event made ready.
@@ -836,7 +838,13 @@ impl EventLoop {
             g.stack.recycle(skb);
         }
         for s in &self.slots {
+            if s.rx.used() == 0 {
+                continue;
+            }
             let (mut frames, mut bytes) = (0, 0);
+            // One device read is one NAPI poll: the ACKs of a run of in-order TCP segments
+            // are decided once, at its end (the core's GRO-like receive batch).
+            g.stack.rx_batch_begin();
             for f in s.rx.frames() {
                 let mut skb = g.stack.alloc_rx(f.len());
                 skb.put_slice(f);
@@ -844,6 +852,7 @@ impl EventLoop {
                 frames += 1;
                 bytes += f.len() as u64;
             }
+            g.stack.rx_batch_end();
             if frames > 0 {
                 DriverCounters::add(&s.counters.rx_frames, frames);
                 DriverCounters::add(&s.counters.rx_bytes, bytes);

@@ -191,8 +191,10 @@ impl Stack {
             let Some(mut sk) = self.tcp.take(idx) else {
                 return Err(DropReason::NotSpecified);
             };
-            if sk.state != TcpState::TimeWait {
+            let gro = sk.state != TcpState::TimeWait;
+            if gro {
                 sk.count_segment_in(seg.payload.len());
+                self.tcp_gro_receive(&mut sk, seg);
             }
             let r = match sk.state {
                 TcpState::TimeWait => self.tcp_timewait_rcv(&mut sk, seg),
@@ -200,6 +202,9 @@ impl Stack {
                 TcpState::SynRecv if sk.parent.is_some() => self.tcp_check_req(&mut sk, seg),
                 _ => self.tcp_rcv_state_process(&mut sk, seg),
             };
+            if gro {
+                self.tcp_gro_complete(&mut sk, seg);
+            }
             self.tcp_put(sk);
             match r {
                 Rcv::Ok => return Ok(()),
@@ -1421,8 +1426,16 @@ impl Stack {
 
     /// `__tcp_ack_snd_check`: ACK now (two full segments unacknowledged, quick-ACK mode, an
     /// out-of-order queue, an explicit request), or arm the delayed ACK.
-    fn tcp_ack_snd_check(&mut self, sk: &mut TcpSock) {
+    ///
+    /// Inside a receive batch, an in-order segment's decision may wait for the end of its
+    /// run (`gro`): only when nothing asks for an ACK at once and no out-of-order data is
+    /// queued, so duplicate ACKs and their SACK blocks still go out per segment.
+    pub(crate) fn tcp_ack_snd_check(&mut self, sk: &mut TcpSock) {
         if !sk.ack.pending || sk.dead || sk.state == TcpState::TimeWait {
+            return;
+        }
+        if sk.gro.may_hold && !sk.ack.now && sk.ooo.is_empty() && sk.ooo_fin.is_none() {
+            sk.gro.held = true;
             return;
         }
         let two_segments = sk.rcv_nxt.diff(sk.rcv_wup) > sk.ack.rcv_mss as i32 && {

@@ -145,6 +145,7 @@ pub mod cong;
 pub mod cubic;
 pub mod diag;
 mod ecn;
+mod gro;
 mod info;
 mod input;
 mod isn;
@@ -474,6 +475,8 @@ pub(crate) struct TcpSock {
     /// Deadline of this socket's entry in the stack's timer set, if any.
     pub(crate) armed: Option<Instant>,
     pub(crate) ack: AckState,
+    /// The receive batch's held ACK decision (`gro`).
+    pub(crate) gro: gro::GroState,
     /// Last time a segment with data was sent (`lsndtime`).
     pub(crate) lsndtime: Instant,
     /// Last out-of-window ACK or challenge ACK sent (`last_oow_ack_time`).
@@ -602,6 +605,7 @@ impl TcpSock {
             rtx_kind: RtxKind::Retrans,
             armed: None,
             ack: AckState::default(),
+            gro: gro::GroState::default(),
             lsndtime: Instant::ZERO,
             last_oow_ack: None,
             rtt_sample: None,
@@ -742,6 +746,8 @@ pub(crate) struct TcpTable {
     /// Host-wide challenge-ACK budget: `(second, count left)` (`tcp_challenge_timestamp`,
     /// `tcp_challenge_count`).
     pub(crate) challenge: (u64, u32),
+    /// The receive batch and the connections whose ACK decision it holds (`gro`).
+    pub(crate) gro: gro::GroBatch,
 }
 
 impl TcpTable {
@@ -764,6 +770,7 @@ impl TcpTable {
             keys,
             tw_count: 0,
             challenge: (u64::MAX, 0),
+            gro: gro::GroBatch::default(),
         }
     }
 
@@ -1946,6 +1953,8 @@ mod close_tests;
 mod data_tests;
 #[cfg(test)]
 mod ecn_tests;
+#[cfg(test)]
+mod gro_tests;
 #[cfg(test)]
 mod handshake_tests;
 #[cfg(test)]
