@@ -171,7 +171,7 @@ for rep in $(seq 1 "$REPS"); do
     echo "--- round $rep/$REPS" | tee -a "$RAW"
     # shellcheck disable=SC2086 # BENCH_TCP_ARGS is a list of flags
     "$BIN" --tap "$TAP" --veth "$VETH" --netns "$NS" --mb "$MB" --reps 1 ${BENCH_TCP_ARGS:-} 2>&1 |
-        grep -E '^(rep|median|tcp_bench)' | tee -a "$RAW"
+        grep -E '^(rep|median|frames|tcp_bench)' | tee -a "$RAW"
     if [ -n "$SMOL_BIN" ]; then
         ip tuntap add name "$STAP" mode tap
         ip link set "$STAP" up

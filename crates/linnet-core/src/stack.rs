@@ -13,6 +13,14 @@
 //! drain [`Stack::poll_event`]. `now` must never go backwards. Buffers returned by
 //! `poll_transmit` should be handed back with [`Stack::recycle`] once sent, so that steady
 //! traffic allocates nothing.
+//!
+//! # Receive batches
+//! A driver that reads many frames at once may wrap them in [`Stack::rx_batch_begin`] /
+//! [`Stack::rx_batch_end`] (one NAPI poll): the frames are processed as they come, but a run
+//! of consecutive in-order segments of one TCP connection is acknowledged once, at its end,
+//! as Linux acknowledges the segment GRO merges them into (`tcp::gro`). Drain
+//! `poll_transmit` after `rx_batch_end`, not between the frames of a batch: `poll_transmit`
+//! ends an open batch. Without the two calls every segment is acknowledged on its own.
 
 use alloc::collections::VecDeque;
 use alloc::string::String;

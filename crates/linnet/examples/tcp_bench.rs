@@ -425,6 +425,17 @@ struct Measurement {
     results: Vec<f64>,
 }
 
+/// Frames read from and written to a linnet side's device (ifindex 2, the first after
+/// `lo`): deterministic evidence of ACKs per MB, next to the noisy MB/s.
+fn dev_frames(side: &Side) -> Option<(u64, u64)> {
+    match side {
+        Side::Linnet(h) => h
+            .driver_stats(linnet::core::IfIndex(2))
+            .map(|d| (d.rx_frames, d.tx_frames)),
+        Side::Linux(_) => None,
+    }
+}
+
 fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
@@ -536,9 +547,22 @@ fn bench(a: &Args) -> io::Result<()> {
             // Each transfer on its own port: no TIME-WAIT or reuse questions between runs.
             let port = PORT + (rep * PORTS_PER_REP + i) as u16;
             let addr = sa(m.ip, port);
+            let before = [dev_frames(&m.sender), dev_frames(&m.receiver)];
             let mbps = transfer(&m.sender, &m.receiver, addr, a.bytes, &buf)
                 .map_err(|e| io::Error::other(format!("{}: {e}", m.label)))?;
             println!("rep {} {:<52} {mbps:>9.1} MB/s", rep + 1, m.label);
+            let after = [dev_frames(&m.sender), dev_frames(&m.receiver)];
+            for ((b, a2), who) in before.iter().zip(&after).zip(["sender", "receiver"]) {
+                if let (Some((rx0, tx0)), Some((rx1, tx1))) = (b, a2) {
+                    let mb = a.bytes as f64 / 1e6;
+                    println!(
+                        "frames {} linnet {who}: {} in, {} out per MB",
+                        m.key,
+                        ((rx1 - rx0) as f64 / mb).round(),
+                        ((tx1 - tx0) as f64 / mb).round()
+                    );
+                }
+            }
             m.results.push(mbps);
         }
     }

@@ -28,6 +28,9 @@
 //!   spurious reductions (D-SACK, Eifel, F-RTO); NewReno for peers without SACK.
 //! - `rack`: RACK loss detection with its reordering window and timer, and tail loss
 //!   probes.
+//! - `gro`: the receive batch ([`Stack::rx_batch_begin`] / [`Stack::rx_batch_end`]): the
+//!   ACK decision of a run of in-order segments is made once at its end, with
+//!   `tcp_gro_receive`'s merge and flush rules; duplicate ACKs and SACK stay per segment.
 //! - `buf`: buffer sizing (send-buffer growth, receive-buffer autotuning) and the
 //!   congestion window after idle.
 //!
