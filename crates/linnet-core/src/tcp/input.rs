@@ -1114,6 +1114,7 @@ impl Stack {
             max_window: sk.max_window,
             mss: sk.mss,
             now: self.now,
+            in_loss: sk.ca_state == super::CaState::Loss,
         }
     }
 

@@ -70,6 +70,8 @@ impl Stack {
                 self.stats.tcp_ext.tcp_lost_retransmit += 1;
             }
         }
+        // tcp_clear_retrans_hints_partial.
+        sk.sb.clear_retrans_hints();
         if sk.sb.lost_out.pkts == 0 {
             return;
         }

@@ -13,9 +13,9 @@
 //! at most SRTT, and zero while no reordering has been seen and the duplicate-ACK threshold
 //! is met or recovery is under way (Linux's default `tcp_recovery = 1`).
 //!
-//! Deviation from Linux: the loss scan walks the retransmission queue in sequence order
-//! and skips segments sent after the RACK segment, instead of walking a time-sorted list
-//! and stopping at the first one; the result is the same, the cost is the queue length.
+//! The loss scan walks the time-sorted list of the records not yet SACKed (Linux's
+//! `tsorted_sent_queue`, `TsList` in sack.rs) and stops at the first one sent after the
+//! RACK segment, as Linux does.
 
 use core::time::Duration;
 
@@ -25,7 +25,7 @@ use crate::stack::Stack;
 use crate::time::Instant;
 
 use super::sack::{
-    flag, Scoreboard, TCPCB_LOST, TCPCB_RETRANS, TCPCB_SACKED_ACKED, TCPCB_SACKED_RETRANS,
+    flag, Scoreboard, TCPCB_LOST, TCPCB_RETRANS, TCPCB_SACKED_ACKED, TCPCB_SACKED_RETRANS, TS_NIL,
 };
 use super::timer::TIMEOUT_INIT;
 use super::{CaState, RtxKind, TcpSock, TimerKind};
@@ -123,6 +123,10 @@ impl Scoreboard {
     /// `tcp_rack_detect_loss`: marks lost what the RACK rule says is lost. Returns the
     /// longest wait left for a segment not yet lost (the reordering timer), and how many
     /// retransmissions were found lost again.
+    ///
+    /// It walks the time-sorted list from the oldest transmission and stops at the first
+    /// one not sent before the RACK segment; what it marks lost leaves the list (and comes
+    /// back at its tail when retransmitted), so an ACK visits only what can be due.
     pub(crate) fn rack_detect_loss(&mut self, reo_wnd: Duration, now: Instant) -> (Duration, u32) {
         let mut reo_timeout = Duration::ZERO;
         let mut lost_retrans = 0;
@@ -131,26 +135,41 @@ impl Scoreboard {
         };
         let rack_end = self.rack.end_seq;
         let wait = self.rack.rtt + reo_wnd;
-        for i in 0..self.q.len() {
+        let mut id = self.tsorted.first();
+        while id != TS_NIL {
+            let next = self.tsorted.next(id);
+            self.visited += 1;
+            let Some(i) = self.tsorted.seq(id).and_then(|seq| self.find(seq)) else {
+                // Cannot happen (a record leaves the list when it leaves the queue);
+                // drop the node rather than loop on it.
+                self.tsorted.remove(id);
+                id = next;
+                continue;
+            };
             let e = self.q[i];
             if e.sacked & TCPCB_SACKED_ACKED != 0 {
+                self.ts_unlink(i);
+                id = next;
                 continue;
             }
             // Marked lost and not yet retransmitted: nothing new to learn.
             if e.sacked & TCPCB_LOST != 0 && e.sacked & TCPCB_SACKED_RETRANS == 0 {
+                id = next;
                 continue;
             }
             if !sent_after(rack_t, e.mstamp, rack_end, e.end) {
-                continue;
+                break;
             }
             let elapsed = now.saturating_since(e.mstamp);
             if elapsed >= wait {
                 if self.mark_lost(i) {
                     lost_retrans += 1;
                 }
+                self.ts_unlink(i);
             } else {
                 reo_timeout = reo_timeout.max(wait - elapsed);
             }
+            id = next;
         }
         (reo_timeout, lost_retrans)
     }

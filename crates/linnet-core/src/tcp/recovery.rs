@@ -80,6 +80,8 @@ impl Stack {
                 }
                 if let Some(h) = b.q.front_mut() {
                     h.seq = una;
+                    let ts = h.ts;
+                    b.tsorted.set_seq(ts, una);
                 }
                 if e.sacked & TCPCB_SACKED_ACKED == 0 {
                     b.delivered_bytes += u64::from(cut);
@@ -130,6 +132,7 @@ impl Stack {
             pkts_acked += 1;
             acked_bytes += len;
             fl |= flag::DATA_ACKED;
+            sk.sb.ts_unlink(0);
             sk.sb.q.pop_front();
         }
         if sk.sb.q.is_empty() && sk.sb.q.capacity() > 1024 {
@@ -541,6 +544,7 @@ impl Stack {
                 e.sacked &= !TCPCB_LOST;
             }
             sk.sb.lost_out = Default::default();
+            sk.sb.clear_retrans_hints();
         }
         if sk.sb.prior_ssthresh > 0 {
             let w = sk.win;
@@ -745,8 +749,16 @@ impl Stack {
             return;
         }
         let mut rearm = false;
-        let mut i = 0;
+        // Resume where the last walk stopped (retransmit_skb_hint): everything before it
+        // was SACKed, retransmitted or not lost, and a record marked lost since moved the
+        // hint back (tcp_verify_retransmit_hint).
+        let mut i = sk.sb.retransmit_start();
+        let mut hole = false;
         while i < sk.sb.q.len() {
+            sk.sb.visited += 1;
+            if !hole {
+                sk.sb.retransmit_hint = Some(sk.sb.q[i].seq);
+            }
             if sk.in_flight() + sk.sb.q[i].len().max(1) > sk.win.cwnd.max(sk.mss) {
                 break;
             }
@@ -754,8 +766,15 @@ impl Stack {
                 break;
             }
             let sacked = sk.sb.q[i].sacked;
-            if sacked & TCPCB_LOST == 0 || sacked & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS) != 0
-            {
+            if sacked & TCPCB_LOST == 0 {
+                if !hole && sacked & (TCPCB_SACKED_RETRANS | TCPCB_SACKED_ACKED) == 0 {
+                    // Not lost and not yet delivered: the walk must come back here.
+                    hole = true;
+                }
+                i += 1;
+                continue;
+            }
+            if sacked & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS) != 0 {
                 i += 1;
                 continue;
             }
@@ -840,6 +859,8 @@ impl Stack {
             x.tx_delivered = delivered;
             x.sacked |= TCPCB_EVER_RETRANS;
         }
+        // tcp_update_skb_after_send: the newest transmission goes to the list's tail.
+        sk.sb.ts_move_tail(i);
         true
     }
 
@@ -902,6 +923,7 @@ impl Stack {
                 self.stats.tcp_ext.tcp_lost_retransmit += 1;
             }
         }
+        sk.sb.clear_retrans_hints();
     }
 
     /// `tcp_enter_loss`: after an RTO every outstanding segment is considered lost; cwnd

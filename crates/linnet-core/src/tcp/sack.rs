@@ -80,12 +80,146 @@ pub(crate) struct TxSkb {
     pub(crate) mstamp: Instant,
     /// `delivered` when it was last sent (`tx.delivered`, for the rate sample).
     pub(crate) tx_delivered: u32,
+    /// Its node on the time-sorted list (`tcp_tsorted_anchor`); `TS_NIL` when off it.
+    pub(crate) ts: u32,
 }
 
 impl TxSkb {
     /// Sequence space covered.
     pub(crate) fn len(&self) -> u32 {
         self.end.diff(self.seq).max(0) as u32
+    }
+}
+
+/// Not on the time-sorted list (or no neighbour).
+pub(crate) const TS_NIL: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug)]
+struct TsNode {
+    prev: u32,
+    next: u32,
+    /// The record's first sequence number (its key in the queue).
+    seq: SeqNumber,
+}
+
+/// Linux's `tsorted_sent_queue`: the records not yet SACKed, in the order they were last
+/// transmitted, as a doubly linked list over a slab (one node per record at most, so it
+/// is bounded by the queue; freed nodes are reused). RACK walks it from the oldest
+/// transmission and stops at the first one sent after the RACK segment.
+#[derive(Clone, Debug)]
+pub(crate) struct TsList {
+    nodes: alloc::vec::Vec<TsNode>,
+    free: alloc::vec::Vec<u32>,
+    head: u32,
+    tail: u32,
+}
+
+impl Default for TsList {
+    fn default() -> Self {
+        TsList {
+            nodes: alloc::vec::Vec::new(),
+            free: alloc::vec::Vec::new(),
+            head: TS_NIL,
+            tail: TS_NIL,
+        }
+    }
+}
+
+impl TsList {
+    fn alloc(&mut self, seq: SeqNumber) -> u32 {
+        let node = TsNode {
+            prev: TS_NIL,
+            next: TS_NIL,
+            seq,
+        };
+        match self.free.pop() {
+            Some(id) => {
+                self.nodes[id as usize] = node;
+                id
+            }
+            None => {
+                self.nodes.push(node);
+                (self.nodes.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Appends a node for the record starting at `seq`; returns its id.
+    pub(crate) fn push_tail(&mut self, seq: SeqNumber) -> u32 {
+        let id = self.alloc(seq);
+        self.nodes[id as usize].prev = self.tail;
+        match self.tail {
+            TS_NIL => self.head = id,
+            t => self.nodes[t as usize].next = id,
+        }
+        self.tail = id;
+        id
+    }
+
+    /// Inserts a node for `seq` right after node `at`; returns its id.
+    pub(crate) fn insert_after(&mut self, at: u32, seq: SeqNumber) -> u32 {
+        let Some(next) = self.nodes.get(at as usize).map(|n| n.next) else {
+            return TS_NIL;
+        };
+        let id = self.alloc(seq);
+        self.nodes[id as usize].prev = at;
+        self.nodes[id as usize].next = next;
+        self.nodes[at as usize].next = id;
+        match next {
+            TS_NIL => self.tail = id,
+            n => self.nodes[n as usize].prev = id,
+        }
+        id
+    }
+
+    /// Unlinks and frees node `id` (nothing for `TS_NIL`).
+    pub(crate) fn remove(&mut self, id: u32) {
+        let Some(&TsNode { prev, next, .. }) = self.nodes.get(id as usize) else {
+            return;
+        };
+        match prev {
+            TS_NIL => self.head = next,
+            p => self.nodes[p as usize].next = next,
+        }
+        match next {
+            TS_NIL => self.tail = prev,
+            n => self.nodes[n as usize].prev = prev,
+        }
+        self.nodes[id as usize].prev = TS_NIL;
+        self.nodes[id as usize].next = TS_NIL;
+        self.free.push(id);
+        if self.head == TS_NIL {
+            // Empty: start over, so that the slab never outgrows the largest flight.
+            self.nodes.clear();
+            self.free.clear();
+        }
+    }
+
+    /// The record key of node `id` changed (the head was trimmed by a partial ACK).
+    pub(crate) fn set_seq(&mut self, id: u32, seq: SeqNumber) {
+        if let Some(n) = self.nodes.get_mut(id as usize) {
+            n.seq = seq;
+        }
+    }
+
+    /// The oldest transmission.
+    pub(crate) fn first(&self) -> u32 {
+        self.head
+    }
+
+    /// The node after `id`.
+    pub(crate) fn next(&self, id: u32) -> u32 {
+        self.nodes.get(id as usize).map_or(TS_NIL, |n| n.next)
+    }
+
+    /// The record key of node `id`.
+    pub(crate) fn seq(&self, id: u32) -> Option<SeqNumber> {
+        self.nodes.get(id as usize).map(|n| n.seq)
+    }
+
+    /// Forgets every node.
+    pub(crate) fn clear(&mut self) {
+        *self = TsList::default();
     }
 }
 
@@ -187,6 +321,16 @@ pub(crate) struct Scoreboard {
     pub(crate) first_rtx_stamp: Option<Instant>,
     /// The TSecr of the ACK being processed, when it has one (`rx_opt.rcv_tsecr`).
     pub(crate) rcv_tsecr: Option<u32>,
+    /// The not-yet-SACKed records in transmission order (`tsorted_sent_queue`), for RACK.
+    pub(crate) tsorted: TsList,
+    /// The SACK blocks of the previous ACK, sorted (`recv_sack_cache`); `(0, 0)`: empty.
+    pub(crate) recv_sack_cache: [(SeqNumber, SeqNumber); 4],
+    /// Where the retransmission walk resumes (`retransmit_skb_hint`): a sequence number
+    /// inside the record to start from.
+    pub(crate) retransmit_hint: Option<SeqNumber>,
+    /// Diagnostics: scoreboard records visited by the SACK tagging, the RACK scan and the
+    /// retransmission walk (the cost of the per-ACK work, for the tests).
+    pub(crate) visited: u64,
 }
 
 impl Default for Scoreboard {
@@ -221,6 +365,10 @@ impl Default for Scoreboard {
             first_rtx_stamp: None,
             rs_prior_delivered: None,
             rcv_tsecr: None,
+            tsorted: TsList::default(),
+            recv_sack_cache: [(SeqNumber(0), SeqNumber(0)); 4],
+            retransmit_hint: None,
+            visited: 0,
         }
     }
 }
@@ -239,6 +387,7 @@ impl Scoreboard {
             sacked: 0,
             mstamp: now,
             tx_delivered: self.delivered,
+            ts: self.tsorted.push_tail(seq),
         };
         self.packets_out.add(e.len());
         self.q.push_back(e);
@@ -253,6 +402,58 @@ impl Scoreboard {
         self.retrans_out = Count::default();
         self.highest_sack = None;
         self.dsack = None;
+        self.tsorted.clear();
+        self.recv_sack_cache = [(SeqNumber(0), SeqNumber(0)); 4];
+        self.retransmit_hint = None;
+    }
+
+    /// The index of the record starting at `seq`.
+    pub(crate) fn find(&self, seq: SeqNumber) -> Option<usize> {
+        let i = self.q.partition_point(|e| e.seq.before(seq));
+        self.q.get(i).filter(|e| e.seq == seq).map(|_| i)
+    }
+
+    /// `list_del_init(&skb->tcp_tsorted_anchor)`: record `i` leaves the time-sorted list.
+    pub(crate) fn ts_unlink(&mut self, i: usize) {
+        if let Some(e) = self.q.get_mut(i) {
+            let id = core::mem::replace(&mut e.ts, TS_NIL);
+            self.tsorted.remove(id);
+        }
+    }
+
+    /// `tcp_update_skb_after_send`'s `list_move_tail`: record `i` was (re)sent just now.
+    pub(crate) fn ts_move_tail(&mut self, i: usize) {
+        self.ts_unlink(i);
+        if let Some(seq) = self.q.get(i).map(|e| e.seq) {
+            let id = self.tsorted.push_tail(seq);
+            self.q[i].ts = id;
+        }
+    }
+
+    /// `tcp_clear_all_retrans_hints`.
+    pub(crate) fn clear_retrans_hints(&mut self) {
+        self.retransmit_hint = None;
+    }
+
+    /// `tcp_verify_retransmit_hint`: record `i` is being marked lost; the retransmission
+    /// walk must not start after it.
+    fn verify_retransmit_hint(&mut self, i: usize) {
+        let Some(seq) = self.q.get(i).map(|e| e.seq) else {
+            return;
+        };
+        match self.retransmit_hint {
+            None if self.retrans_out.pkts >= self.lost_out.pkts => self.retransmit_hint = Some(seq),
+            Some(h) if seq.before(h) => self.retransmit_hint = Some(seq),
+            _ => {}
+        }
+    }
+
+    /// Where the retransmission walk starts: the record holding the hint, else the head.
+    pub(crate) fn retransmit_start(&self) -> usize {
+        match self.retransmit_hint {
+            Some(h) => self.q.partition_point(|e| !e.end.after(h)),
+            None => 0,
+        }
     }
 
     /// `!tcp_is_rack`: `tcp_recovery` without `TCP_RACK_LOSS_DETECTION`.
@@ -301,6 +502,10 @@ impl Scoreboard {
         if e.sacked & TCPCB_SACKED_ACKED != 0 {
             return false;
         }
+        self.verify_retransmit_hint(i);
+        let Some(e) = self.q.get_mut(i) else {
+            return false;
+        };
         let len = e.len();
         if e.sacked & TCPCB_LOST != 0 {
             if e.sacked & TCPCB_SACKED_RETRANS != 0 {
@@ -332,7 +537,13 @@ impl Scoreboard {
             fin: false,
             ..e
         };
-        let tail = TxSkb { seq: at, ..e };
+        // tcp_fragment: the new skb joins the time-sorted list right after the old one.
+        let ts = if e.ts == TS_NIL {
+            TS_NIL
+        } else {
+            self.tsorted.insert_after(e.ts, at)
+        };
+        let tail = TxSkb { seq: at, ts, ..e };
         self.q[i] = head;
         self.q.insert(i + 1, tail);
         self.packets_out.pkts += 1;
@@ -381,6 +592,7 @@ impl Scoreboard {
             x.fin |= next.fin;
             x.sacked |= next.sacked & TCPCB_EVER_RETRANS;
         }
+        self.ts_unlink(i + 1);
         self.q.remove(i + 1);
     }
 
@@ -513,6 +725,9 @@ impl Scoreboard {
         if let Some(x) = self.q.get_mut(i) {
             x.sacked = sacked;
         }
+        if sacked & TCPCB_SACKED_ACKED != 0 {
+            self.ts_unlink(i);
+        }
     }
 }
 
@@ -529,6 +744,8 @@ pub(crate) struct SackCtx {
     pub(crate) max_window: u32,
     pub(crate) mss: u32,
     pub(crate) now: Instant,
+    /// The congestion state is Loss (`icsk_ca_state == TCP_CA_Loss`).
+    pub(crate) in_loss: bool,
 }
 
 /// Counters the SACK pass bumps (`LINUX_MIB_*`).
@@ -641,6 +858,11 @@ impl Scoreboard {
     ///
     /// A block covering only part of a record tags nothing: every record is one packet
     /// (no TSO), and `tcp_match_skb_to_sack` splits only skbs of several packets.
+    ///
+    /// The cost is that of what is new: the blocks are sorted, the part of a block that a
+    /// block of the previous ACK already covered is skipped (`recv_sack_cache`), and the
+    /// walk starts at the first record of the rest by binary search (`tcp_sacktag_skip`),
+    /// so a block that grows by one segment per ACK visits about one record per ACK.
     pub(crate) fn sacktag_write_queue(
         &mut self,
         c: &SackCtx,
@@ -668,6 +890,9 @@ impl Scoreboard {
         if self.packets_out.pkts == 0 {
             return;
         }
+        // The blocks worth walking, with whether each is the D-SACK.
+        let mut used = [(SeqNumber(0), SeqNumber(0), false); 4];
+        let mut nused = 0;
         for (i, &(start, end)) in b[..n].iter().enumerate() {
             let dup_sack = i == 0 && found_dup;
             if !self.is_sackblock_valid(c, dup_sack, start, end) {
@@ -689,24 +914,80 @@ impl Scoreboard {
             if !end.after(c.prior_una) {
                 continue;
             }
-            // The queue is in sequence order: find the first record ending after start.
-            let first = self.q.partition_point(|e| !e.end.after(start));
-            let mut i = first;
-            while let Some(e) = self.q.get(i) {
-                if !e.seq.before(end) {
-                    break;
+            used[nused] = (start, end, dup_sack);
+            nused += 1;
+        }
+        // In sequence order, so that the queue is walked forward (Linux's bubble sort).
+        let used = &mut used[..nused];
+        for i in (1..used.len()).rev() {
+            for j in 0..i {
+                if used[j].0.after(used[j + 1].0) {
+                    used.swap(j, j + 1);
                 }
-                if !e.seq.before(start) && !e.end.after(end) {
-                    self.sacktag_one(i, dup_sack, c, st);
-                }
-                i += 1;
             }
         }
-        // tcp_check_sack_reordering: a hole below the highest SACK filled by original data.
-        if let Some(r) = st.reord {
-            let fack = self.highest_sack_seq(c.snd_una, c.snd_nxt);
-            if self.check_sack_reordering(r, fack, c.mss) {
-                mib.sack_reorder += 1;
+        // The previous ACK's blocks are known to be tagged, unless nothing is SACKed now.
+        let cache = if self.sacked_out.pkts == 0 {
+            [(SeqNumber(0), SeqNumber(0)); 4]
+        } else {
+            self.recv_sack_cache
+        };
+        for &(start, end, dup_sack) in used.iter() {
+            // The parts of the block no cached block covers (all of it for a D-SACK).
+            let mut todo = [(start, end); 5];
+            let mut ntodo = 1;
+            if !dup_sack {
+                ntodo = 0;
+                let mut from = start;
+                for &(cs, ce) in cache.iter() {
+                    if cs == ce || !ce.after(from) || !cs.before(end) {
+                        continue;
+                    }
+                    if cs.after(from) {
+                        todo[ntodo] = (from, cs);
+                        ntodo += 1;
+                    }
+                    from = ce;
+                    if !from.before(end) {
+                        break;
+                    }
+                }
+                if from.before(end) {
+                    todo[ntodo] = (from, end);
+                    ntodo += 1;
+                }
+            }
+            for &(ps, pe) in &todo[..ntodo] {
+                // tcp_sacktag_skip: the first record ending after the part's start.
+                let mut i = self.q.partition_point(|e| !e.end.after(ps));
+                while let Some(e) = self.q.get(i) {
+                    if !e.seq.before(pe) {
+                        break;
+                    }
+                    self.visited += 1;
+                    // Whole records of the block only (a record may straddle a part's edge).
+                    if !e.seq.before(start) && !e.end.after(end) {
+                        self.sacktag_one(i, dup_sack, c, st);
+                    }
+                    i += 1;
+                }
+            }
+        }
+        // Remember this ACK's blocks for the next one.
+        self.recv_sack_cache = [(SeqNumber(0), SeqNumber(0)); 4];
+        let skip = 4 - used.len();
+        for (k, &(s, e, _)) in used.iter().enumerate() {
+            self.recv_sack_cache[skip + k] = (s, e);
+        }
+        // tcp_check_sack_reordering: a hole below the highest SACK filled by original data;
+        // not while in Loss without an undo marker (the timeout marked everything lost, so
+        // what arrives out of order says nothing about the path's reordering).
+        if !c.in_loss || self.undo_marker.is_some() {
+            if let Some(r) = st.reord {
+                let fack = self.highest_sack_seq(c.snd_una, c.snd_nxt);
+                if self.check_sack_reordering(r, fack, c.mss) {
+                    mib.sack_reorder += 1;
+                }
             }
         }
     }
