@@ -337,3 +337,105 @@ fn scoreboard_counters_stay_consistent_under_random_sacks() {
         "{x:?}"
     );
 }
+
+/// The cost of loss recovery per ACK follows what the ACK brings, not the window
+/// (`recv_sack_cache` and `tcp_sacktag_skip` in the SACK pass, the time-sorted list RACK
+/// walks, `retransmit_skb_hint`): 10,000 segments in flight, the first one lost, and 1,000
+/// ACKs each growing the one SACK block by 10 segments. The records the three walks visit
+/// (the scoreboard's diagnostic counter) stay within a small multiple of the segments plus
+/// the ACKs (12,001 as it stands); walking the block or the queue on every ACK would visit
+/// millions.
+#[test]
+fn large_window_recovery_work_is_linear_in_the_acks() {
+    use core::net::SocketAddrV4;
+    const MSS_PLAIN: u32 = 1460;
+    const N: u32 = 10_000;
+    const ACKS: u32 = 1_000;
+    let cfg = crate::StackConfig {
+        wmem_max: 64 << 20,
+        // The whole flight waits for the (test) driver at once.
+        tx_queue_len: 2 * N as usize,
+        ..crate::StackConfig::default()
+    };
+    let mut h = Harness::with_config(cfg, 7).with_static_peer();
+    let s = h.stack.tcp_socket().unwrap();
+    assert_eq!(
+        h.stack
+            .tcp_connect(s, SocketAddrV4::new(PEER_IP, PEER_PORT)),
+        Err(crate::Errno::EINPROGRESS)
+    );
+    let syn = one(&mut h);
+    let mut conn = Conn {
+        our_port: syn.sport,
+        peer_port: PEER_PORT,
+        our_nxt: syn.seq.wrapping_add(1),
+        peer_nxt: PEER_ISN,
+        window: 65_535,
+    };
+    // SACK, no timestamps, a window of 64 MiB (65535 << 10).
+    let synack = TcpSeg {
+        syn: true,
+        mss: Some(MSS_PLAIN as u16),
+        sack_perm: true,
+        wscale: Some(10),
+        ..conn.ack()
+    };
+    assert!(h.advance(RTT).is_empty());
+    assert_eq!(send(&mut h, &synack).len(), 1);
+    conn.peer_nxt = PEER_ISN + 1;
+    h.stack.tcp_set_congestion(s, "reno").unwrap();
+    h.stack.tcp_set_sndbuf(s, 32 << 20).unwrap();
+    // Slow start from IW10 doubles per round: after 10 rounds (10,230 segments) cwnd is
+    // 10,240 segments, and the next flight is the 10,000 left.
+    let growth: u32 = (0..10).map(|r| 10u32 << r).sum();
+    let total = (growth + N) as usize * MSS_PLAIN as usize;
+    let data: Vec<u8> = (0..total).map(|i| (i * 11) as u8).collect();
+    assert_eq!(h.stack.tcp_send(s, &data), Ok(total));
+    let mut flight = out(&mut h);
+    for round in 0..10 {
+        assert_eq!(flight.len(), 10 << round, "round {round}");
+        assert!(h.advance(RTT).is_empty());
+        let last = flight.last().unwrap();
+        conn.our_nxt = last.seq.wrapping_add(last.payload.len() as u32);
+        flight = send(&mut h, &conn.ack());
+    }
+    assert_eq!(flight.len(), N as usize);
+    let base = flight[0].seq;
+    let b = |i: u32| base.wrapping_add(i * MSS_PLAIN);
+    assert!(h.advance(RTT).is_empty());
+    let before = h.stack.tcp.get(s).unwrap().sb.visited;
+    // Segment 0 is lost; the rest arrive, ten per ACK.
+    let mut sent = Vec::new();
+    for k in 1..=ACKS {
+        let end = b(1 + k * (N - 1) / ACKS);
+        sent.extend(send(&mut h, &sack(&conn, b(0), &[(b(1), end)])));
+        let _ = h.advance(Duration::from_micros(2));
+    }
+    let visited = h.stack.tcp.get(s).unwrap().sb.visited - before;
+    // The hole went out once, and nothing else did.
+    assert_eq!(
+        sent.len(),
+        1,
+        "{:?}",
+        sent.iter().map(|o| o.seq).collect::<Vec<_>>()
+    );
+    assert_eq!(sent[0].seq, b(0));
+    {
+        let sk = h.stack.tcp.get(s).unwrap();
+        assert_eq!(sk.sb.sacked_out.pkts, N - 1);
+        assert_eq!(sk.sb.lost_out.pkts, 1);
+        assert_eq!(sk.sb.retrans_out.pkts, 1);
+    }
+    // Each record is tagged once (N), plus per ACK a record at the block's edge, the RACK
+    // list's first entry and the retransmission walk's stop: about N + 3 * ACKS.
+    assert!(
+        visited <= u64::from(2 * N + 4 * ACKS),
+        "visited {visited} records for {ACKS} ACKs over {N} segments"
+    );
+    // The retransmission fills the hole.
+    assert!(send(&mut h, &sack(&conn, b(N), &[])).is_empty());
+    assert_eq!(h.stack.tcp_tx_queued(s), Ok(0));
+    let st = h.stack.stats();
+    assert_eq!(st.tcp.retrans_segs, 1);
+    assert_eq!(st.tcp_ext.tcp_sack_recovery, 1);
+}
