@@ -109,3 +109,51 @@ fn frag_needed_out_of_window_is_ignored() {
     assert_eq!(h.stack.ip_learned_pmtu(PEER_IP), None);
     assert_eq!(h.stack.tcp_info(s).unwrap().snd_mss, 1460);
 }
+
+/// `tcp_sacktag_write_queue` updates the reordering degree only when the state is not
+/// Loss or an undo marker is set: after `tcp_simple_retransmit` (Loss, no undo marker), a
+/// SACK for a never-retransmitted segment below the highest SACK teaches nothing about
+/// the path's reordering (no TCPSACKReorder, `reord_seen` and `reordering` unchanged).
+/// RACK is off (`tcp_recovery = 0`) so that the first SACK does not mark the segment in
+/// the hole lost and have it resent before its own SACK comes.
+#[test]
+fn sack_reordering_is_not_learned_in_loss_without_undo_marker() {
+    let cfg = crate::StackConfig {
+        tcp_recovery: 0,
+        ..crate::StackConfig::default()
+    };
+    let mut h = Harness::with_config(cfg, 1).with_static_peer();
+    let (s, conn, _) = open_active(&mut h, false);
+    h.stack.tcp_set_nodelay(s, true).unwrap();
+    h.stack.tcp_send(s, &[7u8; 1448]).unwrap();
+    for _ in 0..6 {
+        h.stack.tcp_send(s, &[8u8; 1300]).unwrap();
+    }
+    let sent = out(&mut h);
+    let lens: Vec<usize> = sent.iter().map(|p| p.payload.len()).collect();
+    assert_eq!(lens, [1448, 1300, 1300, 1300, 1300, 1300, 1300]);
+    // Only the full segment is too large for MTU 1400 (MSS 1348): it alone is lost and
+    // resent, cut in two (the 100-byte tail cannot take in a 1300-byte segment).
+    let re = tcp_segments(&h.exchange(&frag_needed(&sent[0], 1400)));
+    assert!(!re.is_empty());
+    assert!(re.iter().all(|p| p.seq.wrapping_sub(sent[0].seq) < 1448));
+    {
+        let sk = h.stack.tcp.get(s).unwrap();
+        assert_eq!(sk.ca_state, super::CaState::Loss);
+        assert_eq!(sk.sb.undo_marker, None);
+    }
+    let end = |i: usize| sent[i].seq.wrapping_add(sent[i].payload.len() as u32);
+    let sack = |blocks: &[(u32, u32)]| TcpSeg {
+        ack: Some(sent[0].seq),
+        sacks: blocks.to_vec(),
+        ..conn.ack()
+    };
+    // The last small segment arrives first, then one below it that was never resent.
+    let _ = send(&mut h, &sack(&[(sent[6].seq, end(6))]));
+    let _ = send(&mut h, &sack(&[(sent[2].seq, end(2)), (sent[6].seq, end(6))]));
+    let sk = h.stack.tcp.get(s).unwrap();
+    assert_eq!(sk.sb.sacked_out.pkts, 2);
+    assert_eq!(sk.sb.reord_seen, 0);
+    assert_eq!(sk.sb.reordering, 3);
+    assert_eq!(h.stack.stats().tcp_ext.tcp_sack_reorder, 0);
+}
