@@ -150,7 +150,10 @@ fn sack_reordering_is_not_learned_in_loss_without_undo_marker() {
     };
     // The last small segment arrives first, then one below it that was never resent.
     let _ = send(&mut h, &sack(&[(sent[6].seq, end(6))]));
-    let _ = send(&mut h, &sack(&[(sent[2].seq, end(2)), (sent[6].seq, end(6))]));
+    let _ = send(
+        &mut h,
+        &sack(&[(sent[2].seq, end(2)), (sent[6].seq, end(6))]),
+    );
     let sk = h.stack.tcp.get(s).unwrap();
     assert_eq!(sk.sb.sacked_out.pkts, 2);
     assert_eq!(sk.sb.reord_seen, 0);

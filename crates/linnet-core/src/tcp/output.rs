@@ -626,12 +626,13 @@ impl Stack {
                 sk.snd_sml = sk.snd_nxt;
             }
             let now = self.now;
+            let prior_packets = sk.sb.packets_out.pkts;
             sk.sb.push(seq, sk.snd_nxt, fin, now);
             if sk.ca_state == CaState::Recovery {
                 sk.sb.prr_out += 1;
             }
             sent += 1;
-            self.tcp_event_new_data_sent(sk, in_flight);
+            self.tcp_event_new_data_sent(sk, in_flight, prior_packets);
         }
         self.tcp_cwnd_validate(sk, cwnd_limited);
         if sent > 0 && !probe {
@@ -640,10 +641,17 @@ impl Stack {
         }
     }
 
-    /// `tcp_event_new_data_sent` + `tcp_event_data_sent`.
-    fn tcp_event_new_data_sent(&mut self, sk: &mut TcpSock, prior_in_flight: u32) {
+    /// `tcp_event_new_data_sent` + `tcp_event_data_sent`: the RTO restarts when nothing was
+    /// outstanding before this segment (`prior_packets`: packets, not bytes in flight; a
+    /// flight all SACKed or lost still holds its RTO), or a loss probe held the timer.
+    fn tcp_event_new_data_sent(
+        &mut self,
+        sk: &mut TcpSock,
+        prior_in_flight: u32,
+        prior_packets: u32,
+    ) {
         let now = self.now;
-        if prior_in_flight == 0
+        if prior_packets == 0
             || sk.timer(TimerKind::Rtx).is_none()
             || matches!(sk.rtx_kind, RtxKind::Probe | RtxKind::LossProbe)
         {
@@ -700,11 +708,13 @@ impl Stack {
                 psh: true,
             };
             let off = seq.diff(sk.sbuf_seq).max(0) as usize;
+            let prior_in_flight = sk.in_flight();
             if self.tcp_transmit(sk, seq, f, off, len, false) {
                 sk.snd_nxt = seq + len + usize::from(fin);
                 let now = self.now;
+                let prior_packets = sk.sb.packets_out.pkts;
                 sk.sb.push(seq, sk.snd_nxt, fin, now);
-                self.tcp_event_new_data_sent(sk, 0);
+                self.tcp_event_new_data_sent(sk, prior_in_flight, prior_packets);
             }
             return;
         }

@@ -519,16 +519,28 @@ impl Stack {
     }
 
     /// `tcp_packet_delayed` (Eifel, RFC 3522): the ACK echoes a timestamp older than the
-    /// first retransmission, so it answers an original transmission.
+    /// first retransmission, so it answers an original transmission; or nothing was
+    /// retransmitted at all (Linux 6.10+: no `retrans_stamp` while recovering means the
+    /// retransmission had not gone out yet, so what filled the hole was the original),
+    /// except where the stamp is cleared although retransmissions went out: a non-SACK
+    /// sender holding its state at `high_seq` (`tcp_is_non_sack_preventing_reopen`), and
+    /// SYN-SENT.
     fn tcp_packet_delayed(&self, sk: &TcpSock) -> bool {
-        let (Some(stamp), Some(ecr)) = (sk.sb.first_rtx_stamp, sk.sb.rcv_tsecr) else {
-            return false;
-        };
-        if !sk.ts_ok {
+        if let Some(stamp) = sk.sb.first_rtx_stamp {
+            // tcp_tsopt_ecr_before.
+            let Some(ecr) = sk.sb.rcv_tsecr.filter(|e| *e != 0) else {
+                return false;
+            };
+            if !sk.ts_ok {
+                return false;
+            }
+            let when = ts_now(stamp).wrapping_add(sk.ts_offset);
+            return (ecr.wrapping_sub(when) as i32) < 0;
+        }
+        if !sk.sack_ok && !sk.snd_una.before(sk.high_seq) {
             return false;
         }
-        let when = ts_now(stamp).wrapping_add(sk.ts_offset);
-        (ecr.wrapping_sub(when) as i32) < 0
+        sk.state != super::TcpState::SynSent
     }
 
     /// `tcp_may_undo`: every retransmission was D-SACKed, or the ACK was for an original.
