@@ -438,3 +438,31 @@ fn cubic_epoch_shifts_by_the_idle_time() {
     assert!(e1.saturating_since(e0) >= Duration::from_secs(5));
     assert!(e1 <= h.now && e1 > Instant::ZERO);
 }
+
+/// `tcp_rcv_space_adjust` with more than 4 GiB read in one receiver RTT (a fast path with
+/// a long RTT estimate): the bytes per RTT saturate at u32::MAX, and the growth term
+/// (window × increase, about 2^65) must saturate too rather than overflow; the buffer ends
+/// at `tcp_rmem[2]`. With plain arithmetic this panics (overflow checks are on in tests).
+#[test]
+fn rcv_space_adjust_saturates_on_huge_reads() {
+    let mut h = setup();
+    let (s, mut conn, _) = open_active(&mut h, true);
+    {
+        let (idx, gen) = s.parts();
+        let sk = h
+            .stack
+            .tcp
+            .sock_mut(idx & !super::TCP_HANDLE_TAG, gen)
+            .unwrap();
+        // 5 GiB read since the last adjustment, one RTT (1 ms) ago.
+        sk.buf.rcvq_copied = sk.buf.copied.wrapping_sub(5 << 30);
+        sk.buf.rcv_rtt_us = 1000 << 3;
+        sk.buf.rcvq_space = 1;
+    }
+    let _ = h.advance(Duration::from_millis(2));
+    let _ = send(&mut h, &conn.data(&[9u8; 100]));
+    assert_eq!(read_all(&mut h, s), vec![9u8; 100]);
+    let sk = sock(&h, s);
+    assert_eq!(sk.rcvbuf, h.stack.cfg.tcp_rmem.2);
+    assert_eq!(sk.buf.rcvq_space, u32::MAX);
+}

@@ -439,3 +439,59 @@ fn large_window_recovery_work_is_linear_in_the_acks() {
     assert_eq!(st.tcp.retrans_segs, 1);
     assert_eq!(st.tcp_ext.tcp_sack_recovery, 1);
 }
+
+/// A peer sending D-SACK after D-SACK, each as wide as the largest window (1 GiB with
+/// window scale 14) over a 48-byte MSS, counts about 22 million duplicate segments each:
+/// `dsack_dups` saturates instead of overflowing (Linux's u32 wraps), none of it counts
+/// as a D-SACK for undo (more duplicates than retransmissions), and the connection goes
+/// on. With plain addition this panics (overflow checks are on in tests).
+#[test]
+fn dsack_dups_saturate_under_a_flood_of_wide_dsacks() {
+    use core::net::SocketAddrV4;
+    let mut h = setup();
+    let s = h.stack.tcp_socket().unwrap();
+    assert_eq!(
+        h.stack
+            .tcp_connect(s, SocketAddrV4::new(PEER_IP, PEER_PORT)),
+        Err(crate::Errno::EINPROGRESS)
+    );
+    let syn = one(&mut h);
+    let mut conn = Conn {
+        our_port: syn.sport,
+        peer_port: PEER_PORT,
+        our_nxt: syn.seq.wrapping_add(1),
+        peer_nxt: PEER_ISN,
+        window: 65_535,
+    };
+    let synack = TcpSeg {
+        syn: true,
+        mss: Some(48),
+        sack_perm: true,
+        wscale: Some(14),
+        ..conn.ack()
+    };
+    assert_eq!(send(&mut h, &synack).len(), 1);
+    conn.peer_nxt = PEER_ISN + 1;
+    // The scaled window (65535 << 14) becomes the largest seen.
+    assert!(send(&mut h, &conn.ack()).is_empty());
+    let (max_window, mss) = {
+        let sk = h.stack.tcp.get(s).unwrap();
+        (sk.max_window, sk.mss)
+    };
+    assert_eq!(max_window, 65_535 << 14);
+    let per = max_window.div_ceil(mss);
+    let una = conn.our_nxt;
+    let dsack = sack(&conn, una, &[(una.wrapping_sub(max_window), una)]);
+    for _ in 0..=u32::MAX / per + 1 {
+        assert!(send(&mut h, &dsack).is_empty());
+    }
+    let st = h.stack.stats();
+    assert_eq!(st.tcp_ext.tcp_dsack_recv, u64::from(u32::MAX / per + 2));
+    assert_eq!(st.tcp_ext.tcp_dsack_undo, 0);
+    let sk = h.stack.tcp.get(s).unwrap();
+    assert_eq!(sk.sb.dsack_dups, u32::MAX);
+    assert_eq!(h.stack.tcp_state(s), Ok(crate::TcpState::Established));
+    // Data still flows.
+    h.stack.tcp_send(s, b"still here").unwrap();
+    assert_eq!(one(&mut h).payload, b"still here");
+}
