@@ -11,7 +11,8 @@
 //! `tcp_try_undo_loss`, `tcp_undo_cwnd_reduction`, `tcp_may_undo`, `tcp_packet_delayed`,
 //! `tcp_init_undo`, `tcp_try_to_open`, `tcp_try_keep_open`, `tcp_process_loss`,
 //! `tcp_enter_loss`, `tcp_timeout_mark_lost`, `tcp_xmit_recovery`), net/ipv4/tcp_output.c
-//! (`tcp_xmit_retransmit_queue`, `tcp_retransmit_skb`, `__tcp_retransmit_skb`).
+//! (`tcp_xmit_retransmit_queue` with `retransmit_skb_hint`, `tcp_retransmit_skb`,
+//! `__tcp_retransmit_skb`).
 //! RFCs: RFC 6675 (SACK-based recovery), RFC 6937 (PRR), RFC 6582 (NewReno, for peers
 //! without SACK), RFC 5682 (F-RTO), RFC 3522 (Eifel detection), RFC 2883 §5 (D-SACK undo),
 //! RFC 6298 (Karn's rule on RTT samples).
@@ -881,6 +882,9 @@ impl Stack {
     pub(crate) fn tcp_retransmit_skb(&mut self, sk: &mut TcpSock, i: usize) -> bool {
         let prev_stamp = sk.sb.q.get(i).map_or(self.now, |e| e.mstamp);
         if !self.tcp_retransmit_skb_raw(sk, i) {
+            // Deviation from Linux: a retransmission that could not be sent (no route) is
+            // neither stamped nor counted in undo_retrans; Linux's tcp_retransmit_skb
+            // stamps retrans_stamp and counts undo_retrans for the attempt.
             return false;
         }
         if let Some(x) = sk.sb.q.get_mut(i) {

@@ -8,9 +8,17 @@
 //! `tcp_is_sackblock_valid`, `tcp_check_dsack`, `tcp_dsack_seen`,
 //! `tcp_check_sack_reordering`, `tcp_highest_sack_seq`, `tcp_clean_rtx_queue`,
 //! `tcp_add_reno_sack`, `tcp_remove_reno_sacks`, `tcp_limit_reno_sacked`, `tcp_dsack_set`,
-//! `tcp_dsack_extend`), net/ipv4/tcp_output.c (`tcp_options_write`: the D-SACK block goes
-//! first).
+//! `tcp_dsack_extend`, `tcp_sacktag_skip`, `tcp_verify_retransmit_hint`,
+//! `tcp_clear_all_retrans_hints`), net/ipv4/tcp_output.c (`tcp_options_write`: the D-SACK
+//! block goes first; `tcp_update_skb_after_send`, `tcp_fragment`: the time-sorted list).
 //! RFCs: RFC 2018 (SACK), RFC 2883 (D-SACK), RFC 6675 §2-4 (scoreboard, pipe).
+//!
+//! Cost: as in Linux, an ACK's work follows what it brings rather than the window. The
+//! SACK pass skips what the previous ACK's blocks covered (`recv_sack_cache`) and finds its
+//! first record by binary search; RACK walks a time-sorted list of the records not yet
+//! SACKed (`TsList`, Linux's `tsorted_sent_queue`) and stops at the first one not due; the
+//! retransmission walk resumes at `retransmit_hint`. `visited` counts the records these
+//! walks look at.
 //!
 //! Units: the counters are kept both in packets (Linux's `packets_out`, `sacked_out`,
 //! `lost_out`, `retrans_out`, one per queue record) and in bytes of sequence space, because
