@@ -15,15 +15,9 @@ mod kernel_env;
 
 use std::sync::{Mutex, PoisonError};
 
-#[allow(dead_code)]
-#[path = "../examples/lab3_listen.rs"]
-mod lab3;
-#[allow(dead_code)]
-#[path = "../examples/lab4_accept.rs"]
-mod lab4;
-#[allow(dead_code)]
-#[path = "../examples/lab5_send.rs"]
-mod lab5;
+#[path = "support/lab_examples.rs"]
+mod lab_examples;
+use lab_examples::{lab3, lab4, lab5};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 

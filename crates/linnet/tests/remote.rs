@@ -17,15 +17,9 @@ use linnet::kernel::*;
 use linnet::remote::{self, Remote};
 use linnet::Runtime;
 
-#[allow(dead_code)]
-#[path = "../examples/lab3_listen.rs"]
-mod lab3;
-#[allow(dead_code)]
-#[path = "../examples/lab4_accept.rs"]
-mod lab4;
-#[allow(dead_code)]
-#[path = "../examples/lab5_send.rs"]
-mod lab5;
+#[path = "support/lab_examples.rs"]
+mod lab_examples;
+use lab_examples::{lab3, lab4, lab5};
 
 const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
 const WAIT: Duration = Duration::from_secs(10);
