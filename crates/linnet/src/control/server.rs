@@ -469,19 +469,35 @@ fn stats(shared: &Shared) -> DaemonStats {
     }
 }
 
+/// One wait of a `mio` thread that a stop flag ends (the control listener's, and the remote
+/// doors' reactor): `poll` for `timeout`, again on EINTR. `false` when the thread should
+/// end: the poll failed (logged as `what`) or `stop` is set.
+pub(crate) fn wait_events(
+    poll: &mut Poll,
+    events: &mut Events,
+    timeout: Option<Duration>,
+    stop: &AtomicBool,
+    what: &str,
+) -> bool {
+    loop {
+        match poll.poll(events, timeout) {
+            Ok(()) => return !stop.load(Ordering::Acquire),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                tracing::error!(error = %e, "{what}");
+                return false;
+            }
+        }
+    }
+}
+
 fn accept_loop(shared: &Arc<Shared>, listener: &UnixListener, mut poll: Poll) {
     let mut events = Events::with_capacity(8);
     let mut timeout = None;
     let mut retrying = false;
     loop {
-        if let Err(e) = poll.poll(&mut events, timeout.take()) {
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            tracing::error!(error = %e, "control listener poll failed; no new clients");
-            return;
-        }
-        if shared.stop.load(Ordering::Acquire) {
+        let what = "control listener poll failed; no new clients";
+        if !wait_events(&mut poll, &mut events, timeout.take(), &shared.stop, what) {
             return;
         }
         loop {

@@ -23,6 +23,8 @@ use std::thread::JoinHandle;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
 
+use crate::control::server::wait_events;
+
 const WAKE: Token = Token(0);
 
 /// Which way a task waits.
@@ -123,17 +125,8 @@ impl Reactor {
             .name("linnet-remote-io".into())
             .spawn(move || {
                 let mut events = Events::with_capacity(256);
-                loop {
-                    if let Err(e) = poll.poll(&mut events, None) {
-                        if e.kind() == io::ErrorKind::Interrupted {
-                            continue;
-                        }
-                        tracing::error!(error = %e, "remote reactor poll failed");
-                        return;
-                    }
-                    if s.stop.load(Ordering::Acquire) {
-                        return;
-                    }
+                let what = "remote reactor poll failed";
+                while wait_events(&mut poll, &mut events, None, &s.stop, what) {
                     for ev in events.iter() {
                         let reg = s.regs().get(&ev.token()).and_then(std::sync::Weak::upgrade);
                         let Some(reg) = reg else { continue };
