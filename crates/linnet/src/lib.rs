@@ -92,6 +92,15 @@ pub fn errno_to_io(e: linnet_core::Errno) -> std::io::Error {
     std::io::Error::from_raw_os_error(e.code())
 }
 
+/// The IPv4 address the front doors take; an IPv6 one is EAFNOSUPPORT (the stack speaks
+/// IPv4 only, as an `AF_INET` socket).
+pub(crate) fn v4(addr: std::net::SocketAddr) -> std::io::Result<std::net::SocketAddrV4> {
+    match addr {
+        std::net::SocketAddr::V4(a) => Ok(a),
+        std::net::SocketAddr::V6(_) => Err(errno_to_io(linnet_core::Errno::EAFNOSUPPORT)),
+    }
+}
+
 /// 64 bits from the OS's randomness (through std's hasher seeding), for a stack's seed when
 /// the run need not be replayable.
 pub fn os_seed() -> u64 {

@@ -12,16 +12,16 @@
 //! runtime has stopped reports ENETDOWN. Only IPv4 addresses are accepted (EAFNOSUPPORT).
 
 use std::io;
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use linnet_core::{Errno, RecvMeta, SocketHandle};
 
-use crate::errno_to_io;
 use crate::runtime::{StackHandle, WaitError};
 use crate::waiters::Proto;
+use crate::{errno_to_io, v4};
 
 /// A UDP socket of a linnet stack, used from any thread (Linux: a `SOCK_DGRAM` socket).
 /// Closed on drop.
@@ -39,13 +39,6 @@ struct UdpInner {
     read_timeout: Mutex<Option<Duration>>,
     write_timeout: Mutex<Option<Duration>>,
     nonblocking: AtomicBool,
-}
-
-fn v4(addr: SocketAddr) -> io::Result<SocketAddrV4> {
-    match addr {
-        SocketAddr::V4(a) => Ok(a),
-        SocketAddr::V6(_) => Err(errno_to_io(Errno::EAFNOSUPPORT)),
-    }
 }
 
 impl UdpSocket {

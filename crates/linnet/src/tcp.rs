@@ -25,29 +25,22 @@
 //! (the TCP code has no per-socket TTL yet).
 
 use std::io;
-use std::net::{Shutdown, SocketAddr, SocketAddrV4};
+use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use linnet_core::{Errno, SocketHandle, Stack, TcpState};
 
-use crate::errno_to_io;
 use crate::runtime::{StackHandle, WaitError};
 use crate::waiters::Proto;
+use crate::{errno_to_io, v4};
 
 /// How often a lingering close re-checks whether its FIN was acknowledged.
 const LINGER_POLL: Duration = Duration::from_millis(5);
 
 /// The listen backlog of [`TcpListener::bind`] (`std` passes 128 too).
 pub const DEFAULT_BACKLOG: u32 = 128;
-
-fn v4(addr: SocketAddr) -> io::Result<SocketAddrV4> {
-    match addr {
-        SocketAddr::V4(a) => Ok(a),
-        SocketAddr::V6(_) => Err(errno_to_io(Errno::EAFNOSUPPORT)),
-    }
-}
 
 /// One step of a blocking `connect` after the SYN left (`inet_wait_for_connect`): `None`
 /// while the handshake runs, then its outcome; a failed handshake reports the socket's

@@ -38,17 +38,10 @@ use std::task::{Context, Poll};
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use linnet_core::{Errno, RecvMeta, SocketHandle, TcpState};
 
-use crate::errno_to_io;
 use crate::runtime::StackHandle;
 use crate::tcp::connect_poll;
 use crate::waiters::{Dir, Key, Proto};
-
-fn v4(addr: SocketAddr) -> io::Result<SocketAddrV4> {
-    match addr {
-        SocketAddr::V4(a) => Ok(a),
-        SocketAddr::V6(_) => Err(errno_to_io(Errno::EAFNOSUPPORT)),
-    }
-}
+use crate::{errno_to_io, v4};
 
 /// The wait-queue entry of one `async fn` future: removed when the future is dropped, so a
 /// cancelled call leaves no waker behind.

@@ -64,7 +64,7 @@ use linnet_core::socket::opt::{
 use linnet_core::{Errno, SockAddr};
 
 use crate::control::{Client, ClientError, DaemonStats, SockId, MAX_IO};
-use crate::errno_to_io;
+use crate::{errno_to_io, v4};
 
 #[cfg(feature = "tokio")]
 mod reactor;
@@ -193,6 +193,17 @@ impl SockConn {
         let mut client = remote.client().map_err(ClientError::Io)?;
         let id = client.sys_socket(family, ty, protocol, kern)?;
         Ok(SockConn::held(remote, Held { client, id }))
+    }
+
+    /// `socket()` + `SO_REUSEADDR` (as `std`) + `bind(addr)` + `listen(backlog)`: the
+    /// blocking and the async listener's socket.
+    fn listener(remote: &Remote, addr: SocketAddr, backlog: u32) -> io::Result<SockConn> {
+        let addr = v4(addr)?;
+        let s = SockConn::socket(remote, AF_INET, SOCK_STREAM, 0, false)?;
+        s.setsockopt_int(SOL_SOCKET, SO_REUSEADDR, 1)?;
+        s.bind(addr)?;
+        s.io(|c, id| c.listen(id, backlog))?;
+        Ok(s)
     }
 
     fn held(remote: &Remote, h: Held) -> SockConn {
@@ -361,13 +372,6 @@ impl Drop for SockConn {
     }
 }
 
-fn v4(addr: SocketAddr) -> io::Result<SocketAddrV4> {
-    match addr {
-        SocketAddr::V4(a) => Ok(a),
-        SocketAddr::V6(_) => Err(errno_to_io(Errno::EAFNOSUPPORT)),
-    }
-}
-
 fn shut(how: Shutdown) -> i32 {
     match how {
         Shutdown::Read => SHUT_RD,
@@ -417,12 +421,9 @@ impl TcpListener {
         addr: impl Into<SocketAddr>,
         backlog: u32,
     ) -> io::Result<TcpListener> {
-        let addr = v4(addr.into())?;
-        let s = SockConn::socket(remote, AF_INET, SOCK_STREAM, 0, false)?;
-        s.setsockopt_int(SOL_SOCKET, SO_REUSEADDR, 1)?;
-        s.bind(addr)?;
-        s.io(|c, id| c.listen(id, backlog))?;
-        Ok(TcpListener { s })
+        Ok(TcpListener {
+            s: SockConn::listener(remote, addr.into(), backlog)?,
+        })
     }
 
     /// `accept`: the next connection (waiting unless non-blocking: EAGAIN), as a stream

@@ -39,14 +39,15 @@ use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 
 use linnet_core::socket::addr::{AF_INET, SHUT_WR, SOCK_DGRAM, SOCK_STREAM};
-use linnet_core::socket::opt::{SOL_SOCKET, SOL_TCP, SO_REUSEADDR, TCP_NODELAY};
+use linnet_core::socket::opt::{SOL_TCP, TCP_NODELAY};
 use linnet_core::SockAddr;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::reactor::{Dir, Reactor, Registration};
-use super::{lock, v4, Held, Remote, SockConn};
+use super::{lock, Held, Remote, SockConn};
 use crate::control::proto::{decode_frame, encode_frame, MAX_FRAME, MAX_IO};
 use crate::control::{ClientError, Request, Response, SockId};
+use crate::v4;
 
 /// How much one read asks the daemon for (what it returns beyond the caller's buffer is
 /// kept for the next read).
@@ -243,6 +244,16 @@ impl Ctl {
             None => Err(closed()),
         }
     }
+
+    /// `getsockname`.
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.call(|c, id| c.local_addr(id)).map(SocketAddr::V4)
+    }
+
+    /// `getpeername`.
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.call(|c, id| c.peer_addr(id)).map(SocketAddr::V4)
+    }
 }
 
 /// A TCP listener of the daemon's stack, async.
@@ -280,11 +291,7 @@ impl TcpListener {
         addr: impl Into<SocketAddr>,
         backlog: u32,
     ) -> io::Result<TcpListener> {
-        let addr = v4(addr.into())?;
-        let s = SockConn::socket(remote, AF_INET, SOCK_STREAM, 0, false)?;
-        s.setsockopt_int(SOL_SOCKET, SO_REUSEADDR, 1)?;
-        s.bind(addr)?;
-        s.io(|c, id| c.listen(id, backlog))?;
+        let s = SockConn::listener(remote, addr.into(), backlog)?;
         let token = s.token()?;
         let conn = AsyncConn::attach(remote, token)?;
         Ok(TcpListener {
@@ -375,7 +382,7 @@ impl TcpListener {
 
     /// `getsockname`.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.ctl.call(|c, id| c.local_addr(id)).map(SocketAddr::V4)
+        self.ctl.local_addr()
     }
 
     /// The daemon.
@@ -594,12 +601,12 @@ impl TcpStream {
 
     /// `getsockname`.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.ctl.call(|c, id| c.local_addr(id)).map(SocketAddr::V4)
+        self.ctl.local_addr()
     }
 
     /// `getpeername`.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.ctl.call(|c, id| c.peer_addr(id)).map(SocketAddr::V4)
+        self.ctl.peer_addr()
     }
 
     /// `TCP_NODELAY`.
@@ -623,33 +630,46 @@ impl TcpStream {
     }
 }
 
-impl AsyncRead for TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.get_mut().rd.poll_read(cx, buf)
-    }
+/// `AsyncRead` on a type's `rd: ReadHalf`.
+macro_rules! async_read_by_rd {
+    ($t:ty) => {
+        impl AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                self.get_mut().rd.poll_read(cx, buf)
+            }
+        }
+    };
 }
 
-impl AsyncWrite for TcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut().wr.poll_write(cx, buf)
-    }
+/// `AsyncWrite` on a type's `wr: WriteHalf`.
+macro_rules! async_write_by_wr {
+    ($t:ty) => {
+        impl AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.get_mut().wr.poll_write(cx, buf)
+            }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().wr.poll_flush(cx)
-    }
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.get_mut().wr.poll_flush(cx)
+            }
 
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().wr.poll_shutdown(cx)
-    }
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.get_mut().wr.poll_shutdown(cx)
+            }
+        }
+    };
 }
+
+async_read_by_rd!(TcpStream);
+async_write_by_wr!(TcpStream);
 
 /// The read half of [`TcpStream::into_split`].
 #[derive(Debug)]
@@ -668,44 +688,19 @@ pub struct OwnedWriteHalf {
 impl OwnedReadHalf {
     /// `getpeername`.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.ctl.call(|c, id| c.peer_addr(id)).map(SocketAddr::V4)
+        self.ctl.peer_addr()
     }
 }
 
 impl OwnedWriteHalf {
     /// `getpeername`.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.ctl.call(|c, id| c.peer_addr(id)).map(SocketAddr::V4)
+        self.ctl.peer_addr()
     }
 }
 
-impl AsyncRead for OwnedReadHalf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.get_mut().rd.poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for OwnedWriteHalf {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut().wr.poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().wr.poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().wr.poll_shutdown(cx)
-    }
-}
+async_read_by_rd!(OwnedReadHalf);
+async_write_by_wr!(OwnedWriteHalf);
 
 /// A UDP socket of the daemon's stack, async.
 #[derive(Debug)]
@@ -824,7 +819,7 @@ impl UdpSocket {
 
     /// `getsockname`.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.ctl.call(|c, id| c.local_addr(id)).map(SocketAddr::V4)
+        self.ctl.local_addr()
     }
 
     /// The daemon.
