@@ -57,6 +57,12 @@ pub(crate) struct PingTx {
     pub(crate) ttl: Option<u8>,
     /// `sk_bound_dev_if`: the output device, 0 for any.
     pub(crate) oif: u32,
+    /// `inet->tos` (`IP_TOS`).
+    pub(crate) tos: u8,
+    /// `sk_mark` (`SO_MARK`).
+    pub(crate) mark: u32,
+    /// `sk_priority` (`SO_PRIORITY`).
+    pub(crate) priority: u32,
 }
 
 impl Stack {
@@ -110,9 +116,11 @@ impl Stack {
             daddr: dst,
             proto: Protocol::ICMP,
             ttl: ttl.unwrap_or(self.cfg.ip_default_ttl),
-            tos: 0,
+            tos: tx.tos,
             pmtudisc_want: true,
             sock_id: None,
+            mark: tx.mark,
+            priority: tx.priority,
         };
         self.ip_send(route, p, skb);
         self.process_backlog();

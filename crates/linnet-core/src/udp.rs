@@ -144,6 +144,10 @@ struct UdpSock {
     drops: u64,
     ttl: Option<u8>,
     tos: u8,
+    /// `sk_mark` (`SO_MARK`) and `sk_priority` (`SO_PRIORITY`): every datagram's
+    /// `skb->mark` and `skb->priority`.
+    mark: u32,
+    priority: u32,
     inet_id: u16,
 }
 
@@ -398,6 +402,8 @@ impl Stack {
             drops: 0,
             ttl: None,
             tos: 0,
+            mark: 0,
+            priority: 0,
             inet_id,
         };
         let t = &mut self.udp;
@@ -741,7 +747,7 @@ impl Stack {
         let s = self.udp.get_mut(h)?;
         let sport = s.local.port();
         let ttl = s.ttl.unwrap_or(self.cfg.ip_default_ttl);
-        let tos = s.tos;
+        let (tos, mark, priority) = (s.tos, s.mark, s.priority);
         let sock_id = if connected {
             let id = s.inet_id;
             s.inet_id = s.inet_id.wrapping_add(1);
@@ -772,6 +778,8 @@ impl Stack {
             tos,
             pmtudisc_want: true,
             sock_id,
+            mark,
+            priority,
         };
         self.ip_send(dst, p, skb);
         self.process_backlog();
@@ -1054,6 +1062,20 @@ impl Stack {
     /// `IP_TOS`: the TOS byte of the datagrams this socket sends.
     pub fn udp_set_tos(&mut self, h: SocketHandle, tos: u8) -> Result<(), Errno> {
         self.udp.get_mut(h)?.tos = tos;
+        Ok(())
+    }
+
+    /// `SO_MARK` / `SO_PRIORITY` (`sk_mark`, `sk_priority`): the mark and priority of the
+    /// datagrams this socket sends (the socket layer checks the privilege).
+    pub fn udp_set_mark_priority(
+        &mut self,
+        h: SocketHandle,
+        mark: u32,
+        priority: u32,
+    ) -> Result<(), Errno> {
+        let s = self.udp.get_mut(h)?;
+        s.mark = mark;
+        s.priority = priority;
         Ok(())
     }
 

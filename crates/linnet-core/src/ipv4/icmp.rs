@@ -325,6 +325,8 @@ impl Stack {
             tos,
             pmtudisc_want: false,
             sock_id: None,
+            mark: 0,
+            priority: 0,
         };
         self.ip_send(dst, p, skb);
     }
@@ -359,6 +361,8 @@ impl Stack {
             tos,
             pmtudisc_want: false,
             sock_id: None,
+            mark: 0,
+            priority: 0,
         };
         self.ip_send(dst, p, skb);
     }
@@ -447,6 +451,8 @@ impl Stack {
             tos: (tos & 0x1e) | 0xc0,
             pmtudisc_want: false,
             sock_id: None,
+            mark: 0,
+            priority: 0,
         };
         self.ip_send(dst, p, skb);
     }

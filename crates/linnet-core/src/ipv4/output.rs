@@ -82,6 +82,11 @@ pub(crate) struct IpParams {
     pub pmtudisc_want: bool,
     /// The socket's own ID counter for connected DF traffic (`inet->inet_id`), if any.
     pub sock_id: Option<u16>,
+    /// `skb->mark`: the sending socket's `sk_mark` (`SO_MARK`), 0 for replies the stack
+    /// makes itself (`IP4_REPLY_MARK` with `fwmark_reflect` off).
+    pub mark: u32,
+    /// `skb->priority`: the sending socket's `sk_priority` (`SO_PRIORITY`).
+    pub priority: u32,
 }
 
 impl Stack {
@@ -353,6 +358,8 @@ impl Stack {
         let hdr = skb.push_for_overwrite(wire::HEADER_LEN);
         repr.emit(&mut wire::Packet::new_unchecked(hdr));
         skb.reset_network_header();
+        skb.mark = p.mark;
+        skb.priority = p.priority;
         self.stats.ip.out_requests += 1;
         self.ip_output(dst, p.daddr, skb);
     }
@@ -395,6 +402,9 @@ impl Stack {
             }
             frag.reset_network_header();
             frag.dev = dst.dev;
+            // ip_copy_metadata.
+            frag.mark = skb.mark;
+            frag.priority = skb.priority;
             {
                 let mut p = wire::Packet::new_unchecked(frag.data_mut());
                 p.set_total_len((hl + len) as u16);

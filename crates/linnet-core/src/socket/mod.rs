@@ -20,7 +20,7 @@
 //! (`O_NONBLOCK`), the [`ProtoOps`] table of its family and type, and the handle of its
 //! protocol sock (`sock->sk`): a TCP socket of the TCP table or a UDP socket of the UDP
 //! table. The few `struct sock` fields the protocol code does not keep (`sk_priority`,
-//! `sk_mark`, `sk_rcvlowat`, `sk_rcvtimeo`, `sk_sndtimeo`, `sk_reuseport`, and for UDP
+//! `sk_mark` (also handed to the TCP and UDP socks, whose packets carry them), `sk_rcvlowat`, `sk_rcvtimeo`, `sk_sndtimeo`, `sk_reuseport`, and for UDP
 //! `sk_sndbuf`, `sk_reuse` and the flags that have no effect on a datagram socket) live in
 //! the `Socket`.
 //!
@@ -105,9 +105,11 @@
 //!   path MTU are not done. `TCP_INFO`'s
 //!   `tcpi_delivery_rate_app_limited` is 1 on every socket not listening.
 //! - Options kept and reported but without effect yet: `SO_DONTROUTE`, `SO_NO_CHECK`,
-//!   `SO_PRIORITY` / `SO_MARK` (no qdisc, no policy routing), `SO_RCVLOWAT` (only `poll`'s
-//!   readable target; `recv` does not wait for it),
-//!   `SO_SNDBUF` on UDP (sends are not charged to it).
+//!   `SO_RCVLOWAT` (only `poll`'s readable target; `recv` does not wait for it),
+//!   `SO_SNDBUF` on UDP (sends are not charged to it). `SO_MARK` / `SO_PRIORITY` label
+//!   what TCP, UDP and ping sockets send (`skb.mark`, `skb.priority`; a TCP child takes
+//!   the listener's, its SYN-ACK and RSTs on its behalf included) but there is no policy
+//!   routing by mark and no qdisc to read the priority.
 //! - Options not done (ENOPROTOOPT, Linux knows them): `SO_PASSCRED`
 //!   and the other `SOL_SOCKET` ones not listed in [`opt`]; `IP_TTL` / `IP_TOS` set on TCP
 //!   (the TCP code has no per-socket TTL or TOS), `IP_MTU_DISCOVER`, `IP_MTU`,

@@ -364,6 +364,7 @@ pub(super) fn sk_setsockopt(
                 return Err(Errno::EPERM);
             }
             st.sock_mut(id)?.o.priority = val as u32;
+            sync_mark_priority(st, id)?;
         }
         SO_LINGER => {
             if v.len() < LINGER_LEN {
@@ -400,6 +401,7 @@ pub(super) fn sk_setsockopt(
                 return Err(Errno::EPERM);
             }
             st.sock_mut(id)?.o.mark = val as u32;
+            sync_mark_priority(st, id)?;
         }
         _ => return Err(Errno::ENOPROTOOPT),
     }
@@ -522,6 +524,21 @@ pub(super) fn sk_getsockopt(
     Ok(put_int(out, val))
 }
 
+/// Hands the socket's `sk_mark` and `sk_priority` to its protocol sock, whose packets
+/// carry them (`skb->mark`, `skb->priority`); a ping socket reads them at each send.
+///
+/// Deviation from Linux: the mark is no route-lookup input (`flowi4_mark`): linnet has no
+/// policy routing (`ip rule fwmark`), so a mark only labels the packets.
+fn sync_mark_priority(st: &mut Stack, id: SocketId) -> Result<(), Errno> {
+    let s = st.socket(id)?;
+    let (sk, proto, mark, priority) = (s.sk, s.protocol, s.o.mark, s.o.priority);
+    match proto {
+        IPPROTO_TCP => st.tcp_set_mark_priority(sk, mark, priority),
+        IPPROTO_UDP => st.udp_set_mark_priority(sk, mark, priority),
+        _ => Ok(()),
+    }
+}
+
 /// `sock_setbindtodevice`: the name is at most `IFNAMSIZ - 1` bytes of `optval` (up to a
 /// NUL); "" (or `optlen` 0) unbinds; ENODEV for a name no device has.
 fn sock_setbindtodevice(st: &mut Stack, id: SocketId, v: &[u8]) -> Result<(), Errno> {
@@ -605,7 +622,7 @@ fn ip_setsockopt(
                 s.o.tos = tos;
                 s.o.priority = u32::from(IP_TOS2PRIO[usize::from((tos & 0x1e) >> 1)]);
             }
-            Ok(())
+            sync_mark_priority(st, id)
         }
         IP_TRANSPARENT if proto == IPPROTO_UDP => {
             // CAP_NET_RAW or CAP_NET_ADMIN to turn it on; at least one byte.

@@ -336,3 +336,183 @@ fn tcp_reuseport_listeners_share_syns() {
     assert_eq!(h.stack.sys_listen(third, 8), Err(Errno::EADDRINUSE));
     assert_eq!(h.stack.sock_reuseport_group_fulls(), 1);
 }
+
+// ---- SO_MARK / SO_PRIORITY -------------------------------------------------------------
+
+/// What the stack sent, with each packet's `skb->mark` and `skb->priority`.
+fn drain_meta(h: &mut Harness) -> Vec<(u32, u32, Vec<u8>)> {
+    let mut out = Vec::new();
+    while let Some((_, skb)) = h.stack.poll_transmit() {
+        out.push((skb.mark, skb.priority, skb.data().to_vec()));
+        h.stack.recycle(skb);
+    }
+    out
+}
+
+fn get_int(h: &mut Harness, s: SocketId, level: i32, name: i32) -> i32 {
+    let mut b = [0u8; 4];
+    h.stack.sys_getsockopt(s, level, name, &mut b).unwrap();
+    i32::from_ne_bytes(b)
+}
+
+/// `sk_setsockopt`: SO_MARK needs CAP_NET_RAW or CAP_NET_ADMIN (EPERM), SO_PRIORITY above
+/// 6 (TC_PRIO_INTERACTIVE) or below 0 too; IP_TOS on a datagram socket sets sk_priority
+/// from `ip_tos2prio`. Every datagram a UDP socket sends, and every echo request of a ping
+/// socket, carries the socket's mark and priority; a socket without them sends 0, 0.
+#[test]
+fn mark_and_priority_label_udp_and_ping_packets() {
+    let cfg = crate::config::StackConfig {
+        ping_group_range: (0, 2_147_483_647),
+        ..crate::config::StackConfig::default()
+    };
+    let mut h = Harness::with_config(cfg, 1).with_static_peer();
+    let u = sock(&mut h, SOCK_DGRAM);
+    assert_eq!(set_int(&mut h, u, SO_MARK, 0x55), Err(Errno::EPERM));
+    assert_eq!(set_int(&mut h, u, SO_PRIORITY, 7), Err(Errno::EPERM));
+    assert_eq!(set_int(&mut h, u, SO_PRIORITY, -1), Err(Errno::EPERM));
+    assert_eq!(set_int(&mut h, u, SO_PRIORITY, 6), Ok(()));
+    h.stack
+        .sys_sendto(u, b"a", 0, Some(&sa(PEER_IP, 9)))
+        .unwrap();
+    let out = drain_meta(&mut h);
+    assert_eq!((out.len(), out[0].0, out[0].1), (1, 0, 6));
+    h.stack.sock_set_privileged(u, true).unwrap();
+    set_int(&mut h, u, SO_MARK, 0x55).unwrap();
+    set_int(&mut h, u, SO_PRIORITY, 9).unwrap();
+    assert_eq!(get_int(&mut h, u, SOL_SOCKET, SO_MARK), 0x55);
+    assert_eq!(get_int(&mut h, u, SOL_SOCKET, SO_PRIORITY), 9);
+    h.stack
+        .sys_sendto(u, b"b", 0, Some(&sa(PEER_IP, 9)))
+        .unwrap();
+    let out = drain_meta(&mut h);
+    assert_eq!((out[0].0, out[0].1), (0x55, 9));
+    assert_eq!(parse_udp(&out[0].2).unwrap().3, b"b");
+    // IP_TOS 0x10 (IPTOS_LOWDELAY): ip_tos2prio[8] = TC_PRIO_INTERACTIVE (6).
+    h.stack
+        .sys_setsockopt(u, SOL_IP, IP_TOS, &0x10i32.to_ne_bytes())
+        .unwrap();
+    assert_eq!(get_int(&mut h, u, SOL_SOCKET, SO_PRIORITY), 6);
+    h.stack
+        .sys_sendto(u, b"c", 0, Some(&sa(PEER_IP, 9)))
+        .unwrap();
+    let out = drain_meta(&mut h);
+    assert_eq!((out[0].0, out[0].1), (0x55, 6));
+    assert_eq!(parse_ipv4(&out[0].2).unwrap().ip.tos, 0x10);
+    // A second socket is unmarked.
+    let v = sock(&mut h, SOCK_DGRAM);
+    h.stack
+        .sys_sendto(v, b"d", 0, Some(&sa(PEER_IP, 9)))
+        .unwrap();
+    let out = drain_meta(&mut h);
+    assert_eq!((out[0].0, out[0].1), (0, 0));
+    // Ping.
+    let p = h
+        .stack
+        .sys_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, IPPROTO_ICMP)
+        .unwrap();
+    h.stack.sock_set_privileged(p, true).unwrap();
+    set_int(&mut h, p, SO_MARK, 7).unwrap();
+    set_int(&mut h, p, SO_PRIORITY, 2).unwrap();
+    let echo = icmp_echo(true, 0, 1, b"hi");
+    h.stack
+        .sys_sendto(p, &echo, 0, Some(&sa(PEER_IP, 0)))
+        .unwrap();
+    let out = drain_meta(&mut h);
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].0, out[0].1), (7, 2));
+    assert_eq!(parse_icmp(&out[0].2).unwrap().msg_type, 8);
+}
+
+/// TCP: the SYN of a marked socket carries its mark and priority; a listener's SYN-ACK
+/// carries the listener's (`ip_build_and_send_pkt`), and the accepted child inherits both
+/// (`ir_mark` with `tcp_fwmark_accept` off; `sk_clone`), so its data carries them; the RST
+/// a listener answers a stray ACK with carries the listener's (the control socket takes
+/// `sk_mark` / `sk_priority`); a RST for no socket carries 0, 0.
+#[test]
+fn mark_and_priority_on_tcp_segments_and_children() {
+    let mut h = Harness::new().with_static_peer();
+    let c = sock(&mut h, SOCK_STREAM);
+    h.stack.sock_set_privileged(c, true).unwrap();
+    set_int(&mut h, c, SO_MARK, 0x101).unwrap();
+    set_int(&mut h, c, SO_PRIORITY, 3).unwrap();
+    assert_eq!(
+        h.stack.sys_connect(c, &sa(PEER_IP, 80)),
+        Err(Errno::EINPROGRESS)
+    );
+    let out = drain_meta(&mut h);
+    assert_eq!(out.len(), 1);
+    assert!(parse_tcp(&out[0].2).unwrap().flags.syn);
+    assert_eq!((out[0].0, out[0].1), (0x101, 3));
+
+    let l = sock(&mut h, SOCK_STREAM);
+    h.stack.sock_set_privileged(l, true).unwrap();
+    set_int(&mut h, l, SO_MARK, 0x202).unwrap();
+    set_int(&mut h, l, SO_PRIORITY, 12).unwrap();
+    h.stack.sys_bind(l, &sa(OUR_IP, 8080)).unwrap();
+    h.stack.sys_listen(l, 8).unwrap();
+    let syn = TcpSeg {
+        sport: 4000,
+        dport: 8080,
+        seq: 100,
+        syn: true,
+        window: 65535,
+        mss: Some(1460),
+        ..TcpSeg::default()
+    };
+    h.receive(&tcp_frame_from(PEER_IP, OUR_IP, &syn));
+    let out = drain_meta(&mut h);
+    assert_eq!(out.len(), 1);
+    let synack = parse_tcp(&out[0].2).unwrap();
+    assert!(synack.flags.syn && synack.ack.is_some());
+    assert_eq!((out[0].0, out[0].1), (0x202, 12));
+    let ack = TcpSeg {
+        sport: 4000,
+        dport: 8080,
+        seq: 101,
+        ack: Some(synack.seq.wrapping_add(1)),
+        window: 65535,
+        ..TcpSeg::default()
+    };
+    h.receive(&tcp_frame_from(PEER_IP, OUR_IP, &ack));
+    let (child, _) = h.stack.sys_accept4(l, 0).unwrap();
+    assert_eq!(get_int(&mut h, child, SOL_SOCKET, SO_MARK), 0x202);
+    assert_eq!(get_int(&mut h, child, SOL_SOCKET, SO_PRIORITY), 12);
+    h.stack.sys_sendto(child, b"data", 0, None).unwrap();
+    let out = drain_meta(&mut h);
+    let data: Vec<_> = out
+        .iter()
+        .filter(|o| parse_tcp(&o.2).is_some_and(|t| t.payload == b"data"))
+        .collect();
+    assert_eq!(data.len(), 1);
+    assert_eq!((data[0].0, data[0].1), (0x202, 12));
+    // The child's own options change only the child.
+    set_int(&mut h, child, SO_MARK, 0x303).unwrap();
+    h.stack.sys_sendto(child, b"more", 0, None).unwrap();
+    let out = drain_meta(&mut h);
+    assert!(out.iter().all(|o| o.0 == 0x303), "{out:?}");
+    assert_eq!(get_int(&mut h, l, SOL_SOCKET, SO_MARK), 0x202);
+
+    // A stray ACK to the listener: RST with the listener's mark.
+    let stray = TcpSeg {
+        sport: 4001,
+        dport: 8080,
+        seq: 7,
+        ack: Some(12345),
+        window: 65535,
+        ..TcpSeg::default()
+    };
+    h.receive(&tcp_frame_from(PEER_IP, OUR_IP, &stray));
+    let out = drain_meta(&mut h);
+    assert_eq!(out.len(), 1);
+    assert!(parse_tcp(&out[0].2).unwrap().flags.rst);
+    assert_eq!((out[0].0, out[0].1), (0x202, 12));
+    // No socket at all: 0, 0.
+    let none = TcpSeg {
+        dport: 9999,
+        ..stray
+    };
+    h.receive(&tcp_frame_from(PEER_IP, OUR_IP, &none));
+    let out = drain_meta(&mut h);
+    assert!(parse_tcp(&out[0].2).unwrap().flags.rst);
+    assert_eq!((out[0].0, out[0].1), (0, 0));
+}

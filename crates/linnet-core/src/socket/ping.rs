@@ -395,7 +395,14 @@ pub(super) fn ping_v4_sendmsg(
     let seq = u16::from_be_bytes([buf[6], buf[7]]);
     // Deviation from Linux: SO_BROADCAST does not let a ping socket ping a broadcast
     // address yet (Stack::ping_send refuses broadcasts).
-    let tx = crate::ping::PingTx { ttl, oif };
+    let o = st.socket(id)?.o;
+    let tx = crate::ping::PingTx {
+        ttl,
+        oif,
+        tos: o.tos,
+        mark: o.mark,
+        priority: o.priority,
+    };
     st.ping_send_with(daddr, ident, seq, tx, &buf[ICMPH_LEN..])?;
     Ok(buf.len())
 }

@@ -205,12 +205,15 @@ impl Stack {
             if gro {
                 self.tcp_gro_complete(&mut sk, seg);
             }
+            // tcp_v4_send_reset with a socket: the control socket takes its mark and
+            // priority (tw_mark / tw_priority in TIME-WAIT, the same fields here).
+            let sk_ip = (sk.ip.mark, sk.ip.priority);
             self.tcp_put(sk);
             match r {
                 Rcv::Ok => return Ok(()),
                 Rcv::Drop(reason) => return Err(reason),
                 Rcv::Reset(reason) => {
-                    self.tcp_v4_send_reset(&seg.id());
+                    self.tcp_v4_send_reset_sk(&seg.id(), sk_ip);
                     return Err(reason);
                 }
                 Rcv::NewSyn(isn) => forced_isn = Some(isn),
@@ -227,7 +230,11 @@ impl Stack {
                 Rcv::Ok => Ok(()),
                 Rcv::Drop(reason) => Err(reason),
                 Rcv::Reset(reason) => {
-                    self.tcp_v4_send_reset(&seg.id());
+                    let sk_ip = self
+                        .tcp
+                        .slot_sock(l)
+                        .map_or((0, 0), |s| (s.ip.mark, s.ip.priority));
+                    self.tcp_v4_send_reset_sk(&seg.id(), sk_ip);
                     Err(reason)
                 }
                 Rcv::NewSyn(_) => Err(DropReason::NotSpecified),
@@ -386,6 +393,10 @@ impl Stack {
         c.reuseaddr = l.reuseaddr;
         c.reuseport = l.reuseport;
         c.bound_dev_if = l.bound_dev_if;
+        // inet_csk_clone_lock: sk_mark = ir_mark (the listener's, tcp_fwmark_accept off);
+        // sk_clone copies sk_priority. The SYN-ACK the child sends carries both, as
+        // ip_build_and_send_pkt gives it the listener's.
+        c.ip = l.ip;
         c.opts = l.opts;
         c.state = TcpState::SynRecv;
         // Options the SYN offered and we allow (tcp_parse_options + tcp_openreq_init).

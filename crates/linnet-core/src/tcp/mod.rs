@@ -331,6 +331,18 @@ pub(crate) struct FourTuple {
 }
 
 /// One TCP socket (Linux: `struct tcp_sock` with its `inet_connection_sock` and `sock`).
+/// The IP-level options of a TCP socket, kept across a fresh connect and copied into
+/// children.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct IpSockOpts {
+    /// `sk_mark` (`SO_MARK`): every segment's `skb->mark`. Children take the listener's
+    /// (`ir_mark` with `tcp_fwmark_accept` off).
+    pub(crate) mark: u32,
+    /// `sk_priority` (`SO_PRIORITY`, or implied by `IP_TOS`): every segment's
+    /// `skb->priority`.
+    pub(crate) priority: u32,
+}
+
 #[derive(Debug)]
 pub(crate) struct TcpSock {
     /// Slot index and generation (the handle without its tag).
@@ -362,6 +374,8 @@ pub(crate) struct TcpSock {
     /// `sk_bound_dev_if` (`SO_BINDTODEVICE`), 0 for none: the socket only matches segments
     /// arriving on that device, and routes through it. Children inherit it.
     pub(crate) bound_dev_if: u32,
+    /// The socket's IP-level options (`SO_MARK`, `SO_PRIORITY`): children inherit them.
+    pub(crate) ip: IpSockOpts,
     /// `TCP_NODELAY`.
     pub(crate) nodelay: bool,
     /// `TCP_CORK` (`TCP_NAGLE_CORK` in `nonagle`).
@@ -546,6 +560,7 @@ impl TcpSock {
             reuseport: false,
             reuseport_group: None,
             bound_dev_if: 0,
+            ip: IpSockOpts::default(),
             nodelay: false,
             cork: false,
             msg_more: false,
@@ -1243,6 +1258,21 @@ impl Stack {
         })
     }
 
+    /// `SO_MARK` / `SO_PRIORITY` (`sk_mark`, `sk_priority`): the mark and priority of every
+    /// segment the socket sends from now on (the socket layer checks the privilege).
+    pub fn tcp_set_mark_priority(
+        &mut self,
+        h: SocketHandle,
+        mark: u32,
+        priority: u32,
+    ) -> Result<(), Errno> {
+        self.tcp_with(h, |_, sk| {
+            sk.ip.mark = mark;
+            sk.ip.priority = priority;
+            Ok(())
+        })
+    }
+
     /// `SO_REUSEADDR`: a port held by connections that are not listening (TIME-WAIT
     /// included) can be bound again.
     pub fn tcp_set_reuseaddr(&mut self, h: SocketHandle, on: bool) -> Result<(), Errno> {
@@ -1432,9 +1462,10 @@ impl Stack {
             );
             let (bound, user_bound, opts) = (sk.bound, sk.user_bound, sk.opts);
             let (cork, oobinline) = (sk.cork, sk.oobinline);
-            let (reuseport, bound_dev_if) = (sk.reuseport, sk.bound_dev_if);
+            let (reuseport, bound_dev_if, ip) = (sk.reuseport, sk.bound_dev_if, sk.ip);
             let sndbuf_locked = sk.buf.sndbuf_locked;
             *sk = TcpSock::new(id, &st.cfg);
+            sk.ip = ip;
             sk.reuseport = reuseport;
             sk.bound_dev_if = bound_dev_if;
             sk.opts = opts;

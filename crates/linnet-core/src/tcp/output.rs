@@ -345,6 +345,8 @@ impl Stack {
             tos: ecn.tos,
             pmtudisc_want: true,
             sock_id: Some(sk.inet_id),
+            mark: sk.ip.mark,
+            priority: sk.ip.priority,
         };
         sk.inet_id = sk.inet_id.wrapping_add(1);
         if retrans {
@@ -490,6 +492,13 @@ impl Stack {
     /// and the ACK field is set to the sum of the sequence number and segment length of the
     /// incoming segment." Never in answer to a RST.
     pub(crate) fn tcp_v4_send_reset(&mut self, id: &SegId) {
+        self.tcp_v4_send_reset_sk(id, (0, 0));
+    }
+
+    /// [`Stack::tcp_v4_send_reset`] on behalf of a socket: the RST carries its `sk_mark`
+    /// and `sk_priority` (`sk_ip`), as the control socket takes them in Linux; without a
+    /// socket both are 0.
+    pub(crate) fn tcp_v4_send_reset_sk(&mut self, id: &SegId, sk_ip: (u32, u32)) {
         if id.rst {
             return;
         }
@@ -537,6 +546,8 @@ impl Stack {
             tos: 0,
             pmtudisc_want: true,
             sock_id: None,
+            mark: sk_ip.0,
+            priority: sk_ip.1,
         };
         self.ip_send(dst, p, skb);
     }
