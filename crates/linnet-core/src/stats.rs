@@ -374,6 +374,8 @@ mib! {
         /// In-order data dropped because the receive buffer was full (here: the part of a
         /// segment beyond the buffer, trimmed).
         tcp_rcv_q_drop => "TCPRcvQDrop",
+        /// Segments dropped because their TTL was below the socket's `IP_MINTTL`.
+        tcp_min_ttl_drop => "TCPMinTTLDrop",
     }
 }
 
@@ -503,11 +505,12 @@ pub enum DropReason {
     TcpAbortOnData,
     TcpRfc7323Paws,
     TcpRfc7323PawsAck,
+    TcpMinttl,
 }
 
 impl DropReason {
     /// Every reason, in discriminant order.
-    pub const ALL: [DropReason; 50] = [
+    pub const ALL: [DropReason; 51] = [
         DropReason::NotSpecified,
         DropReason::NoSocket,
         DropReason::PktTooSmall,
@@ -558,6 +561,7 @@ impl DropReason {
         DropReason::TcpAbortOnData,
         DropReason::TcpRfc7323Paws,
         DropReason::TcpRfc7323PawsAck,
+        DropReason::TcpMinttl,
     ];
 
     /// Linux's name (`SKB_DROP_REASON_` stripped). `ArpInvalid`,
@@ -615,6 +619,7 @@ impl DropReason {
             DropReason::TcpAbortOnData => "TCP_ABORT_ON_DATA",
             DropReason::TcpRfc7323Paws => "TCP_RFC7323_PAWS",
             DropReason::TcpRfc7323PawsAck => "TCP_RFC7323_PAWS_ACK",
+            DropReason::TcpMinttl => "TCP_MINTTL",
         }
     }
 }

@@ -66,10 +66,6 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
         "AF_INET6 sockets are not implemented yet: EAFNOSUPPORT",
     ),
     (
-        "tcp-ttl",
-        "the TCP code has no per-socket TTL or TOS: IP_TTL / IP_TOS set on TCP is ENOPROTOOPT",
-    ),
-    (
         "tcp-disconnect",
         "connect(AF_UNSPEC) on an established TCP socket (tcp_disconnect's abort) is not \
          done: EOPNOTSUPP",
@@ -1008,6 +1004,49 @@ const SCENARIOS: &[(&str, &str)] = &[
          sysctl ping_group_range 1,0 -> ok",
     ),
     (
+        "tcp_ip_ttl_tos_minttl",
+        "socket AF_INET SOCK_STREAM|SOCK_NONBLOCK 0 -> fd
+         getopt s0 SOL_IP IP_TTL 4 -> int 64
+         setopt s0 SOL_IP IP_TTL 0 -> EINVAL
+         setopt s0 SOL_IP IP_TTL 256 -> EINVAL
+         setopt s0 SOL_IP IP_TTL 33 -> ok
+         getopt s0 SOL_IP IP_TTL 4 -> int 33
+         setopt s0 SOL_IP IP_TOS 31 -> ok
+         getopt s0 SOL_IP IP_TOS 4 -> int 28
+         getopt s0 SOL_SOCKET SO_PRIORITY 4 -> int 4
+         setopt s0 SOL_IP IP_MINTTL 256 -> EINVAL
+         setopt s0 SOL_IP IP_MINTTL -1 -> EINVAL
+         getopt s0 SOL_IP IP_MINTTL 4 -> int 0
+         setopt s0 SOL_IP IP_MINTTL 200 -> ok
+         getopt s0 SOL_IP IP_MINTTL 4 -> int 200
+         bind s0 127.0.0.1:5060 -> ok
+         listen s0 5 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         setopt s1 SOL_IP IP_TTL 255 -> ok
+         connect s1 127.0.0.1:5060 -> ok
+         accept s0 0 -> fd
+         getopt s2 SOL_IP IP_TTL 4 -> int 33
+         getopt s2 SOL_IP IP_TOS 4 -> int 28
+         getopt s2 SOL_SOCKET SO_PRIORITY 4 -> int 0
+         getopt s2 SOL_IP IP_MINTTL 4 -> int 200
+         send s1 hi 0 -> len 2
+         pump -> ok
+         recv s2 8 MSG_DONTWAIT -> recv 2 0 hi
+         setopt s1 SOL_IP IP_TTL 64 -> ok
+         send s1 lo 0 -> len 2
+         pump -> ok
+         recv s2 8 MSG_DONTWAIT -> EAGAIN
+         socket AF_INET SOCK_STREAM|SOCK_NONBLOCK 0 -> fd
+         connect s3 127.0.0.1:5060 -> EINPROGRESS
+         pump -> ok
+         accept s0 0 -> EAGAIN
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         setopt s4 SOL_IP IP_MINTTL 9 -> ok
+         getopt s4 SOL_IP IP_MINTTL 4 -> int 9
+         setopt s4 SOL_IP IP_TOS 255 -> ok
+         getopt s4 SOL_IP IP_TOS 4 -> int 255",
+    ),
+    (
         "deliberate_differences",
         "socket AF_INET SOCK_STREAM 0 -> fd
          bind s0 127.0.0.1:5050 -> ok
@@ -1015,7 +1054,7 @@ const SCENARIOS: &[(&str, &str)] = &[
          socket AF_INET SOCK_STREAM 0 -> fd
          connect s1 127.0.0.1:5050 -> ok
          accept s0 0 -> fd
-         setopt s1 SOL_IP IP_TTL 10 -> linux ok | linnet ENOPROTOOPT # tcp-ttl
+         setopt s1 SOL_IP IP_TTL 10 -> ok
          connect s1 unspec -> linux ok | linnet EOPNOTSUPP # tcp-disconnect
          socket AF_INET SOCK_DGRAM 0 -> fd
          setopt s3 SOL_UDP UDP_CORK 1 -> ok
@@ -1271,6 +1310,7 @@ const NAMES: &[(&str, i32)] = &[
     ("SO_DOMAIN", SO_DOMAIN),
     ("IP_TOS", IP_TOS),
     ("IP_TTL", IP_TTL),
+    ("IP_MINTTL", IP_MINTTL),
     ("IP_HDRINCL", IP_HDRINCL),
     ("TCP_NODELAY", TCP_NODELAY),
     ("TCP_MAXSEG", TCP_MAXSEG),

@@ -90,8 +90,7 @@
 //!   without `CAP_NET_RAW`). Other families (`AF_INET6`, `AF_UNIX`,
 //!   `AF_PACKET`, `AF_NETLINK`) answer EAFNOSUPPORT. Ping sockets (`socket::ping`) check
 //!   `ping_group_range` against group 0 (a library has no credentials), match replies by
-//!   identifier only (not by bound address), cannot ping a broadcast address, and have no
-//!   `IP_TOS`.
+//!   identifier only (not by bound address) and cannot ping a broadcast address.
 //! - `connect(AF_UNSPEC)` on a TCP socket past SYN-SENT (Linux's `tcp_disconnect` aborts the
 //!   connection): EOPNOTSUPP for now; on a closed, listening or connecting one it works.
 //! - `MSG_OOB | MSG_PEEK` on TCP consumes the urgent byte (Linux leaves it). `MSG_WAITALL`:
@@ -107,12 +106,14 @@
 //! - Options kept and reported but without effect yet: `SO_DONTROUTE`, `SO_NO_CHECK`,
 //!   `SO_RCVLOWAT` (only `poll`'s readable target; `recv` does not wait for it),
 //!   `SO_SNDBUF` on UDP (sends are not charged to it). `SO_MARK` / `SO_PRIORITY` label
-//!   what TCP, UDP and ping sockets send (`skb.mark`, `skb.priority`; a TCP child takes
-//!   the listener's, its SYN-ACK and RSTs on its behalf included) but there is no policy
-//!   routing by mark and no qdisc to read the priority.
+//!   what TCP, UDP and ping sockets send (`skb.mark`, `skb.priority`; a listener's
+//!   SYN-ACKs and the RSTs sent on a socket's behalf carry its; a TCP child keeps the
+//!   listener's mark and starts at priority 0, as `sk_clone_lock`) but there is no policy
+//!   routing by mark and no qdisc to read the priority. `IP_TTL`, `IP_TOS` (ECN bits left
+//!   to TCP) and `IP_MINTTL` (TCPMinTTLDrop) act on TCP sockets, children inheriting
+//!   them; `IP_TOS` on ping sockets.
 //! - Options not done (ENOPROTOOPT, Linux knows them): `SO_PASSCRED`
-//!   and the other `SOL_SOCKET` ones not listed in [`opt`]; `IP_TTL` / `IP_TOS` set on TCP
-//!   (the TCP code has no per-socket TTL or TOS), `IP_MTU_DISCOVER`, `IP_MTU`,
+//!   and the other `SOL_SOCKET` ones not listed in [`opt`]; `IP_MTU_DISCOVER`, `IP_MTU`,
 //!   `IP_FREEBIND`, `IP_OPTIONS`, `IP_RECVORIGDSTADDR`, `IP_TRANSPARENT` on TCP.
 //! - The in-process std/async front doors (`linnet::TcpStream`, `linnet::tokio`) are not
 //!   over this layer yet (they call the protocol tables directly); the kernel-style door
@@ -240,8 +241,10 @@ pub(crate) struct SockFields {
     pub(crate) sndbuf: usize,
     /// `sk_shutdown` (UDP; TCP keeps its own).
     pub(crate) shutdown: u8,
-    /// `inet->tos` (TCP reports it; UDP keeps its own).
+    /// `inet->tos` (ping sockets send it; TCP and UDP keep their own copy).
     pub(crate) tos: u8,
+    /// `inet->min_ttl` (`IP_MINTTL`; TCP keeps its own copy, the only one that acts).
+    pub(crate) min_ttl: u8,
     /// bind() chose a specific address (`SOCK_BINDADDR_LOCK`).
     pub(crate) bindaddr_lock: bool,
     /// A TCP disconnect reset the source address (`inet_reset_saddr`): getsockname says
@@ -674,6 +677,8 @@ impl Stack {
             return Err(Errno::EMFILE);
         }
         let mut s = parent.clone();
+        // sk_clone_lock: sk_priority starts at 0 (the rest of the sock is copied).
+        s.o.priority = 0;
         s.state = SocketState::Connected;
         s.sk = sk;
         s.nonblock = flags & SOCK_NONBLOCK != 0;

@@ -96,6 +96,8 @@ pub const IP_TOS: i32 = 1;
 pub const IP_TTL: i32 = 2;
 /// `IP_TRANSPARENT`: bind and send from a non-local address (TPROXY).
 pub const IP_TRANSPARENT: i32 = 19;
+/// `IP_MINTTL`: drop TCP segments whose TTL is below this (RFC 5082, GTSM).
+pub const IP_MINTTL: i32 = 21;
 /// `IP_HDRINCL`.
 pub const IP_HDRINCL: i32 = 3;
 pub use super::cmsg::{IP_PKTINFO, IP_RECVERR, IP_RECVTOS, IP_RECVTTL};
@@ -601,28 +603,48 @@ fn ip_setsockopt(
     let s = st.socket(id)?;
     let (sk, proto) = (s.sk, s.protocol);
     match name {
-        IP_TTL if proto != IPPROTO_TCP => {
+        IP_TTL => {
             if v.is_empty() || (val != -1 && !(1..=255).contains(&val)) {
                 return Err(Errno::EINVAL);
             }
             let ttl = (val != -1).then_some(val as u8);
-            if proto == IPPROTO_ICMP {
-                st.sockets.ping.get_mut(sk)?.ttl = ttl;
-                Ok(())
-            } else {
-                st.udp_set_ttl(sk, ttl)
+            match proto {
+                IPPROTO_ICMP => {
+                    st.sockets.ping.get_mut(sk)?.ttl = ttl;
+                    Ok(())
+                }
+                IPPROTO_TCP => st.tcp_set_ttl(sk, ttl),
+                _ => st.udp_set_ttl(sk, ttl),
             }
         }
-        IP_TOS if proto == IPPROTO_UDP => {
-            // __ip_sock_set_tos: the TOS byte, and sk_priority from it.
-            let tos = val as u8;
-            st.udp_set_tos(sk, tos)?;
+        IP_TOS => {
+            // __ip_sock_set_tos: the TOS byte (on a stream socket without the ECN bits,
+            // which stay TCP's), and sk_priority from it when it changed.
+            let (tos, changed) = match proto {
+                IPPROTO_TCP => st.tcp_set_tos(sk, val as u8)?,
+                IPPROTO_UDP => {
+                    st.udp_set_tos(sk, val as u8)?;
+                    (val as u8, st.socket(id)?.o.tos != val as u8)
+                }
+                _ => (val as u8, st.socket(id)?.o.tos != val as u8),
+            };
             let s = st.sock_mut(id)?;
-            if s.o.tos != tos {
-                s.o.tos = tos;
+            s.o.tos = tos;
+            if changed {
                 s.o.priority = u32::from(IP_TOS2PRIO[usize::from((tos & 0x1e) >> 1)]);
             }
             sync_mark_priority(st, id)
+        }
+        IP_MINTTL => {
+            // At least one byte, 0..=255; only TCP's input looks at it.
+            if v.is_empty() || !(0..=255).contains(&val) {
+                return Err(Errno::EINVAL);
+            }
+            if proto == IPPROTO_TCP {
+                st.tcp_set_min_ttl(sk, val as u8)?;
+            }
+            st.sock_mut(id)?.o.min_ttl = val as u8;
+            Ok(())
         }
         IP_TRANSPARENT if proto == IPPROTO_UDP => {
             // CAP_NET_RAW or CAP_NET_ADMIN to turn it on; at least one byte.
@@ -642,8 +664,8 @@ fn ip_setsockopt(
         IP_HDRINCL => Err(Errno::ENOPROTOOPT),
         // Deviation from Linux: IP_TRANSPARENT on TCP sockets is not done (the accept-any
         // listener is `Stack::tcp_listen_transparent`; no non-local TCP bind).
-        // Deviation from Linux: IP_TTL / IP_TOS on TCP, IP_TOS on ping sockets and the other
-        // SOL_IP options are not done yet (see the module doc of `socket`).
+        // Deviation from Linux: the other SOL_IP options are not done yet (see the module
+        // doc of `socket`).
         _ => Err(Errno::ENOPROTOOPT),
     }
 }
@@ -661,11 +683,12 @@ fn do_ip_getsockopt(
         return Err(Errno::EOPNOTSUPP);
     }
     let s = st.socket(id)?;
-    let (sk, proto, tos) = (s.sk, s.protocol, s.o.tos);
+    let (sk, proto, tos, min_ttl) = (s.sk, s.protocol, s.o.tos, s.o.min_ttl);
     let val: i32 = match name {
         IP_TTL => {
             if proto == IPPROTO_TCP {
-                i32::from(st.cfg.ip_default_ttl)
+                let ttl = st.tcp_ip_ttl_tos(sk)?.0;
+                i32::from(ttl.unwrap_or(st.cfg.ip_default_ttl))
             } else if proto == IPPROTO_ICMP {
                 let ttl = st.sockets.ping.get(sk)?.ttl;
                 i32::from(ttl.unwrap_or(st.cfg.ip_default_ttl))
@@ -673,7 +696,9 @@ fn do_ip_getsockopt(
                 i32::from(st.udp_ttl(sk)?)
             }
         }
+        IP_TOS if proto == IPPROTO_TCP => i32::from(st.tcp_ip_ttl_tos(sk)?.1),
         IP_TOS => i32::from(tos),
+        IP_MINTTL => i32::from(min_ttl),
         IP_TRANSPARENT if proto == IPPROTO_UDP => i32::from(st.udp_transparent(sk)?),
         IP_HDRINCL => 0,
         IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR if proto == IPPROTO_UDP => {

@@ -424,8 +424,9 @@ fn mark_and_priority_label_udp_and_ping_packets() {
 }
 
 /// TCP: the SYN of a marked socket carries its mark and priority; a listener's SYN-ACK
-/// carries the listener's (`ip_build_and_send_pkt`), and the accepted child inherits both
-/// (`ir_mark` with `tcp_fwmark_accept` off; `sk_clone`), so its data carries them; the RST
+/// carries the listener's (`ip_build_and_send_pkt`), and the accepted child inherits the
+/// mark (`ir_mark` with `tcp_fwmark_accept` off) but starts with priority 0
+/// (`sk_clone_lock`; checked against Linux in socket_diff), so its data carries them; the RST
 /// a listener answers a stray ACK with carries the listener's (the control socket takes
 /// `sk_mark` / `sk_priority`); a RST for no socket carries 0, 0.
 #[test]
@@ -476,7 +477,7 @@ fn mark_and_priority_on_tcp_segments_and_children() {
     h.receive(&tcp_frame_from(PEER_IP, OUR_IP, &ack));
     let (child, _) = h.stack.sys_accept4(l, 0).unwrap();
     assert_eq!(get_int(&mut h, child, SOL_SOCKET, SO_MARK), 0x202);
-    assert_eq!(get_int(&mut h, child, SOL_SOCKET, SO_PRIORITY), 12);
+    assert_eq!(get_int(&mut h, child, SOL_SOCKET, SO_PRIORITY), 0);
     h.stack.sys_sendto(child, b"data", 0, None).unwrap();
     let out = drain_meta(&mut h);
     let data: Vec<_> = out
@@ -484,7 +485,7 @@ fn mark_and_priority_on_tcp_segments_and_children() {
         .filter(|o| parse_tcp(&o.2).is_some_and(|t| t.payload == b"data"))
         .collect();
     assert_eq!(data.len(), 1);
-    assert_eq!((data[0].0, data[0].1), (0x202, 12));
+    assert_eq!((data[0].0, data[0].1), (0x202, 0));
     // The child's own options change only the child.
     set_int(&mut h, child, SO_MARK, 0x303).unwrap();
     h.stack.sys_sendto(child, b"more", 0, None).unwrap();
@@ -515,4 +516,176 @@ fn mark_and_priority_on_tcp_segments_and_children() {
     let out = drain_meta(&mut h);
     assert!(parse_tcp(&out[0].2).unwrap().flags.rst);
     assert_eq!((out[0].0, out[0].1), (0, 0));
+}
+
+// ---- IP_TTL / IP_TOS / IP_MINTTL on TCP, IP_TOS on ping ---------------------------------
+
+/// `tcp_frame_from` with the IP header's TTL replaced.
+fn tcp_frame_ttl(src: Ipv4Addr, dst: Ipv4Addr, s: &TcpSeg, ttl: u8) -> Vec<u8> {
+    let mut f = tcp_frame_from(src, dst, s);
+    f[14 + 8] = ttl;
+    refill_ipv4_checksum(&mut f[14..]);
+    f
+}
+
+fn set_ip(h: &mut Harness, s: SocketId, name: i32, v: i32) -> Result<(), Errno> {
+    h.stack.sys_setsockopt(s, SOL_IP, name, &v.to_ne_bytes())
+}
+
+/// `do_ip_setsockopt` on a TCP socket: IP_TTL takes -1 (the default) or 1..=255 (EINVAL
+/// otherwise) and sets the TTL of every segment; IP_TOS drops the ECN bits
+/// (`__ip_sock_set_tos` on SOCK_STREAM) and sets sk_priority from the TOS. A listener's
+/// TTL and TOS are its SYN-ACK's and its child's; on an ECN connection new data carries
+/// ECT(0) in the TOS byte's ECN field and getsockopt(IP_TOS) shows it, as `inet->tos`
+/// does.
+#[test]
+fn tcp_ttl_and_tos_per_socket_inherited_by_children() {
+    let mut h = Harness::new().with_static_peer();
+    let l = sock(&mut h, SOCK_STREAM);
+    for bad in [0, 256, -2] {
+        assert_eq!(set_ip(&mut h, l, IP_TTL, bad), Err(Errno::EINVAL));
+    }
+    assert_eq!(get_int(&mut h, l, SOL_IP, IP_TTL), 64);
+    set_ip(&mut h, l, IP_TTL, 33).unwrap();
+    assert_eq!(get_int(&mut h, l, SOL_IP, IP_TTL), 33);
+    set_ip(&mut h, l, IP_TOS, 0x1f).unwrap();
+    assert_eq!(get_int(&mut h, l, SOL_IP, IP_TOS), 0x1c);
+    // rt_tos2priority(0x1c) = ip_tos2prio[(0x1c & 0x1e) >> 1] = ip_tos2prio[14] = 4.
+    assert_eq!(get_int(&mut h, l, SOL_SOCKET, SO_PRIORITY), 4);
+    h.stack.sys_bind(l, &sa(OUR_IP, 8080)).unwrap();
+    h.stack.sys_listen(l, 8).unwrap();
+    let syn = TcpSeg {
+        sport: 4000,
+        dport: 8080,
+        seq: 100,
+        syn: true,
+        ece: true,
+        cwr: true,
+        window: 65535,
+        mss: Some(1460),
+        ..TcpSeg::default()
+    };
+    let out = h.exchange(&tcp_frame_from(PEER_IP, OUR_IP, &syn));
+    let synack = parse_tcp(&out[0]).unwrap();
+    assert!(synack.flags.syn && synack.flags.ece);
+    assert_eq!((synack.ip.ip.hop_limit, synack.ip.ip.tos), (33, 0x1c));
+    let ack = TcpSeg {
+        sport: 4000,
+        dport: 8080,
+        seq: 101,
+        ack: Some(synack.seq.wrapping_add(1)),
+        window: 65535,
+        ..TcpSeg::default()
+    };
+    h.receive(&tcp_frame_from(PEER_IP, OUR_IP, &ack));
+    let (c, _) = h.stack.sys_accept4(l, 0).unwrap();
+    assert_eq!(get_int(&mut h, c, SOL_IP, IP_TTL), 33);
+    assert_eq!(get_int(&mut h, c, SOL_IP, IP_TOS), 0x1c);
+    h.stack.sys_sendto(c, b"data", 0, None).unwrap();
+    let segs = tcp_segments(&h.drain());
+    let d = segs.iter().find(|t| t.payload == b"data").unwrap();
+    assert_eq!((d.ip.ip.hop_limit, d.ip.ip.tos), (33, 0x1c | 2));
+    assert_eq!(get_int(&mut h, c, SOL_IP, IP_TOS), 0x1e);
+    // Setting ECN bits by hand changes nothing of them.
+    set_ip(&mut h, c, IP_TOS, 0x03).unwrap();
+    assert_eq!(get_int(&mut h, c, SOL_IP, IP_TOS), 0x02);
+    // -1: back to the default TTL.
+    set_ip(&mut h, c, IP_TTL, -1).unwrap();
+    assert_eq!(get_int(&mut h, c, SOL_IP, IP_TTL), 64);
+    h.stack
+        .sys_setsockopt(c, SOL_TCP, TCP_NODELAY, &1i32.to_ne_bytes())
+        .unwrap();
+    h.stack.sys_sendto(c, b"more", 0, None).unwrap();
+    let segs = tcp_segments(&h.drain());
+    let d = segs.iter().find(|t| t.payload == b"more").unwrap();
+    assert_eq!((d.ip.ip.hop_limit, d.ip.ip.tos), (64, 0x02));
+    // An active open uses its own TTL from the SYN on.
+    let a = sock(&mut h, SOCK_STREAM);
+    set_ip(&mut h, a, IP_TTL, 7).unwrap();
+    set_ip(&mut h, a, IP_TOS, 0x10).unwrap();
+    let _ = h.stack.sys_connect(a, &sa(PEER_IP, 80));
+    let segs = tcp_segments(&h.drain());
+    assert_eq!(segs.len(), 1);
+    assert_eq!((segs[0].ip.ip.hop_limit, segs[0].ip.ip.tos), (7, 0x10));
+}
+
+/// `IP_MINTTL` (RFC 5082): 0..=255 (EINVAL otherwise); a listener drops SYNs below it and
+/// a connection (inheriting it) drops segments below it, each counted in TCPMinTTLDrop;
+/// segments at or above it pass.
+#[test]
+fn tcp_min_ttl_drops_low_ttl_segments() {
+    let mut h = Harness::new().with_static_peer();
+    let l = sock(&mut h, SOCK_STREAM);
+    assert_eq!(set_ip(&mut h, l, IP_MINTTL, 256), Err(Errno::EINVAL));
+    assert_eq!(set_ip(&mut h, l, IP_MINTTL, -1), Err(Errno::EINVAL));
+    set_ip(&mut h, l, IP_MINTTL, 250).unwrap();
+    assert_eq!(get_int(&mut h, l, SOL_IP, IP_MINTTL), 250);
+    h.stack.sys_bind(l, &sa(OUR_IP, 8080)).unwrap();
+    h.stack.sys_listen(l, 8).unwrap();
+    let syn = TcpSeg {
+        sport: 4000,
+        dport: 8080,
+        seq: 100,
+        syn: true,
+        window: 65535,
+        mss: Some(1460),
+        ..TcpSeg::default()
+    };
+    h.receive(&tcp_frame_ttl(PEER_IP, OUR_IP, &syn, 249));
+    assert!(h.drain().is_empty());
+    assert_eq!(h.stack.stats().tcp_ext.tcp_min_ttl_drop, 1);
+    let out = h.exchange(&tcp_frame_ttl(PEER_IP, OUR_IP, &syn, 255));
+    let synack = parse_tcp(&out[0]).unwrap();
+    let ack = TcpSeg {
+        sport: 4000,
+        dport: 8080,
+        seq: 101,
+        ack: Some(synack.seq.wrapping_add(1)),
+        window: 65535,
+        ..TcpSeg::default()
+    };
+    h.receive(&tcp_frame_ttl(PEER_IP, OUR_IP, &ack, 250));
+    let (c, _) = h.stack.sys_accept4(l, 0).unwrap();
+    assert_eq!(get_int(&mut h, c, SOL_IP, IP_MINTTL), 250);
+    let data = TcpSeg {
+        payload: b"low".to_vec(),
+        psh: true,
+        ..ack.clone()
+    };
+    h.receive(&tcp_frame_ttl(PEER_IP, OUR_IP, &data, 64));
+    assert_eq!(h.stack.stats().tcp_ext.tcp_min_ttl_drop, 2);
+    assert_eq!(recv(&mut h, c), None);
+    h.receive(&tcp_frame_ttl(PEER_IP, OUR_IP, &data, 255));
+    assert_eq!(recv(&mut h, c).as_deref(), Some(&b"low"[..]));
+    assert_eq!(h.stack.stats().tcp_ext.tcp_min_ttl_drop, 2);
+    // Accepted on a UDP socket too, where nothing reads it.
+    let u = sock(&mut h, SOCK_DGRAM);
+    set_ip(&mut h, u, IP_MINTTL, 9).unwrap();
+    assert_eq!(get_int(&mut h, u, SOL_IP, IP_MINTTL), 9);
+}
+
+/// IP_TOS on a ping socket: the echo requests carry it (the whole byte, as on any
+/// datagram socket) and sk_priority follows it.
+#[test]
+fn ping_ip_tos() {
+    let cfg = crate::config::StackConfig {
+        ping_group_range: (0, 2_147_483_647),
+        ..crate::config::StackConfig::default()
+    };
+    let mut h = Harness::with_config(cfg, 1).with_static_peer();
+    let p = h
+        .stack
+        .sys_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, IPPROTO_ICMP)
+        .unwrap();
+    set_ip(&mut h, p, IP_TOS, 0x11).unwrap();
+    assert_eq!(get_int(&mut h, p, SOL_IP, IP_TOS), 0x11);
+    assert_eq!(get_int(&mut h, p, SOL_SOCKET, SO_PRIORITY), 6);
+    let echo = icmp_echo(true, 0, 1, b"hi");
+    h.stack
+        .sys_sendto(p, &echo, 0, Some(&sa(PEER_IP, 0)))
+        .unwrap();
+    let out = drain_meta(&mut h);
+    assert_eq!(out.len(), 1);
+    assert_eq!(parse_ipv4(&out[0].2).unwrap().ip.tos, 0x11);
+    assert_eq!(out[0].1, 6);
 }

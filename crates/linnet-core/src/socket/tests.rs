@@ -459,6 +459,7 @@ fn listen_autobinds_and_accept_rules() {
     let l = tcp(&mut h);
     h.stack.sys_bind(l, &lo(7001)).unwrap();
     set_int(&mut h, l, SOL_SOCKET, SO_PRIORITY, 5).unwrap();
+    set_int(&mut h, l, SOL_SOCKET, SO_RCVLOWAT, 5).unwrap();
     h.stack.sys_listen(l, 4).unwrap();
     let c = tcp(&mut h);
     assert_eq!(h.stack.sys_connect(c, &lo(7001)), Ok(()));
@@ -468,7 +469,9 @@ fn listen_autobinds_and_accept_rules() {
     let acc = h.stack.socket(a).unwrap();
     assert_eq!(acc.state, SocketState::Connected);
     assert!(acc.nonblock && !acc.cloexec);
-    assert_eq!(get_int(&mut h, a, SOL_SOCKET, SO_PRIORITY), Ok(5));
+    assert_eq!(get_int(&mut h, a, SOL_SOCKET, SO_RCVLOWAT), Ok(5));
+    // Except sk_priority, which sk_clone_lock sets to 0.
+    assert_eq!(get_int(&mut h, a, SOL_SOCKET, SO_PRIORITY), Ok(0));
     assert_eq!(get_int(&mut h, a, SOL_SOCKET, SO_ACCEPTCONN), Ok(0));
     assert_eq!(h.stack.sys_getpeername(a), Ok(peer));
     assert_eq!(h.stack.socket_by_sk(h.stack.socket(a).unwrap().sk), Some(a));

@@ -37,6 +37,8 @@ pub(crate) const TCP_ECN_SEEN: u8 = 8;
 pub(crate) const INET_ECN_NOT_ECT: u8 = 0;
 /// `INET_ECN_ECT_0`.
 pub(crate) const INET_ECN_ECT_0: u8 = 2;
+/// `INET_ECN_MASK`: the ECN field of the TOS byte.
+pub(crate) const INET_ECN_MASK: u8 = 3;
 /// `INET_ECN_CE`.
 pub(crate) const INET_ECN_CE: u8 = 3;
 

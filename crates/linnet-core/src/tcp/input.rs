@@ -47,6 +47,8 @@ pub(crate) struct Seg<'a> {
     pub(crate) urg_ptr: Option<u16>,
     /// The ECN field of the IP header (`INET_ECN_*`).
     pub(crate) ecn: u8,
+    /// The IP header's TTL (checked against `IP_MINTTL`).
+    pub(crate) ttl: u8,
     /// SACK blocks (RFC 2018), in wire order.
     pub(crate) sacks: super::sack::SackBlocks,
     pub(crate) payload: &'a [u8],
@@ -150,6 +152,7 @@ impl Stack {
                                 ts: r.timestamp,
                                 urg_ptr: r.flags.urg.then_some(r.urgent_pointer),
                                 ecn: ip.ecn(),
+                                ttl: ip.hop_limit(),
                                 sacks: r.sack_ranges,
                                 payload: r.payload,
                                 iif: skb.dev,
@@ -191,6 +194,15 @@ impl Stack {
             let Some(mut sk) = self.tcp.take(idx) else {
                 return Err(DropReason::NotSpecified);
             };
+            // tcp_v4_rcv: below the socket's IP_MINTTL a segment is dropped (not for
+            // TIME-WAIT, nor for a request sock, which are handled before the check).
+            let full = sk.state != TcpState::TimeWait
+                && !(sk.state == TcpState::SynRecv && sk.parent.is_some());
+            if full && seg.ttl < sk.ip.min_ttl {
+                self.tcp_put(sk);
+                self.stats.tcp_ext.tcp_min_ttl_drop += 1;
+                return Err(DropReason::TcpMinttl);
+            }
             let gro = sk.state != TcpState::TimeWait;
             if gro {
                 sk.count_segment_in(seg.payload.len());
@@ -226,6 +238,11 @@ impl Stack {
             .lookup_listener((seg.saddr, seg.sport), (seg.daddr, seg.dport), dif)
             .or_else(|| self.tcp.tproxy.get(&seg.iif).copied());
         if let Some(l) = listener {
+            let min_ttl = self.tcp.slot_sock(l).map_or(0, |s| s.ip.min_ttl);
+            if seg.ttl < min_ttl {
+                self.stats.tcp_ext.tcp_min_ttl_drop += 1;
+                return Err(DropReason::TcpMinttl);
+            }
             return match self.tcp_listen_rcv(l, seg, forced_isn) {
                 Rcv::Ok => Ok(()),
                 Rcv::Drop(reason) => Err(reason),
@@ -394,8 +411,9 @@ impl Stack {
         c.reuseport = l.reuseport;
         c.bound_dev_if = l.bound_dev_if;
         // inet_csk_clone_lock: sk_mark = ir_mark (the listener's, tcp_fwmark_accept off);
-        // sk_clone copies sk_priority. The SYN-ACK the child sends carries both, as
-        // ip_build_and_send_pkt gives it the listener's.
+        // uc_ttl, tos and min_ttl are copied. The SYN-ACKs carry the listener's priority
+        // (ip_build_and_send_pkt with the listener), the full socket starts at 0
+        // (tcp_check_req).
         c.ip = l.ip;
         c.opts = l.opts;
         c.state = TcpState::SynRecv;
@@ -580,6 +598,9 @@ impl Stack {
             return Rcv::Drop(DropReason::TcpListenOverflow);
         }
         // The handshake completes (tcp_create_openreq_child, then SYN-RECV → ESTABLISHED).
+        // sk_clone_lock starts the full socket with sk_priority 0 (the SYN-ACKs carried
+        // the listener's); the mark, TTL and TOS stay the listener's.
+        sk.ip.priority = 0;
         self.stats.tcp.passive_opens += 1;
         self.tcp_establish(sk, seg, ack);
         let me = sk.id.0;

@@ -142,6 +142,7 @@ use crate::stack::{Event, Stack};
 use crate::time::{Duration, Instant};
 use crate::timer::Timers;
 use crate::udp::SocketHandle;
+use ecn::INET_ECN_MASK;
 
 mod buf;
 pub mod cong;
@@ -341,6 +342,16 @@ pub(crate) struct IpSockOpts {
     /// `sk_priority` (`SO_PRIORITY`, or implied by `IP_TOS`): every segment's
     /// `skb->priority`.
     pub(crate) priority: u32,
+    /// `inet->uc_ttl` (`IP_TTL`): none is the route's (`ip_default_ttl`).
+    pub(crate) ttl: Option<u8>,
+    /// `inet->tos` without its ECN bits (`IP_TOS`): the TOS byte of every segment, whose
+    /// ECN field TCP sets per segment (`INET_ECN_xmit` / `INET_ECN_dontxmit`).
+    pub(crate) tos: u8,
+    /// The ECN bits TCP last put in `inet->tos` (what `getsockopt(IP_TOS)` shows with
+    /// `tos`).
+    pub(crate) ecn_tos: u8,
+    /// `inet->min_ttl` (`IP_MINTTL`): segments with a lower TTL are dropped.
+    pub(crate) min_ttl: u8,
 }
 
 #[derive(Debug)]
@@ -374,7 +385,9 @@ pub(crate) struct TcpSock {
     /// `sk_bound_dev_if` (`SO_BINDTODEVICE`), 0 for none: the socket only matches segments
     /// arriving on that device, and routes through it. Children inherit it.
     pub(crate) bound_dev_if: u32,
-    /// The socket's IP-level options (`SO_MARK`, `SO_PRIORITY`): children inherit them.
+    /// The socket's IP-level options (`SO_MARK`, `SO_PRIORITY`, `IP_TTL`, `IP_TOS`,
+    /// `IP_MINTTL`): children inherit them but the priority, which is the listener's for
+    /// the SYN-ACKs and 0 once the handshake completes (`sk_clone_lock`).
     pub(crate) ip: IpSockOpts,
     /// `TCP_NODELAY`.
     pub(crate) nodelay: bool,
@@ -1271,6 +1284,43 @@ impl Stack {
             sk.ip.priority = priority;
             Ok(())
         })
+    }
+
+    /// `IP_TTL` (`inet->uc_ttl`; none: `ip_default_ttl`): the TTL of every segment the
+    /// socket sends from now on.
+    pub fn tcp_set_ttl(&mut self, h: SocketHandle, ttl: Option<u8>) -> Result<(), Errno> {
+        self.tcp_with(h, |_, sk| {
+            sk.ip.ttl = ttl;
+            Ok(())
+        })
+    }
+
+    /// `IP_TOS` on a stream socket (`__ip_sock_set_tos`): the TOS byte of every segment;
+    /// its ECN bits are ignored, TCP keeps them. Returns the new `inet->tos` (with the ECN
+    /// bits TCP set) and whether it changed (then `sk_priority` follows it).
+    pub fn tcp_set_tos(&mut self, h: SocketHandle, tos: u8) -> Result<(u8, bool), Errno> {
+        self.tcp_with(h, |_, sk| {
+            let tos = tos & !INET_ECN_MASK;
+            let changed = sk.ip.tos != tos;
+            sk.ip.tos = tos;
+            Ok((tos | sk.ip.ecn_tos, changed))
+        })
+    }
+
+    /// `IP_MINTTL` (`inet->min_ttl`): segments arriving with a lower TTL are dropped
+    /// (TCPMinTTLDrop).
+    pub fn tcp_set_min_ttl(&mut self, h: SocketHandle, min_ttl: u8) -> Result<(), Errno> {
+        self.tcp_with(h, |_, sk| {
+            sk.ip.min_ttl = min_ttl;
+            Ok(())
+        })
+    }
+
+    /// `getsockopt(IP_TTL)` / `getsockopt(IP_TOS)` on a TCP socket: `uc_ttl` (none when
+    /// unset) and `inet->tos` with the ECN bits TCP last set.
+    pub fn tcp_ip_ttl_tos(&self, h: SocketHandle) -> Result<(Option<u8>, u8), Errno> {
+        let sk = self.tcp_sock_ref(h)?;
+        Ok((sk.ip.ttl, sk.ip.tos | sk.ip.ecn_tos))
     }
 
     /// `SO_REUSEADDR`: a port held by connections that are not listening (TIME-WAIT

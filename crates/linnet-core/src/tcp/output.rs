@@ -21,6 +21,7 @@ use linnet_wire::tcp::{self as wire, Flags, SeqNumber};
 
 use crate::ipv4::output::IpParams;
 
+use super::ecn::INET_ECN_MASK;
 use super::timer::ts_now;
 use super::{CaState, RtxKind, TcpSock, TcpState, TimerKind};
 use crate::stack::Stack;
@@ -338,11 +339,21 @@ impl Stack {
                 daddr,
             );
         }
+        // ip_queue_xmit: inet->tos (its ECN bits TCP's, tcp_ecn_send) and ip_select_ttl.
+        // TIME-WAIT answers go through the control socket in Linux (tcp_v4_send_ack), with
+        // tw_tos but the default TTL.
+        if !f.syn && sk.ecn_ok() {
+            sk.ip.ecn_tos = ecn.tos;
+        }
+        let ttl = match sk.ip.ttl {
+            Some(t) if sk.state != TcpState::TimeWait => t,
+            _ => self.cfg.ip_default_ttl,
+        };
         let p = IpParams {
             daddr,
             proto: Protocol::TCP,
-            ttl: self.cfg.ip_default_ttl,
-            tos: ecn.tos,
+            ttl,
+            tos: (sk.ip.tos & !INET_ECN_MASK) | ecn.tos,
             pmtudisc_want: true,
             sock_id: Some(sk.inet_id),
             mark: sk.ip.mark,
