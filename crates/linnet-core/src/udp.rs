@@ -119,7 +119,8 @@ struct UdpSock {
     pub(crate) recverr: bool,
     /// Errors not queued because the receive buffer was full.
     errq_drops: u64,
-    /// `inet->cmsg_flags`: IP_CMSG_PKTINFO / IP_CMSG_TTL / IP_CMSG_TOS bits.
+    /// `inet->cmsg_flags`: IP_CMSG_PKTINFO / IP_CMSG_TTL / IP_CMSG_TOS /
+    /// IP_CMSG_ORIGDSTADDR bits.
     pub(crate) cmsg_flags: u8,
     /// The IP metadata of the datagram last read or peeked, for the cmsgs of that read.
     last_rx: Option<RxIpInfo>,

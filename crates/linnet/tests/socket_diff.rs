@@ -442,6 +442,27 @@ const SCENARIOS: &[(&str, &str)] = &[
          recv s0 10 MSG_ERRQUEUE -> EAGAIN",
     ),
     (
+        "udp_cmsg_origdstaddr",
+        "socket AF_INET SOCK_DGRAM 0 -> fd
+         socket AF_INET SOCK_DGRAM 0 -> fd
+         bind s0 0.0.0.0:5061 -> ok
+         getopt s0 SOL_IP IP_RECVORIGDSTADDR 4 -> int 0
+         setopt s0 SOL_IP IP_RECVORIGDSTADDR 1 -> ok
+         getopt s0 SOL_IP IP_RECVORIGDSTADDR 4 -> int 1
+         setopt s1 SOL_IP IP_TOS 8 -> ok
+         send s1 abc 0 127.0.0.1:5061 -> len 3
+         pump -> ok
+         recvc s0 10 0 -> recv 3 0 abc cmsg origdst 127.0.0.1:5061
+         setopt s0 SOL_IP IP_RECVTOS 1 -> ok
+         send s1 de 0 10.0.0.1:5061 -> len 2
+         pump -> ok
+         recvc s0 10 0 -> recv 2 0 de cmsg tos 8,origdst 10.0.0.1:5061
+         setopt s0 SOL_IP IP_RECVORIGDSTADDR b:00 -> ok
+         send s1 f 0 127.0.0.1:5061 -> len 1
+         pump -> ok
+         recvc s0 10 0 -> recv 1 0 f cmsg tos 8",
+    ),
+    (
         "udp_cmsg_pktinfo_ttl_tos",
         "socket AF_INET SOCK_DGRAM 0 -> fd
          socket AF_INET SOCK_DGRAM 0 -> fd
@@ -1311,6 +1332,7 @@ const NAMES: &[(&str, i32)] = &[
     ("IP_TOS", IP_TOS),
     ("IP_TTL", IP_TTL),
     ("IP_MINTTL", IP_MINTTL),
+    ("IP_RECVORIGDSTADDR", IP_RECVORIGDSTADDR),
     ("IP_HDRINCL", IP_HDRINCL),
     ("TCP_NODELAY", TCP_NODELAY),
     ("TCP_MAXSEG", TCP_MAXSEG),
@@ -1565,6 +1587,11 @@ fn render_cmsgs(ctl: &[u8]) -> String {
             }
             (SOL_IP, IP_TTL) if d.len() >= 4 => format!("ttl {}", u32_at(d, 0) as i32),
             (SOL_IP, IP_TOS) if !d.is_empty() => format!("tos {}", d[0]),
+            (SOL_IP, IP_RECVORIGDSTADDR) if d.len() >= 16 => format!(
+                "origdst {}:{}",
+                ip4(&d[4..8]),
+                u16::from_be_bytes([d[2], d[3]])
+            ),
             (SOL_IP, IP_RECVERR) if d.len() >= 32 => {
                 let e = u32_at(d, 0) as i32;
                 let name = Errno::from_code(e).map_or_else(|| e.to_string(), |e| e.name().into());

@@ -1,9 +1,9 @@
 //! Ancillary data of `recvmsg` on datagram sockets: the `SOL_IP` control messages
-//! IP_PKTINFO, IP_TTL, IP_TOS and IP_RECVERR, their socket options, and `recvmsg` with
+//! IP_PKTINFO, IP_TTL, IP_TOS, IP_ORIGDSTADDR and IP_RECVERR, their socket options, and `recvmsg` with
 //! them ([`Stack::sys_recvmsg_cmsg`]), including `MSG_ERRQUEUE`.
 //!
 //! Linux: net/ipv4/ip_sockglue.c (`ip_cmsg_recv_offset`, `ip_cmsg_recv_pktinfo`,
-//! `ip_cmsg_recv_ttl`, `ip_cmsg_recv_tos`, `ip_recv_error`, `do_ip_setsockopt`'s
+//! `ip_cmsg_recv_ttl`, `ip_cmsg_recv_tos`, `ip_cmsg_recv_dstaddr`, `ip_recv_error`, `do_ip_setsockopt`'s
 //! IP_PKTINFO / IP_RECVTTL / IP_RECVTOS / IP_RECVERR), net/ipv4/fib_frontend.c
 //! (`fib_compute_spec_dst`), include/uapi/linux/in.h (`struct in_pktinfo`),
 //! include/uapi/linux/errqueue.h, include/linux/socket.h (`CMSG_*` layout).
@@ -13,7 +13,7 @@
 //! call); [`CmsgBuf::encode`] writes them as Linux lays out `msg_control` on a 64-bit
 //! machine (`struct cmsghdr` of 16 bytes, 8-byte alignment).
 
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, SocketAddrV4};
 
 use super::addr::{MSG_ERRQUEUE, MSG_TRUNC};
 use super::{MsgInfo, SocketId};
@@ -30,12 +30,16 @@ pub const IP_RECVERR: i32 = 11;
 pub const IP_RECVTTL: i32 = 12;
 /// `IP_RECVTOS` (its cmsg type is `IP_TOS`).
 pub const IP_RECVTOS: i32 = 13;
+/// `IP_RECVORIGDSTADDR` (= `IP_ORIGDSTADDR`, its cmsg type).
+pub const IP_RECVORIGDSTADDR: i32 = 20;
 /// `IP_CMSG_PKTINFO` bit of `inet->cmsg_flags`.
 pub const IP_CMSG_PKTINFO: u8 = 1 << 0;
 /// `IP_CMSG_TTL`.
 pub const IP_CMSG_TTL: u8 = 1 << 1;
 /// `IP_CMSG_TOS`.
 pub const IP_CMSG_TOS: u8 = 1 << 2;
+/// `IP_CMSG_ORIGDSTADDR`.
+pub const IP_CMSG_ORIGDSTADDR: u8 = 1 << 6;
 
 /// One control message at `SOL_IP`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +57,9 @@ pub enum Cmsg {
     Ttl(i32),
     /// `IP_TOS`: one byte.
     Tos(u8),
+    /// `IP_ORIGDSTADDR`: `struct sockaddr_in` of the header's destination address and
+    /// the UDP destination port (for a transparent socket, the original destination).
+    OrigDstAddr(SocketAddrV4),
     /// `IP_RECVERR`: `struct sock_extended_err` and `SO_EE_OFFENDER`.
     RecvErr {
         /// The error.
@@ -69,6 +76,7 @@ impl Cmsg {
             Cmsg::PktInfo { .. } => IP_PKTINFO,
             Cmsg::Ttl(_) => super::opt::IP_TTL,
             Cmsg::Tos(_) => super::opt::IP_TOS,
+            Cmsg::OrigDstAddr(_) => IP_RECVORIGDSTADDR,
             Cmsg::RecvErr { .. } => IP_RECVERR,
         }
     }
@@ -94,6 +102,14 @@ impl Cmsg {
                 out[0] = t;
                 1
             }
+            Cmsg::OrigDstAddr(a) => {
+                // struct sockaddr_in: family, port and address in network order, sin_zero.
+                out[..2].copy_from_slice(&2u16.to_ne_bytes());
+                out[2..4].copy_from_slice(&a.port().to_be_bytes());
+                out[4..8].copy_from_slice(&a.ip().octets());
+                out[8..16].fill(0);
+                16
+            }
             Cmsg::RecvErr { ee, offender } => {
                 out[..4].copy_from_slice(&ee.ee_errno.to_ne_bytes());
                 out[4] = ee.ee_origin;
@@ -113,8 +129,9 @@ impl Cmsg {
     }
 }
 
-/// Most control messages one `recvmsg` returns here (PKTINFO, TTL, TOS, RECVERR).
-pub const CMSG_MAX: usize = 4;
+/// Most control messages one `recvmsg` returns here (PKTINFO, TTL, TOS, ORIGDSTADDR,
+/// RECVERR).
+pub const CMSG_MAX: usize = 5;
 
 /// The control messages of one `recvmsg`, in Linux's order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -217,6 +234,13 @@ impl Stack {
         if flags & IP_CMSG_TOS != 0 {
             out.push(Cmsg::Tos(ip.tos));
         }
+        if flags & IP_CMSG_ORIGDSTADDR != 0 {
+            // ip_cmsg_recv_dstaddr: the header's destination and the transport header's
+            // destination port.
+            // Deviation from Linux: on an error-queue read the port is 0 (Linux reads the
+            // two bytes at the ICMP packet's transport offset + 2).
+            out.push(Cmsg::OrigDstAddr(SocketAddrV4::new(ip.daddr, ip.dport)));
+        }
     }
 
     /// `recvmsg(fd, msg, flags)` with `msg_control`: as [`Stack::sys_recvmsg`], and the
@@ -277,6 +301,7 @@ pub(crate) fn ip_setsockopt_cmsg(
         IP_PKTINFO => IP_CMSG_PKTINFO,
         IP_RECVTTL => IP_CMSG_TTL,
         IP_RECVTOS => IP_CMSG_TOS,
+        IP_RECVORIGDSTADDR => IP_CMSG_ORIGDSTADDR,
         IP_RECVERR => return st.udp_set_recverr(sk, on),
         _ => return Err(Errno::ENOPROTOOPT),
     };
@@ -294,6 +319,7 @@ pub(crate) fn ip_getsockopt_cmsg(
         IP_PKTINFO => i32::from(f & IP_CMSG_PKTINFO != 0),
         IP_RECVTTL => i32::from(f & IP_CMSG_TTL != 0),
         IP_RECVTOS => i32::from(f & IP_CMSG_TOS != 0),
+        IP_RECVORIGDSTADDR => i32::from(f & IP_CMSG_ORIGDSTADDR != 0),
         IP_RECVERR => i32::from(st.udp_recverr(sk)?),
         _ => return Err(Errno::ENOPROTOOPT),
     })

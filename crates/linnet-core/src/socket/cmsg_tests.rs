@@ -397,3 +397,55 @@ fn cork_size_limit_and_first_call_checks() {
     );
     assert_eq!(h.stack.stats().udp.out_datagrams, 1);
 }
+
+/// `IP_RECVORIGDSTADDR` (20): a boolean option; when on, each datagram comes with an
+/// IP_ORIGDSTADDR message, `struct sockaddr_in` of the header's destination and the UDP
+/// destination port (network order), after IP_TTL / IP_TOS as `ip_cmsg_recv_offset`
+/// orders them. On a transparent socket it is the original destination.
+#[test]
+fn recvorigdstaddr_gives_the_destination_as_sockaddr_in() {
+    let mut h = Harness::new().with_static_peer();
+    let u = udp(&mut h);
+    h.stack
+        .sys_bind(u, &sa(Ipv4Addr::UNSPECIFIED, 5353))
+        .unwrap();
+    assert_eq!(get_int(&mut h, u, SOL_IP, IP_RECVORIGDSTADDR), Ok(0));
+    set_int(&mut h, u, SOL_IP, IP_RECVORIGDSTADDR, 1).unwrap();
+    assert_eq!(get_int(&mut h, u, SOL_IP, IP_RECVORIGDSTADDR), Ok(1));
+    set_int(&mut h, u, SOL_IP, IP_RECVTTL, 1).unwrap();
+    h.receive(&udp_frame_ttl_tos(OUR_IP, 5353, 17, 0, b"one"));
+    let mut buf = [0u8; 16];
+    let mut c = CmsgBuf::new();
+    let m = h
+        .stack
+        .sys_recvmsg_cmsg(u, &mut buf, MSG_DONTWAIT, &mut c)
+        .unwrap();
+    assert_eq!(&buf[..m.len], b"one");
+    let got: Vec<Cmsg> = c.iter().copied().collect();
+    assert_eq!(
+        got,
+        vec![
+            Cmsg::Ttl(17),
+            Cmsg::OrigDstAddr(SocketAddrV4::new(OUR_IP, 5353))
+        ]
+    );
+    let mut ctl = [0u8; 64];
+    let (n, fl) = c.encode(&mut ctl);
+    // IP_TTL: 16 + 4 padded to 24; IP_ORIGDSTADDR: 16 + 16.
+    assert_eq!((n, fl), (24 + 32, 0));
+    let o = &ctl[24..];
+    assert_eq!(u64::from_ne_bytes(o[..8].try_into().unwrap()), 32);
+    assert_eq!(i32::from_ne_bytes(o[12..16].try_into().unwrap()), 20);
+    assert_eq!(u16::from_ne_bytes([o[16], o[17]]), 2);
+    assert_eq!(&o[18..20], &5353u16.to_be_bytes());
+    assert_eq!(&o[20..24], &OUR_IP.octets());
+    assert_eq!(&o[24..32], &[0u8; 8]);
+    // Off again: no message.
+    set_int(&mut h, u, SOL_IP, IP_RECVORIGDSTADDR, 0).unwrap();
+    set_int(&mut h, u, SOL_IP, IP_RECVTTL, 0).unwrap();
+    h.receive(&udp_frame_ttl_tos(OUR_IP, 5353, 17, 0, b"two"));
+    h.stack
+        .sys_recvmsg_cmsg(u, &mut buf, MSG_DONTWAIT, &mut c)
+        .unwrap();
+    assert!(c.is_empty());
+}

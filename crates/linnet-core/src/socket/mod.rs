@@ -62,11 +62,11 @@
 //! (the input route treats such TCP / UDP packets as local for that device only; other
 //! devices and protocols keep forwarding or dropping as before). An accepted child's local
 //! address (`getsockname`) is the SYN's original destination and its segments leave from
-//! it; a datagram's original destination is `RecvMeta::orig_dst` (Linux's
-//! `IP_ORIGDSTADDR`). `IP_TRANSPARENT` (privileged) on a UDP socket lets it bind a
-//! non-local address to reply from. Not done: `IP_TRANSPARENT` on TCP (non-local TCP bind
-//! and connect), `IP_RECVORIGDSTADDR` as a cmsg (the address is always in the metadata),
-//! `tproxy` to a port other than the listener's own lookup, and marks / policy routing.
+//! it; a datagram's original destination is `RecvMeta::orig_dst`, and with
+//! `IP_RECVORIGDSTADDR` on, the `IP_ORIGDSTADDR` cmsg of `sys_recvmsg_cmsg`.
+//! `IP_TRANSPARENT` (privileged) on a UDP socket lets it bind a non-local address to reply
+//! from. Not done: `IP_TRANSPARENT` on TCP (non-local TCP bind and connect), `tproxy` to a
+//! port other than the listener's own lookup, and marks / policy routing.
 //!
 //! # Device binding and port sharing
 //! `SO_BINDTODEVICE` / `SO_BINDTOIFINDEX` (`sk_bound_dev_if`) take effect in the UDP and TCP
@@ -97,9 +97,9 @@
 //!   the front door's loop. `MSG_ERRQUEUE` reads the error queue of UDP sockets
 //!   ([`cmsg`], `udp::errqueue`); TCP and ping sockets have no error queue and answer
 //!   EAGAIN (what Linux says for an empty queue). `IP_PKTINFO`, `IP_RECVTTL`,
-//!   `IP_RECVTOS`, `IP_RECVERR` and `UDP_CORK` / `MSG_MORE` are UDP-only here (Linux also
+//!   `IP_RECVTOS`, `IP_RECVORIGDSTADDR`, `IP_RECVERR` and `UDP_CORK` / `MSG_MORE` are UDP-only here (Linux also
 //!   takes the `SOL_IP` ones on TCP, ping and raw sockets); `IP_RECVERR` on a ping socket,
-//!   `IP_RECVERR_RFC4884`, `IP_RECVOPTS`, `IP_RETOPTS`, `IP_RECVORIGDSTADDR`,
+//!   `IP_RECVERR_RFC4884`, `IP_RECVOPTS`, `IP_RETOPTS`,
 //!   `IP_CHECKSUM` and local (`SO_EE_ORIGIN_LOCAL`) errors such as EMSGSIZE against the
 //!   path MTU are not done. `TCP_INFO`'s
 //!   `tcpi_delivery_rate_app_limited` is 1 on every socket not listening.
@@ -114,7 +114,7 @@
 //!   them; `IP_TOS` on ping sockets.
 //! - Options not done (ENOPROTOOPT, Linux knows them): `SO_PASSCRED`
 //!   and the other `SOL_SOCKET` ones not listed in [`opt`]; `IP_MTU_DISCOVER`, `IP_MTU`,
-//!   `IP_FREEBIND`, `IP_OPTIONS`, `IP_RECVORIGDSTADDR`, `IP_TRANSPARENT` on TCP.
+//!   `IP_FREEBIND`, `IP_OPTIONS`, `IP_TRANSPARENT` on TCP.
 //! - The in-process std/async front doors (`linnet::TcpStream`, `linnet::tokio`) are not
 //!   over this layer yet (they call the protocol tables directly); the kernel-style door
 //!   `linnet::kernel`, `linnet::epoll` and the daemon's socket calls (control protocol v6,

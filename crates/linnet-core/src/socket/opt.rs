@@ -100,7 +100,7 @@ pub const IP_TRANSPARENT: i32 = 19;
 pub const IP_MINTTL: i32 = 21;
 /// `IP_HDRINCL`.
 pub const IP_HDRINCL: i32 = 3;
-pub use super::cmsg::{IP_PKTINFO, IP_RECVERR, IP_RECVTOS, IP_RECVTTL};
+pub use super::cmsg::{IP_PKTINFO, IP_RECVERR, IP_RECVORIGDSTADDR, IP_RECVTOS, IP_RECVTTL};
 
 /// `TCP_NODELAY`.
 pub const TCP_NODELAY: i32 = 1;
@@ -656,7 +656,9 @@ fn ip_setsockopt(
             }
             st.udp_set_transparent(sk, val != 0)
         }
-        IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR if proto == IPPROTO_UDP => {
+        IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR | IP_RECVORIGDSTADDR
+            if proto == IPPROTO_UDP =>
+        {
             // Booleans: an int, or one byte.
             super::cmsg::ip_setsockopt_cmsg(st, sk, name, val != 0)
         }
@@ -701,7 +703,9 @@ fn do_ip_getsockopt(
         IP_MINTTL => i32::from(min_ttl),
         IP_TRANSPARENT if proto == IPPROTO_UDP => i32::from(st.udp_transparent(sk)?),
         IP_HDRINCL => 0,
-        IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR if proto == IPPROTO_UDP => {
+        IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR | IP_RECVORIGDSTADDR
+            if proto == IPPROTO_UDP =>
+        {
             super::cmsg::ip_getsockopt_cmsg(st, sk, name)?
         }
         _ => return Err(Errno::ENOPROTOOPT),
