@@ -64,9 +64,11 @@
 //! address (`getsockname`) is the SYN's original destination and its segments leave from
 //! it; a datagram's original destination is `RecvMeta::orig_dst`, and with
 //! `IP_RECVORIGDSTADDR` on, the `IP_ORIGDSTADDR` cmsg of `sys_recvmsg_cmsg`.
-//! `IP_TRANSPARENT` (privileged) on a UDP socket lets it bind a non-local address to reply
-//! from. Not done: `IP_TRANSPARENT` on TCP (non-local TCP bind and connect), `tproxy` to a
-//! port other than the listener's own lookup, and marks / policy routing.
+//! `IP_TRANSPARENT` (privileged) on a UDP or TCP socket lets it bind a non-local address
+//! to reply or connect from (TCP children inherit it); the answers to such an address
+//! reach the socket when they arrive on a device in transparent mode. Not done: `tproxy`
+//! to a port other than the listener's own lookup, `IP_TRANSPARENT` on ping sockets, and
+//! marks / policy routing.
 //!
 //! # Device binding and port sharing
 //! `SO_BINDTODEVICE` / `SO_BINDTOIFINDEX` (`sk_bound_dev_if`) take effect in the UDP and TCP
@@ -114,7 +116,7 @@
 //!   them; `IP_TOS` on ping sockets.
 //! - Options not done (ENOPROTOOPT, Linux knows them): `SO_PASSCRED`
 //!   and the other `SOL_SOCKET` ones not listed in [`opt`]; `IP_MTU_DISCOVER`, `IP_MTU`,
-//!   `IP_FREEBIND`, `IP_OPTIONS`, `IP_TRANSPARENT` on TCP.
+//!   `IP_FREEBIND`, `IP_OPTIONS`, `IP_TRANSPARENT` on ping sockets.
 //! - The in-process std/async front doors (`linnet::TcpStream`, `linnet::tokio`) are not
 //!   over this layer yet (they call the protocol tables directly); the kernel-style door
 //!   `linnet::kernel`, `linnet::epoll` and the daemon's socket calls (control protocol v6,

@@ -174,7 +174,11 @@ fn inet_bind(st: &mut Stack, id: SocketId, addr: &SockAddr) -> Result<(), Errno>
     let ip = *sin.ip();
     // inet_addr_valid_or_nonlocal with inet_addr_type_table's answer.
     let sk = st.socket(id)?.sk;
-    let transparent = !is_tcp(st, id)? && st.udp_transparent(sk)?;
+    let transparent = if is_tcp(st, id)? {
+        st.tcp_transparent(sk)?
+    } else {
+        st.udp_transparent(sk)?
+    };
     let valid = st.cfg.ip_nonlocal_bind
         || transparent
         || ip.is_unspecified()

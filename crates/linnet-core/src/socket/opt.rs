@@ -646,7 +646,7 @@ fn ip_setsockopt(
             st.sock_mut(id)?.o.min_ttl = val as u8;
             Ok(())
         }
-        IP_TRANSPARENT if proto == IPPROTO_UDP => {
+        IP_TRANSPARENT if proto != IPPROTO_ICMP => {
             // CAP_NET_RAW or CAP_NET_ADMIN to turn it on; at least one byte.
             if val != 0 && !st.socket(id)?.privileged {
                 return Err(Errno::EPERM);
@@ -654,7 +654,11 @@ fn ip_setsockopt(
             if v.is_empty() {
                 return Err(Errno::EINVAL);
             }
-            st.udp_set_transparent(sk, val != 0)
+            if proto == IPPROTO_TCP {
+                st.tcp_set_transparent(sk, val != 0)
+            } else {
+                st.udp_set_transparent(sk, val != 0)
+            }
         }
         IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR | IP_RECVORIGDSTADDR
             if proto == IPPROTO_UDP =>
@@ -664,8 +668,7 @@ fn ip_setsockopt(
         }
         // Not a raw socket.
         IP_HDRINCL => Err(Errno::ENOPROTOOPT),
-        // Deviation from Linux: IP_TRANSPARENT on TCP sockets is not done (the accept-any
-        // listener is `Stack::tcp_listen_transparent`; no non-local TCP bind).
+        // Deviation from Linux: IP_TRANSPARENT on ping sockets is not done.
         // Deviation from Linux: the other SOL_IP options are not done yet (see the module
         // doc of `socket`).
         _ => Err(Errno::ENOPROTOOPT),
@@ -702,6 +705,7 @@ fn do_ip_getsockopt(
         IP_TOS => i32::from(tos),
         IP_MINTTL => i32::from(min_ttl),
         IP_TRANSPARENT if proto == IPPROTO_UDP => i32::from(st.udp_transparent(sk)?),
+        IP_TRANSPARENT if proto == IPPROTO_TCP => i32::from(st.tcp_transparent(sk)?),
         IP_HDRINCL => 0,
         IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR | IP_RECVORIGDSTADDR
             if proto == IPPROTO_UDP =>

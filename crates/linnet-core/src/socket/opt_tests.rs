@@ -689,3 +689,68 @@ fn ping_ip_tos() {
     assert_eq!(parse_ipv4(&out[0].2).unwrap().ip.tos, 0x11);
     assert_eq!(out[0].1, 6);
 }
+
+// ---- IP_TRANSPARENT on TCP ----------------------------------------------------------------
+
+/// `IP_TRANSPARENT` on a TCP socket: EPERM unprivileged; with it a socket binds an address
+/// that is not ours (EADDRNOTAVAIL without) and connects from it: the SYN leaves from that
+/// address and, on a device in transparent mode (the role of Linux's tproxy policy
+/// routing), the SYN-ACK to it completes the handshake.
+#[test]
+fn tcp_ip_transparent_binds_and_connects_from_a_foreign_address() {
+    const FOREIGN: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 9);
+    let mut h = Harness::new().with_static_peer();
+    // The device's transparent mode (what the nftables rule + ip rule do in Linux).
+    let tl = h.stack.tcp_socket().unwrap();
+    h.stack
+        .tcp_bind(tl, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 12_345))
+        .unwrap();
+    let dev = h.eth0;
+    h.stack.tcp_listen_transparent(tl, dev, 4).unwrap();
+
+    let t = sock(&mut h, SOCK_STREAM);
+    assert_eq!(get_int(&mut h, t, SOL_IP, IP_TRANSPARENT), 0);
+    assert_eq!(
+        h.stack.sys_bind(t, &sa(FOREIGN, 5000)),
+        Err(Errno::EADDRNOTAVAIL)
+    );
+    assert_eq!(set_ip(&mut h, t, IP_TRANSPARENT, 1), Err(Errno::EPERM));
+    h.stack.sock_set_privileged(t, true).unwrap();
+    set_ip(&mut h, t, IP_TRANSPARENT, 1).unwrap();
+    assert_eq!(get_int(&mut h, t, SOL_IP, IP_TRANSPARENT), 1);
+    h.stack.sys_bind(t, &sa(FOREIGN, 5000)).unwrap();
+    assert_eq!(
+        h.stack.sys_getsockname(t),
+        Ok(SocketAddrV4::new(FOREIGN, 5000))
+    );
+    assert_eq!(
+        h.stack.sys_connect(t, &sa(PEER_IP, 80)),
+        Err(Errno::EINPROGRESS)
+    );
+    let segs = tcp_segments(&h.drain());
+    assert_eq!(segs.len(), 1);
+    let syn = &segs[0];
+    assert!(syn.flags.syn && syn.ack.is_none());
+    assert_eq!((syn.ip.ip.src_addr, syn.sport), (FOREIGN, 5000));
+    let synack = TcpSeg {
+        sport: 80,
+        dport: 5000,
+        seq: 7000,
+        ack: Some(syn.seq.wrapping_add(1)),
+        syn: true,
+        window: 65535,
+        mss: Some(1460),
+        ..TcpSeg::default()
+    };
+    let out = tcp_segments(&h.exchange(&tcp_frame_from(PEER_IP, FOREIGN, &synack)));
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert!(out[0].flags.ack && !out[0].flags.syn && !out[0].flags.rst);
+    assert_eq!(out[0].ip.ip.src_addr, FOREIGN);
+    assert_eq!(h.stack.sys_connect_complete(t), Ok(()));
+    assert_eq!(
+        h.stack.sys_getpeername(t),
+        Ok(SocketAddrV4::new(PEER_IP, 80))
+    );
+    // Nothing reached the accept-any listener.
+    assert_eq!(h.stack.tcp_accept(tl).map(|_| ()), Err(Errno::EAGAIN));
+}

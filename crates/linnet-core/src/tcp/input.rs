@@ -415,6 +415,7 @@ impl Stack {
         // (ip_build_and_send_pkt with the listener), the full socket starts at 0
         // (tcp_check_req).
         c.ip = l.ip;
+        c.transparent = l.transparent;
         c.opts = l.opts;
         c.state = TcpState::SynRecv;
         // Options the SYN offered and we allow (tcp_parse_options + tcp_openreq_init).

@@ -385,6 +385,9 @@ pub(crate) struct TcpSock {
     /// `sk_bound_dev_if` (`SO_BINDTODEVICE`), 0 for none: the socket only matches segments
     /// arriving on that device, and routes through it. Children inherit it.
     pub(crate) bound_dev_if: u32,
+    /// `IP_TRANSPARENT` (`inet->transparent`): may bind a non-local address and connect
+    /// from it. Children inherit it.
+    pub(crate) transparent: bool,
     /// The socket's IP-level options (`SO_MARK`, `SO_PRIORITY`, `IP_TTL`, `IP_TOS`,
     /// `IP_MINTTL`): children inherit them but the priority, which is the listener's for
     /// the SYN-ACKs and 0 once the handshake completes (`sk_clone_lock`).
@@ -573,6 +576,7 @@ impl TcpSock {
             reuseport: false,
             reuseport_group: None,
             bound_dev_if: 0,
+            transparent: false,
             ip: IpSockOpts::default(),
             nodelay: false,
             cork: false,
@@ -1232,7 +1236,8 @@ impl Stack {
                 || ip.is_multicast()
                 || ip.is_broadcast()
                 || st.fib.local(ip).is_some()
-                || st.cfg.ip_nonlocal_bind;
+                || st.cfg.ip_nonlocal_bind
+                || sk.transparent;
             if !ok {
                 return Err(Errno::EADDRNOTAVAIL);
             }
@@ -1305,6 +1310,22 @@ impl Stack {
             sk.ip.tos = tos;
             Ok((tos | sk.ip.ecn_tos, changed))
         })
+    }
+
+    /// `IP_TRANSPARENT` (`inet->transparent`; the socket layer checks the privilege): the
+    /// socket may bind an address that is not ours and connect from it (the answers reach
+    /// it when they arrive on a device in transparent mode, see
+    /// [`Stack::tcp_listen_transparent`]).
+    pub fn tcp_set_transparent(&mut self, h: SocketHandle, on: bool) -> Result<(), Errno> {
+        self.tcp_with(h, |_, sk| {
+            sk.transparent = on;
+            Ok(())
+        })
+    }
+
+    /// `getsockopt(IP_TRANSPARENT)` on a TCP socket.
+    pub fn tcp_transparent(&self, h: SocketHandle) -> Result<bool, Errno> {
+        Ok(self.tcp_sock_ref(h)?.transparent)
     }
 
     /// `IP_MINTTL` (`inet->min_ttl`): segments arriving with a lower TTL are dropped
@@ -1513,9 +1534,11 @@ impl Stack {
             let (bound, user_bound, opts) = (sk.bound, sk.user_bound, sk.opts);
             let (cork, oobinline) = (sk.cork, sk.oobinline);
             let (reuseport, bound_dev_if, ip) = (sk.reuseport, sk.bound_dev_if, sk.ip);
+            let transparent = sk.transparent;
             let sndbuf_locked = sk.buf.sndbuf_locked;
             *sk = TcpSock::new(id, &st.cfg);
             sk.ip = ip;
+            sk.transparent = transparent;
             sk.reuseport = reuseport;
             sk.bound_dev_if = bound_dev_if;
             sk.opts = opts;
