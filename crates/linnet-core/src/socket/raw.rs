@@ -703,6 +703,7 @@ impl Stack {
         let sock = self.socket(id)?;
         let (sk, tos, broadcast_ok, shut) =
             (sock.sk, sock.o.tos, sock.o.broadcast, sock.o.shutdown);
+        let (mark, priority) = (sock.o.mark, sock.o.priority);
         if buf.len() > 0xffff {
             return Err(Errno::EMSGSIZE);
         }
@@ -756,6 +757,8 @@ impl Stack {
                 tos,
                 pmtudisc_want: true,
                 sock_id,
+                mark,
+                priority,
             };
             self.ip_send(dst, p, skb);
         }
