@@ -114,6 +114,22 @@ pub struct SkBuffInner {
     pub ip_summed: IpSummed,
 }
 
+impl SkBuffInner {
+    /// The L4 checksum need not be verified in software (Linux: `skb_csum_unnecessary`): the
+    /// device verified it (`CHECKSUM_UNNECESSARY`), or the packet was built on this host and
+    /// its checksum is left partial for "hardware" (`CHECKSUM_PARTIAL`: a TAP opened with
+    /// `IFF_VNET_HDR` hands over the kernel's own segments that way).
+    pub fn csum_unnecessary(&self) -> bool {
+        matches!(self.ip_summed, IpSummed::Unnecessary | IpSummed::Partial)
+    }
+
+    /// It is a GSO super-packet carrying several segments of `gso_size` bytes
+    /// (`skb_is_gso`).
+    pub fn is_gso(&self) -> bool {
+        self.gso_size != 0
+    }
+}
+
 impl Deref for SkBuff {
     type Target = SkBuffInner;
 

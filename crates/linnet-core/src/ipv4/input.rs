@@ -16,7 +16,7 @@ use linnet_wire::ipv4::{self as wire, Protocol};
 use linnet_wire::ipv4_options;
 
 use crate::route::LocalKind;
-use crate::skb::{PacketType, SkBuff};
+use crate::skb::{IpSummed, PacketType, SkBuff};
 use crate::stack::{Stack, LOOPBACK_IFINDEX};
 use crate::stats::DropReason;
 use linnet_wire::ipv4::{is_lbcast, is_zeronet};
@@ -372,7 +372,7 @@ impl Stack {
             }
         };
         let len = net.len();
-        if len > dst.mtu as usize && df {
+        if len > dst.mtu as usize && df && !skb.is_gso() {
             self.stats.ip.frag_fails += 1;
             self.icmp_send(
                 &skb,
@@ -382,6 +382,14 @@ impl Stack {
                 false,
             );
             self.drop_skb(skb, DropReason::PktTooBig);
+            return;
+        }
+        if skb.is_gso() {
+            // Deviation from Linux: a GSO super-packet (from a TAP read with receive offload)
+            // is not segmented for forwarding (Linux: `skb_gso_segment` on output); it is
+            // dropped and counted in OutDiscards.
+            self.stats.ip.out_discards += 1;
+            self.drop_skb(skb, DropReason::NotSpecified);
             return;
         }
         // ip_decrease_ttl: TTL - 1 with the RFC 1624 incremental checksum update.
@@ -398,11 +406,40 @@ impl Stack {
             let c = checksum::update_u16(p.checksum(), old_word, new_word);
             p.set_checksum(c);
         }
+        if skb.ip_summed == IpSummed::Partial {
+            // skb_checksum_help: no device here finishes a partial checksum on output.
+            complete_partial_l4(&mut skb.data_mut()[off..]);
+            skb.ip_summed = IpSummed::None;
+        }
         skb.pull(off);
         self.stats.ip.forw_datagrams += 1;
         self.stats.consumed += 1;
         self.ip_output(dst, daddr, skb);
     }
+}
+
+/// Completes the partial TCP or UDP checksum of the IPv4 packet `ip` (`skb_checksum_help`
+/// for a `CHECKSUM_PARTIAL` packet: the checksum field holds the folded pseudo-header sum).
+/// Leaves anything else, or a packet too short for its headers, unchanged.
+fn complete_partial_l4(ip: &mut [u8]) {
+    if ip.len() < 20 {
+        return;
+    }
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]])).min(ip.len());
+    let field = match ip[9] {
+        6 => ihl + 16,
+        17 => ihl + 6,
+        _ => return,
+    };
+    if ihl < 20 || field + 2 > total {
+        return;
+    }
+    let mut c = checksum::checksum(&ip[ihl..total]);
+    if c == 0 && ip[9] == 17 {
+        c = 0xffff;
+    }
+    ip[field..field + 2].copy_from_slice(&c.to_be_bytes());
 }
 
 #[cfg(test)]

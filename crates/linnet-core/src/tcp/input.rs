@@ -54,6 +54,9 @@ pub(crate) struct Seg<'a> {
     pub(crate) payload: &'a [u8],
     /// The device it arrived on (`inet_iif`), for the transparent (TPROXY) lookup.
     pub(crate) iif: crate::dev::IfIndex,
+    /// For a GSO super-segment (a TAP with receive offload), the size of the segments it
+    /// stands for (`skb_shinfo(skb)->gso_size`); 0 otherwise.
+    pub(crate) gso_size: u16,
 }
 
 impl Seg<'_> {
@@ -126,7 +129,7 @@ impl Stack {
                     Err(DropReason::PktTooSmall)
                 } else if hl > data.len() {
                     Err(DropReason::PktTooSmall)
-                } else if !pkt.verify_checksum_v4(saddr, daddr) {
+                } else if !skb.csum_unnecessary() && !pkt.verify_checksum_v4(saddr, daddr) {
                     self.stats.tcp.in_csum_errors += 1;
                     self.stats.tcp.in_errs += 1;
                     Err(DropReason::TcpCsum)
@@ -156,6 +159,7 @@ impl Stack {
                                 sacks: r.sack_ranges,
                                 payload: r.payload,
                                 iif: skb.dev,
+                                gso_size: skb.gso_size,
                             };
                             self.tcp_v4_do_rcv(&seg)
                         }
@@ -1233,7 +1237,7 @@ impl Stack {
             sk.rbuf.extend(&data[..take]);
             sk.rcv_nxt += take;
             sk.counters.bytes_received += take as u64;
-            self.tcp_event_data_recv(sk, take);
+            self.tcp_event_data_recv(sk, take, seg.gso_size);
         }
         sk.ack.pending = true;
         let mut got_fin = false;

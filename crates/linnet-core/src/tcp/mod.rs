@@ -2063,6 +2063,8 @@ mod ecn_tests;
 #[cfg(test)]
 mod gro_tests;
 #[cfg(test)]
+mod gso_tests;
+#[cfg(test)]
 mod handshake_tests;
 #[cfg(test)]
 mod info_tests;

@@ -480,15 +480,22 @@ impl Stack {
     /// `tcp_event_data_recv`: the delayed-ACK timeout estimate follows the gaps between
     /// arriving segments; the first data (and any gap longer than an RTO) starts quick-ACK
     /// mode.
-    pub(crate) fn tcp_event_data_recv(&mut self, sk: &mut TcpSock, len: usize) {
+    ///
+    /// `gso_size` is the segment size of a GSO super-segment (0 for a plain one): the peer's
+    /// MSS is measured from it, not from the super-segment's length.
+    pub(crate) fn tcp_event_data_recv(&mut self, sk: &mut TcpSock, len: usize, gso_size: u16) {
         let now = self.now;
-        // tcp_measure_rcv_mss.
-        let len = len as u32;
-        if len > sk.ack.rcv_mss {
-            sk.ack.rcv_mss = len.min(sk.advmss);
+        // tcp_measure_rcv_mss: `len = skb_shinfo(skb)->gso_size ? : skb->len`.
+        let mss_len = if gso_size != 0 {
+            u32::from(gso_size)
+        } else {
+            len as u32
+        };
+        if mss_len > sk.ack.rcv_mss {
+            sk.ack.rcv_mss = mss_len.min(sk.advmss);
         }
         self.tcp_rcv_rtt_measure(sk);
-        self.tcp_grow_window(sk, len as usize);
+        self.tcp_grow_window(sk, len);
         if sk.ack.ato.is_zero() {
             self.tcp_incr_quickack(sk, MAX_QUICKACKS);
             sk.ack.ato = ATO_MIN;
