@@ -25,6 +25,7 @@ use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use linnet_core::skb::{GsoType, IpSummed};
 use linnet_core::DeviceKind;
 
 /// Frames a runtime reads from one device per call (the NAPI weight, 64 in Linux).
@@ -122,6 +123,18 @@ impl<D: Device + ?Sized> Device for Box<D> {
     }
 }
 
+/// What a device knows about a received frame beyond its bytes (an offloading device's
+/// `virtio_net_hdr`); the runtime copies it into the skb.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RxMeta {
+    /// For a GSO super-segment, the size of the segments it stands for; 0 otherwise.
+    pub gso_size: u16,
+    /// The GSO type (`GsoType::None` for a plain frame).
+    pub gso_type: GsoType,
+    /// What is known about the L4 checksum.
+    pub ip_summed: IpSummed,
+}
+
 /// Receive buffers for one batch: `slots` buffers of `slot_len` bytes in one allocation,
 /// reused across calls so that steady traffic allocates nothing.
 pub struct RxBatch {
@@ -129,7 +142,11 @@ pub struct RxBatch {
     slot_len: usize,
     /// Per consumed slot, the frame length; 0 marks a discarded slot.
     lens: Vec<usize>,
+    /// Per consumed slot, the frame's offload metadata.
+    metas: Vec<RxMeta>,
     slots: usize,
+    /// Frames the device read and refused since the last clear (a bad vnet header).
+    dropped: u64,
 }
 
 impl fmt::Debug for RxBatch {
@@ -151,7 +168,9 @@ impl RxBatch {
             buf: vec![0; slots * slot_len],
             slot_len,
             lens: Vec::with_capacity(slots),
+            metas: Vec::with_capacity(slots),
             slots,
+            dropped: 0,
         }
     }
 
@@ -178,6 +197,8 @@ impl RxBatch {
     /// Forgets every frame; all slots are free again.
     pub fn clear(&mut self) {
         self.lens.clear();
+        self.metas.clear();
+        self.dropped = 0;
     }
 
     /// The next free slot, for a device that reads one frame at a time (then
@@ -200,9 +221,29 @@ impl RxBatch {
     /// Marks the next free slot as holding a frame of `len` bytes (clamped to the slot).
     /// Does nothing when the batch is full.
     pub fn commit(&mut self, len: usize) {
+        self.commit_meta(len, RxMeta::default());
+    }
+
+    /// [`RxBatch::commit`] with the frame's offload metadata.
+    pub fn commit_meta(&mut self, len: usize, meta: RxMeta) {
         if self.lens.len() < self.slots {
             self.lens.push(len.min(self.slot_len));
+            self.metas.push(meta);
         }
+    }
+
+    /// Consumes the next free slot for a frame the device read and refused (a bad offload
+    /// header), counting it in [`RxBatch::dropped`].
+    pub fn drop_frame(&mut self) {
+        if self.lens.len() < self.slots {
+            self.dropped += 1;
+        }
+        self.discard();
+    }
+
+    /// Frames refused by the device since the last [`RxBatch::clear`].
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// Consumes the next free slot without a frame (a frame read and then ignored, such as
@@ -210,6 +251,7 @@ impl RxBatch {
     pub fn discard(&mut self) {
         if self.lens.len() < self.slots {
             self.lens.push(0);
+            self.metas.push(RxMeta::default());
         }
     }
 
@@ -226,6 +268,16 @@ impl RxBatch {
             .skip(first)
             .filter(|(_, &len)| len > 0)
             .map(move |(i, &len)| &self.buf[i * self.slot_len..i * self.slot_len + len])
+    }
+
+    /// The frames received with their offload metadata, in order.
+    pub fn frames_meta(&self) -> impl Iterator<Item = (&[u8], RxMeta)> + '_ {
+        self.lens
+            .iter()
+            .zip(&self.metas)
+            .enumerate()
+            .filter(|(_, (&len, _))| len > 0)
+            .map(move |(i, (&len, &m))| (&self.buf[i * self.slot_len..i * self.slot_len + len], m))
     }
 
     /// Number of frames (not counting discarded slots).
@@ -299,6 +351,28 @@ mod tests {
         b.clear();
         assert_eq!(b.free(), 3);
         assert_eq!(b.frames().count(), 0);
+    }
+
+    #[test]
+    fn rx_batch_keeps_metadata_per_frame_and_counts_refused_frames() {
+        let mut b = RxBatch::new(4, 8);
+        let gso = RxMeta {
+            gso_size: 1448,
+            gso_type: GsoType::TcpV4,
+            ip_summed: IpSummed::Partial,
+        };
+        b.commit(3);
+        b.drop_frame();
+        b.commit_meta(5, gso);
+        let metas: Vec<RxMeta> = b.frames_meta().map(|(_, m)| m).collect();
+        assert_eq!(metas, vec![RxMeta::default(), gso]);
+        assert_eq!(b.frames_meta().nth(1).unwrap().0.len(), 5);
+        assert_eq!((b.dropped(), b.used(), b.frame_count()), (1, 3, 2));
+        b.drop_frame();
+        b.drop_frame(); // full: not counted
+        assert_eq!(b.dropped(), 2);
+        b.clear();
+        assert_eq!((b.dropped(), b.used()), (0, 0));
     }
 
     #[test]

@@ -120,6 +120,8 @@ pub struct DriverStats {
     pub rx_bytes: u64,
     /// Read calls that failed.
     pub rx_errors: u64,
+    /// Frames read and refused by the device (a bad offload header).
+    pub rx_dropped: u64,
     /// Frames written to the device.
     pub tx_frames: u64,
     /// Bytes of those frames.
@@ -135,6 +137,7 @@ struct DriverCounters {
     rx_frames: AtomicU64,
     rx_bytes: AtomicU64,
     rx_errors: AtomicU64,
+    rx_dropped: AtomicU64,
     tx_frames: AtomicU64,
     tx_bytes: AtomicU64,
     tx_dropped: AtomicU64,
@@ -152,6 +155,7 @@ impl DriverCounters {
             rx_frames: g(&self.rx_frames),
             rx_bytes: g(&self.rx_bytes),
             rx_errors: g(&self.rx_errors),
+            rx_dropped: g(&self.rx_dropped),
             tx_frames: g(&self.tx_frames),
             tx_bytes: g(&self.tx_bytes),
             tx_dropped: g(&self.tx_dropped),
@@ -841,13 +845,19 @@ impl EventLoop {
             if s.rx.used() == 0 {
                 continue;
             }
+            if s.rx.dropped() > 0 {
+                DriverCounters::add(&s.counters.rx_dropped, s.rx.dropped());
+            }
             let (mut frames, mut bytes) = (0, 0);
             // One device read is one NAPI poll: the ACKs of a run of in-order TCP segments
             // are decided once, at its end (the core's GRO-like receive batch).
             g.stack.rx_batch_begin();
-            for f in s.rx.frames() {
+            for (f, meta) in s.rx.frames_meta() {
                 let mut skb = g.stack.alloc_rx(f.len());
                 skb.put_slice(f);
+                skb.gso_size = meta.gso_size;
+                skb.gso_type = meta.gso_type;
+                skb.ip_summed = meta.ip_summed;
                 g.stack.receive(now, s.ifindex, skb);
                 frames += 1;
                 bytes += f.len() as u64;

@@ -358,9 +358,24 @@ fn tap_host(
     net: u8,
     wrap: impl FnOnce(TunDevice) -> Box<dyn Device>,
 ) -> (Cleanup, String, Runtime, Ipv4Addr, Ipv4Addr) {
+    tap_host_with(prefix, net, false, wrap)
+}
+
+/// [`tap_host`], the TAP opened with receive offload (vnet headers, TSO4 and checksum
+/// offload) when `offload`.
+fn tap_host_with(
+    prefix: &str,
+    net: u8,
+    offload: bool,
+    wrap: impl FnOnce(TunDevice) -> Box<dyn Device>,
+) -> (Cleanup, String, Runtime, Ipv4Addr, Ipv4Addr) {
     let name = unique(prefix);
     let mut cleanup = Cleanup::default();
-    let tap = TunDevice::tap(&name).unwrap();
+    let tap = if offload {
+        TunDevice::tap_offload(&name).unwrap()
+    } else {
+        TunDevice::tap(&name).unwrap()
+    };
     cleanup.on_drop(&["link", "del", &name]);
     disable_ipv6(&name);
     ip(&["addr", "add", &format!("10.{net}.0.1/24"), "dev", &name]);
@@ -475,6 +490,55 @@ fn tap_tcp_with_the_kernel_both_ways_refused_and_half_closed() {
             .unwrap();
         let e = linnet::TcpStream::connect(rt.handle(), closed).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::ECONNREFUSED), "{e}");
+        rt.shutdown().unwrap();
+    });
+}
+
+/// The TAP with receive offload (`IFF_VNET_HDR`, `TUNSETOFFLOAD` TSO4 + CSUM): the kernel
+/// hands linnet its TSO/GRO super-segments (up to 64 KB, checksum partial) and partial UDP
+/// checksums. 100 MB each way arrive intact, ping and UDP work both ways, and linnet reads
+/// far fewer frames than one per 1448-byte segment (without offload: about 690 per MB of
+/// data, 7240 for 10 MB). Nothing is dropped for a bad vnet header and no checksum error is
+/// counted.
+#[test]
+fn tap_with_receive_offload_tcp_udp_and_ping_with_the_kernel() {
+    let test = "tap_with_receive_offload_tcp_udp_and_ping_with_the_kernel";
+    if !kernel_env::kernel_ready(test, &[kernel_env::PING]) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    in_fresh_netns(|| {
+        let (_cleanup, _, rt, kernel_ip, linnet_ip) =
+            tap_host_with("lno", 95, true, |t| Box::new(t));
+        linux_pings(None, &linnet_ip.to_string());
+        linnet_pings(&rt, kernel_ip);
+        let k = std::net::UdpSocket::bind(sa(kernel_ip, 0)).unwrap();
+        udp_both_ways(&rt, &k, linnet_ip, 5000);
+
+        let dev = linnet::core::IfIndex(2);
+        let before = rt.handle().driver_stats(dev).unwrap();
+        let data = bulk_pattern(TCP_BULK, 43);
+        tcp_bulk_both_ways(&rt, kernel_ip, linnet_ip, 7000, &data);
+        let after = rt.handle().driver_stats(dev).unwrap();
+        let frames = after.rx_frames - before.rx_frames;
+        let mb = 2.0 * data.len() as f64 / 1e6;
+        eprintln!(
+            "offload: {frames} frames read for {mb:.0} MB of data both ways \
+             ({:.0} per MB; received {} bytes)",
+            frames as f64 / mb,
+            after.rx_bytes - before.rx_bytes
+        );
+        // Linux -> linnet alone would be ~69k frames without offload; the ACKs of the
+        // other direction add ~10k. With super-segments it must be well under half.
+        assert!(
+            (frames as usize) < data.len() / 1448 / 2,
+            "{frames} frames for {} bytes",
+            data.len()
+        );
+        assert_eq!(after.rx_dropped, 0);
+        let c = rt.with_stack(|s| s.counters());
+        assert_eq!(c.tcp.in_csum_errors, 0, "{:?}", c.tcp);
+        assert_eq!(c.udp.in_csum_errors, 0, "{:?}", c.udp);
         rt.shutdown().unwrap();
     });
 }
