@@ -25,7 +25,9 @@
 //! it, as in any file transfer). Every measurement runs `--reps` times, interleaved (rep 1
 //! of each, then rep 2, ...), and the median is reported. Sockets keep their default
 //! buffer sizes on both sides (both Linux and linnet grow them: `tcp_sndbuf_expand`,
-//! `tcp_moderate_rcvbuf`).
+//! `tcp_moderate_rcvbuf`). linnet reads its TAP with receive offload (`IFF_VNET_HDR`,
+//! `TUNSETOFFLOAD`: one read per kernel TSO super-segment of up to 64 KB, as a virtio-net
+//! guest's vhost reads it) unless `--tap-offload off`.
 //!
 //! Output: a table, and one `median KEY MB/s` line per measurement for scripts.
 //!
@@ -69,6 +71,7 @@ and linnet <-> linnet in process
 
 usage: tcp_bench [--tap NAME] [--veth NAME] [--netns NAME] [--mb N] [--reps N]
                  [--only LIST] [--tcp-wmem BYTES] [--tcp-rmem BYTES] [--out FILE.md]
+                 [--tap-offload on|off]
 
   --tap NAME     TAP interface to create (default ltt<pid>)
   --veth NAME    host end of the veth pair; the peer is NAMEp (default lvt<pid>)
@@ -79,6 +82,9 @@ usage: tcp_bench [--tap NAME] [--veth NAME] [--netns NAME] [--mb N] [--reps N]
   --tcp-wmem B   linnet's default send buffer (tcp_wmem[1]; default: StackConfig's)
   --tcp-rmem B   linnet's default receive buffer (tcp_rmem[1]; default: StackConfig's)
   --out FILE     also write the table (Markdown) to FILE
+  --tap-offload on|off
+                 read the TAP with receive offload (IFF_VNET_HDR + TUNSETOFFLOAD: the
+                 kernel's TSO super-segments, up to 64 KB per read) (default on)
 
 Addresses: host 10.75.0.1/24 on the TAP, linnet 10.75.0.2; host 10.76.0.1/24 on the veth,
 Linux 10.76.0.2 in the namespace; 10.81.0.1 and .2 in process. tap and veth need root.";
@@ -94,6 +100,7 @@ struct Args {
     tcp_wmem: Option<usize>,
     tcp_rmem: Option<usize>,
     out: Option<PathBuf>,
+    tap_offload: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -108,6 +115,7 @@ fn parse_args() -> Result<Args, String> {
         tcp_wmem: None,
         tcp_rmem: None,
         out: None,
+        tap_offload: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -155,6 +163,13 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--out" => a.out = Some(PathBuf::from(val)),
+            "--tap-offload" => {
+                a.tap_offload = match val.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(bad("on or off")),
+                }
+            }
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -231,9 +246,19 @@ fn stack_on(
     Ok(rt)
 }
 
-/// linnet on a TAP: the kernel end is 10.75.0.1/24.
+/// linnet on a TAP (with receive offload unless `--tap-offload off`): the kernel end is
+/// 10.75.0.1/24.
 fn setup_tap(a: &Args, cleanup: &mut Cleanup) -> io::Result<Runtime> {
-    let tap = TunDevice::tap(&a.tap)?;
+    let tap = if a.tap_offload {
+        TunDevice::tap_offload(&a.tap)?
+    } else {
+        TunDevice::tap(&a.tap)?
+    };
+    eprintln!(
+        "TAP {}: receive offload {}",
+        a.tap,
+        if a.tap_offload { "on" } else { "off" }
+    );
     cleanup.on_drop(&["link", "del", &a.tap]);
     disable_ipv6(&a.tap);
     ip(&["addr", "add", "10.75.0.1/24", "dev", &a.tap])?;
