@@ -48,7 +48,8 @@ pub enum PacketType {
     Loopback = 5,
 }
 
-/// Segmentation-offload type (Linux: `SKB_GSO_*`), room kept for the offload issue.
+/// Segmentation-offload type (Linux: `SKB_GSO_*`). On receive, an offloading TAP marks the
+/// kernel's TCPv4 super-segments `TcpV4`; nothing is segmented on output yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum GsoType {
     /// Not a GSO packet.

@@ -7,6 +7,10 @@
 //! RFCs: RFC 791 §3.2, RFC 1122 §3.2.1, RFC 1812 §5.2.4.3 (martian addresses).
 //!
 //! Every drop is counted under the MIB name Linux uses and a `DropReason`.
+//!
+//! As `ip_rcv`, input checks no MTU: a GSO super-packet from an offloading device (up to
+//! 64 KB, `skb.gso_size` set) is delivered whole. Forwarding one is not supported (dropped,
+//! OutDiscards); a `CHECKSUM_PARTIAL` packet's L4 checksum is completed before forwarding.
 
 use core::net::Ipv4Addr;
 

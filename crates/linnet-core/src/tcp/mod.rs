@@ -31,6 +31,9 @@
 //! - `gro`: the receive batch ([`Stack::rx_batch_begin`] / [`Stack::rx_batch_end`]): the
 //!   ACK decision of a run of in-order segments is made once at its end, with
 //!   `tcp_gro_receive`'s merge and flush rules; duplicate ACKs and SACK stay per segment.
+//!   A GSO super-segment from an offloading device (`skb.gso_size`) is one segment here, as
+//!   a GRO skb is in Linux: rcv_mss is measured from `gso_size` (`tcp_measure_rcv_mss`) and
+//!   a `CHECKSUM_PARTIAL` / `CHECKSUM_UNNECESSARY` skb's checksum is not verified.
 //! - `buf`: buffer sizing (send-buffer growth, receive-buffer autotuning) and the
 //!   congestion window after idle.
 //!
