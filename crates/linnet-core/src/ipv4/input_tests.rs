@@ -357,3 +357,73 @@ fn ip_loopback_source_accepted_with_route_localnet() {
     assert_eq!(h.stack.stats().rt.in_martian_src, 0);
     assert_eq!(h.stack.stats().udp.no_ports, 1);
 }
+
+/// A forwarding stack with a default route through the gateway on eth0, and a TCP packet
+/// from the peer to a foreign host whose checksum is partial (only the folded pseudo-header
+/// sum, as a TAP with checksum offload hands the kernel's own packets over).
+fn forwarding_partial_tcp() -> (Harness, Vec<u8>, Ipv4Addr) {
+    let cfg = StackConfig {
+        ip_forward: true,
+        ..StackConfig::default()
+    };
+    let h = Harness::with_config(cfg, 1).with_gateway();
+    let far = Ipv4Addr::new(192, 0, 2, 7);
+    let seg = TcpSeg {
+        sport: 40_000,
+        dport: 80,
+        seq: 1,
+        ack: Some(1),
+        payload: (0..1000u32).map(|i| (i % 253) as u8).collect(),
+        ..TcpSeg::default()
+    };
+    let mut tcp = tcp_segment(PEER_IP, far, &seg);
+    let pseudo = crate::wire::checksum::pseudo_header_v4(PEER_IP, far, 6, tcp.len() as u16);
+    tcp[16..18].copy_from_slice(&crate::wire::checksum::fold(pseudo).to_be_bytes());
+    (h, ipv4_packet(PEER_IP, far, Protocol::TCP, 64, &tcp), far)
+}
+
+/// `skb_checksum_help`: a `CHECKSUM_PARTIAL` packet that is forwarded leaves with its TCP
+/// checksum completed (no device finishes it on output).
+#[test]
+fn forwarded_partial_checksum_packet_leaves_with_a_complete_checksum() {
+    let (mut h, ip, far) = forwarding_partial_tcp();
+    let mut skb = crate::SkBuff::from_slice(&ip_frame(&ip));
+    skb.ip_summed = crate::skb::IpSummed::Partial;
+    let eth0 = h.eth0;
+    h.stack.receive(h.now, eth0, skb);
+    let out = h.drain();
+    let fwd: Vec<&Vec<u8>> = out
+        .iter()
+        .filter(|f| f.len() > 34 && f[14 + 9] == 6 && f[30..34] == far.octets())
+        .collect();
+    assert_eq!(fwd.len(), 1, "{} frames out", out.len());
+    let l4 = &fwd[0][34..];
+    let sum = crate::wire::checksum::combine(
+        crate::wire::checksum::pseudo_header_v4(PEER_IP, far, 6, l4.len() as u16),
+        crate::wire::checksum::sum(l4),
+    );
+    assert_eq!(
+        crate::wire::checksum::fold(sum),
+        0xffff,
+        "valid TCP checksum"
+    );
+    assert_eq!(h.stack.stats().ip.forw_datagrams, 1);
+}
+
+/// Deviation from Linux (documented in `ip_forward`): a GSO super-packet is not segmented
+/// for forwarding; it is dropped and counted in OutDiscards, with no ICMP
+/// fragmentation-needed (its segments would fit the MTU).
+#[test]
+fn forwarded_gso_packet_is_dropped_and_counted() {
+    let (mut h, ip, _) = forwarding_partial_tcp();
+    let mut skb = crate::SkBuff::from_slice(&ip_frame(&ip));
+    skb.ip_summed = crate::skb::IpSummed::Partial;
+    skb.gso_size = 1000;
+    skb.gso_type = crate::skb::GsoType::TcpV4;
+    let eth0 = h.eth0;
+    h.stack.receive(h.now, eth0, skb);
+    assert!(h.drain().is_empty());
+    let st = h.stack.stats();
+    assert_eq!((st.ip.out_discards, st.ip.forw_datagrams), (1, 0));
+    assert_eq!(st.icmp.out_msgs, 0);
+}
