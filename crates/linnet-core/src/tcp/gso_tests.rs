@@ -73,7 +73,8 @@ fn gso_super_segment_is_taken_whole_with_one_ack_and_rcv_mss_from_gso_size() {
     assert_eq!(read_all(&mut h, s), payload);
     let i = h.stack.tcp_info(s).unwrap();
     assert_eq!(i.rcv_mss, u32::from(GSO_SIZE));
-    assert_eq!(i.data_segs_in, 1);
+    // tcp_segs_in counts the segments a GSO skb stands for (gso_segs).
+    assert_eq!(i.data_segs_in, 10);
     assert_eq!(h.stack.stats().tcp.in_csum_errors, 0);
 }
 
@@ -102,7 +103,7 @@ fn gso_64k_super_segment_is_acked_once_when_read() {
     assert_eq!(acks.len(), 1, "{acks:#?}");
     assert_eq!(acks[0].ack, Some(conn.peer_nxt));
     let i = h.stack.tcp_info(s).unwrap();
-    assert_eq!((i.rcv_mss, i.data_segs_in), (u32::from(GSO_SIZE), 1));
+    assert_eq!((i.rcv_mss, i.data_segs_in), (u32::from(GSO_SIZE), 45));
     assert_eq!(h.stack.stats().tcp.in_csum_errors, 0);
 }
 

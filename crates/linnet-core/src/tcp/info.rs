@@ -302,12 +302,20 @@ impl TcpSock {
         }
     }
 
-    /// `tcp_segs_in`.
-    pub(crate) fn count_segment_in(&mut self, payload: usize) {
+    /// `tcp_segs_in`: a GSO super-segment counts as the `gso_segs` segments it stands for
+    /// (`payload / gso_size` rounded up).
+    pub(crate) fn count_segment_in(&mut self, payload: usize, gso_size: u16) {
+        let segs = if gso_size == 0 {
+            1
+        } else {
+            u32::try_from(payload.div_ceil(usize::from(gso_size)))
+                .unwrap_or(u32::MAX)
+                .max(1)
+        };
         let c = &mut self.counters;
-        c.segs_in = c.segs_in.wrapping_add(1);
+        c.segs_in = c.segs_in.wrapping_add(segs);
         if payload > 0 {
-            c.data_segs_in = c.data_segs_in.wrapping_add(1);
+            c.data_segs_in = c.data_segs_in.wrapping_add(segs);
         }
     }
 }

@@ -209,7 +209,7 @@ impl Stack {
             }
             let gro = sk.state != TcpState::TimeWait;
             if gro {
-                sk.count_segment_in(seg.payload.len());
+                sk.count_segment_in(seg.payload.len(), seg.gso_size);
                 self.tcp_gro_receive(&mut sk, seg);
             }
             let r = match sk.state {
