@@ -119,6 +119,7 @@ impl Stack {
             tos: tx.tos,
             pmtudisc_want: true,
             sock_id: None,
+            ignore_df: true,
             mark: tx.mark,
             priority: tx.priority,
         };

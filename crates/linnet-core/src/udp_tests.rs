@@ -415,7 +415,9 @@ fn udp_datagram_over_mtu_is_fragmented_into_1480_byte_pieces() {
 
 /// Seed 7.6(c): "our client sends 10-byte 'message 1:' ... peer tcpdump shows UDP len 18;
 /// with bind(888) the source port is 888"; DF set because it fits (IP_PMTUDISC_WANT), and
-/// an unconnected DF datagram carries IP ID 0 (`ip_select_ident_segs`).
+/// an unconnected DF datagram still takes the hashed ID (`ip_append_data` sets
+/// `skb->ignore_df` under IP_PMTUDISC_WANT, so `ip_select_ident_segs` does not give 0):
+/// Linux 6.18 sent three unconnected DF datagrams on lo with IDs 30321, 30322, 30323.
 #[test]
 fn udp_datagram_on_the_wire_has_linux_header_fields() {
     let mut h = harness();
@@ -431,9 +433,17 @@ fn udp_datagram_on_the_wire_has_linux_header_fields() {
     assert_eq!((sport, dport, data.len()), (888, 999, 10));
     assert_eq!(u16::from_be_bytes([ip.payload()[4], ip.payload()[5]]), 18);
     assert!(ip.ip.dont_frag);
-    assert_eq!(ip.ip.ident, 0);
     assert_eq!(ip.ip.hop_limit, 64);
     assert_eq!(h.stack.stats().udp.out_datagrams, 1);
+    // The next datagram to the same destination, at the same instant: the next ID of the
+    // same hashed counter (ip_idents_reserve adds no random step when no time passed).
+    h.stack
+        .udp_send_to(s, b"message 2:", Some(addr(PEER_IP, 999)))
+        .unwrap();
+    let out2 = h.drain();
+    let (ip2, ..) = parse_udp(&out2[0]).unwrap();
+    assert!(ip2.ip.dont_frag);
+    assert_eq!(ip2.ip.ident, ip.ip.ident.wrapping_add(1));
 }
 
 /// The ARP failure's host unreachable reaches a connected socket's next send too

@@ -325,6 +325,7 @@ impl Stack {
             tos,
             pmtudisc_want: false,
             sock_id: None,
+            ignore_df: false,
             mark: 0,
             priority: 0,
         };
@@ -361,6 +362,7 @@ impl Stack {
             tos,
             pmtudisc_want: false,
             sock_id: None,
+            ignore_df: false,
             mark: 0,
             priority: 0,
         };
@@ -451,6 +453,7 @@ impl Stack {
             tos: (tos & 0x1e) | 0xc0,
             pmtudisc_want: false,
             sock_id: None,
+            ignore_df: false,
             mark: 0,
             priority: 0,
         };

@@ -82,6 +82,11 @@ pub(crate) struct IpParams {
     pub pmtudisc_want: bool,
     /// The socket's own ID counter for connected DF traffic (`inet->inet_id`), if any.
     pub sock_id: Option<u16>,
+    /// `skb->ignore_df`: `ip_append_data` sets it for a socket under `IP_PMTUDISC_WANT`
+    /// (UDP and ping sockets by default), so a DF datagram without `sock_id` still takes
+    /// the hashed ID (`ip_select_ident_segs`); without it (TCP's control socket, which is
+    /// `IP_PMTUDISC_DO`) DF traffic with no socket counter carries ID 0.
+    pub ignore_df: bool,
     /// `skb->mark`: the sending socket's `sk_mark` (`SO_MARK`), 0 for replies the stack
     /// makes itself (`IP4_REPLY_MARK` with `fwmark_reflect` off).
     pub mark: u32,
@@ -336,8 +341,8 @@ impl Stack {
         let df = p.pmtudisc_want && fits;
         let ident = match (df, p.sock_id) {
             (true, Some(id)) => id,
-            (true, None) => 0,
-            (false, _) => {
+            (true, None) if !p.ignore_df => 0,
+            _ => {
                 let r = self.rand_u32();
                 self.idents
                     .select(self.now.as_millis(), p.daddr, dst.src, p.proto.0, r)

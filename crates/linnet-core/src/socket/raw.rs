@@ -757,6 +757,7 @@ impl Stack {
                 tos,
                 pmtudisc_want: true,
                 sock_id,
+                ignore_df: true,
                 mark,
                 priority,
             };

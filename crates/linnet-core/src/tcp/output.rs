@@ -356,6 +356,7 @@ impl Stack {
             tos: (sk.ip.tos & !INET_ECN_MASK) | ecn.tos,
             pmtudisc_want: true,
             sock_id: Some(sk.inet_id),
+            ignore_df: false,
             mark: sk.ip.mark,
             priority: sk.ip.priority,
         };
@@ -557,6 +558,7 @@ impl Stack {
             tos: 0,
             pmtudisc_want: true,
             sock_id: None,
+            ignore_df: false,
             mark: sk_ip.0,
             priority: sk_ip.1,
         };
