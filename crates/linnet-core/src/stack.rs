@@ -613,7 +613,16 @@ impl Stack {
         self.events_dropped
     }
 
+    /// Queues `ev` for the application. The queue is bounded (`event_queue_len`): when full
+    /// the oldest event is dropped and counted in [`Stack::events_dropped`]. A `Readable`
+    /// for the socket whose `Readable` is already last in the queue adds nothing and is not
+    /// queued twice: like `ep_poll_callback` on an item already on the ready list, the
+    /// reader has not yet looked, so one wake-up covers both arrivals (and a burst of
+    /// segments drained in one input costs one slot, not one per segment).
     pub(crate) fn push_event(&mut self, ev: Event) {
+        if matches!(ev, Event::Readable(_)) && self.events.back() == Some(&ev) {
+            return;
+        }
         if self.events.len() >= self.cfg.event_queue_len {
             self.events.pop_front();
             self.events_dropped += 1;

@@ -971,12 +971,11 @@ impl Stack {
         }
         s.rmem += size;
         rx.pktinfo_prepared = s.cmsg_flags & crate::socket::cmsg::IP_CMSG_PKTINFO != 0;
-        let was_empty = s.rxq.is_empty();
         s.rxq.push_back((skb, from, rx));
         self.stats.consumed += 1;
-        if was_empty {
-            self.push_event(Event::Readable(h));
-        }
+        // sk_data_ready on every queued datagram (__udp_enqueue_schedule_skb), not only
+        // when the queue was empty: an EPOLLET reader gets an edge per datagram.
+        self.push_event(Event::Readable(h));
     }
 
     /// `__udp4_lib_err`: an ICMP error about a datagram `saddr:sport -> daddr:dport` that

@@ -255,11 +255,9 @@ impl Stack {
             return true;
         }
         s.rmem += icmp.len() + 256;
-        let was_empty = s.rxq.is_empty();
         s.rxq.push_back((icmp.to_vec(), from));
-        if was_empty {
-            self.push_event(Event::Readable(h));
-        }
+        // sk_data_ready on every queued reply (sock_queue_rcv_skb).
+        self.push_event(Event::Readable(h));
         true
     }
 

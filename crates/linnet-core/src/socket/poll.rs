@@ -29,11 +29,13 @@
 //! `do_epoll_ctl` does; a closed socket leaves the set by itself (the fd's last `fput`),
 //! noticed when its id comes up.
 //!
-//! Deviation from Linux: the TCP code reports `Readable` when data lands in an empty receive
-//! queue (or with the FIN), where Linux's `sk_data_ready` runs on every arrival. So an
-//! `EPOLLET` item is not re-reported for more data arriving before the queue was drained,
-//! and with `SO_RCVLOWAT` above 1 an item whose first arrival fell short of the mark is not
-//! woken when the rest arrives (a `sock_poll` or an `EPOLL_CTL_MOD` sees it).
+//! TCP, UDP and ping sockets report `Readable` on every arrival (Linux's `sk_data_ready`),
+//! so an `EPOLLET` item gets an edge per arrival, and an item waiting on `SO_RCVLOWAT`
+//! above 1 is polled again when the rest of its target arrives. The stack's event queue
+//! folds a `Readable` into an identical one still last in the queue (the reader has not
+//! looked yet, as `ep_poll_callback` on an item already on the ready list).
+//! Deviation from Linux: raw sockets still report `Readable` only when their queue was
+//! empty.
 //!
 //! Deviation from Linux: `epoll_wait` never sleeps here (the core does not block); a front
 //! door waits for the stack's events and calls it again, as for the other calls.

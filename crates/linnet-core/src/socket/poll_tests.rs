@@ -335,8 +335,7 @@ fn epoll_level_and_edge_triggered() {
     let mut buf = [0u8; 16];
     h.stack.sys_recvmsg(a, &mut buf, 0).unwrap();
     assert_eq!(lt.epoll_wait(&h.stack, 8).unwrap(), Vec::new());
-    // A new arrival into the empty queue is a new edge (see the module doc's deviation for
-    // arrivals into a non-empty queue).
+    // A new arrival into the empty queue is a new edge.
     h.stack.sys_sendto(c, b"more", 0, None).unwrap();
     h.drain();
     for e in h.events() {
@@ -466,11 +465,146 @@ fn ping_socket_datagram_poll_and_epoll() {
     )));
     assert_eq!(h.stack.sock_poll(p), IN | DGRAM_OUT);
     feed(&mut h, &mut ep);
+    let want = vec![EpollEvent {
+        events: IN.0,
+        data: 9,
+    }];
+    assert_eq!(ep.epoll_wait(&h.stack, 4).unwrap(), want);
+    assert_eq!(ep.epoll_wait(&h.stack, 4).unwrap(), Vec::new());
+    // A second reply while the first is unread: sk_data_ready again, a new edge.
+    let reply = icmp_echo(false, 80, 2, b"hi");
+    h.receive(&ip_frame(&ipv4_packet(
+        PEER_IP,
+        OUR_IP,
+        crate::wire::ipv4::Protocol::ICMP,
+        64,
+        &reply,
+    )));
+    feed(&mut h, &mut ep);
+    assert_eq!(ep.epoll_wait(&h.stack, 4).unwrap(), want);
+}
+
+/// Linux's `sk_data_ready` runs on every TCP arrival, not only into an empty queue: an
+/// `EPOLLET` item is reported again for data arriving before the first was read, and an
+/// item whose `SO_RCVLOWAT` target was not met by the first arrival is reported when the
+/// rest arrives.
+#[test]
+fn tcp_edge_per_arrival_and_rcvlowat_rest() {
+    let mut h = Harness::new();
+    let (_l, c, a) = pair(&mut h, 7020);
+    h.events();
+    let mut et = Epoll::new();
+    et.epoll_ctl(&h.stack, EPOLL_CTL_ADD, a, ev(IN.0 | EPOLLET, 1))
+        .unwrap();
+    let want = vec![EpollEvent {
+        events: IN.0,
+        data: 1,
+    }];
+    h.stack.sys_sendto(c, b"one", 0, None).unwrap();
+    h.drain();
+    feed(&mut h, &mut et);
+    assert_eq!(et.epoll_wait(&h.stack, 8).unwrap(), want);
+    assert_eq!(et.epoll_wait(&h.stack, 8).unwrap(), Vec::new());
+    // Nothing read; more data into the non-empty queue is a new edge.
+    h.stack.sys_sendto(c, b"two", 0, None).unwrap();
+    h.drain();
+    feed(&mut h, &mut et);
+    assert_eq!(et.epoll_wait(&h.stack, 8).unwrap(), want);
+    let mut buf = [0u8; 16];
+    assert_eq!(h.stack.sys_recvmsg(a, &mut buf, 0).map(|m| m.len), Ok(6));
+    assert_eq!(&buf[..6], b"onetwo");
+
+    // SO_RCVLOWAT 8: 5 bytes wake the item but the poll finds the target not met; the
+    // next 5 bytes wake it again and now it reports.
+    h.stack
+        .sys_setsockopt(a, SOL_SOCKET, SO_RCVLOWAT, &8i32.to_ne_bytes())
+        .unwrap();
+    h.stack.sys_sendto(c, b"hello", 0, None).unwrap();
+    h.drain();
+    feed(&mut h, &mut et);
+    assert_eq!(et.epoll_wait(&h.stack, 8).unwrap(), Vec::new());
+    h.stack.sys_sendto(c, b"world", 0, None).unwrap();
+    h.drain();
+    feed(&mut h, &mut et);
+    assert_eq!(et.epoll_wait(&h.stack, 8).unwrap(), want);
+}
+
+/// UDP: every queued datagram is an arrival (`sk_data_ready`), so an `EPOLLET` item is
+/// reported once per datagram even when the earlier ones are still queued.
+#[test]
+fn udp_edge_per_datagram() {
+    let mut h = Harness::new();
+    let u = h.stack.sys_socket(AF_INET, SOCK_DGRAM, 0).unwrap();
+    h.stack.sys_bind(u, &lo(5360)).unwrap();
+    let v = h.stack.sys_socket(AF_INET, SOCK_DGRAM, 0).unwrap();
+    let mut et = Epoll::new();
+    et.epoll_ctl(&h.stack, EPOLL_CTL_ADD, u, ev(IN.0 | EPOLLET, 3))
+        .unwrap();
+    let want = vec![EpollEvent {
+        events: IN.0,
+        data: 3,
+    }];
+    for (i, msg) in [b"a", b"b", b"c"].iter().enumerate() {
+        assert_eq!(h.stack.sys_sendto(v, *msg, 0, Some(&lo(5360))), Ok(1));
+        h.drain();
+        feed(&mut h, &mut et);
+        assert_eq!(et.epoll_wait(&h.stack, 8).unwrap(), want, "datagram {i}");
+        assert_eq!(et.epoll_wait(&h.stack, 8).unwrap(), Vec::new());
+    }
+    let mut buf = [0u8; 4];
+    for want in [b"a", b"b", b"c"] {
+        let m = h.stack.sys_recvmsg(u, &mut buf, 0).unwrap();
+        assert_eq!(&buf[..m.len], want);
+    }
+}
+
+/// The event queue folds a `Readable` into the identical one last in the queue (the reader
+/// has not looked yet), keeps interleaved ones, and still drops the oldest (counted) when
+/// full.
+#[test]
+fn readable_events_fold_and_queue_overflow_counts() {
+    let cfg = crate::StackConfig {
+        event_queue_len: 3,
+        ..crate::StackConfig::default()
+    };
+    let mut h = Harness::with_config(cfg, 1);
+    let u1 = h.stack.sys_socket(AF_INET, SOCK_DGRAM, 0).unwrap();
+    let u2 = h.stack.sys_socket(AF_INET, SOCK_DGRAM, 0).unwrap();
+    h.stack.sys_bind(u1, &lo(5361)).unwrap();
+    h.stack.sys_bind(u2, &lo(5362)).unwrap();
+    let (k1, k2) = (
+        h.stack.socket(u1).unwrap().sk,
+        h.stack.socket(u2).unwrap().sk,
+    );
+    let v = h.stack.sys_socket(AF_INET, SOCK_DGRAM, 0).unwrap();
+    let send = |h: &mut Harness, port: u16| {
+        assert_eq!(h.stack.sys_sendto(v, b"x", 0, Some(&lo(port))), Ok(1));
+        h.drain();
+    };
+    send(&mut h, 5361);
+    send(&mut h, 5361);
+    send(&mut h, 5362);
+    send(&mut h, 5361);
+    assert_eq!(h.stack.events_dropped(), 0);
     assert_eq!(
-        ep.epoll_wait(&h.stack, 4).unwrap(),
-        vec![EpollEvent {
-            events: IN.0,
-            data: 9
-        }]
+        h.events(),
+        [
+            crate::Event::Readable(k1),
+            crate::Event::Readable(k2),
+            crate::Event::Readable(k1)
+        ]
+    );
+    // Four alternating arrivals into a queue of 3: the oldest is dropped and counted.
+    for port in [5361, 5362, 5361, 5362] {
+        send(&mut h, port);
+    }
+    assert_eq!(h.stack.events_dropped(), 1);
+    assert_eq!(
+        h.events(),
+        [
+            crate::Event::Readable(k2),
+            crate::Event::Readable(k1),
+            crate::Event::Readable(k2)
+        ]
     );
 }

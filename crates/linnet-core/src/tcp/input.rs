@@ -1232,7 +1232,6 @@ impl Stack {
         // prune queues); a well-behaved peer never sends beyond the advertised window.
         let room = sk.rcvbuf.saturating_sub(sk.rmem());
         let take = data.len().min(room);
-        let was_empty = sk.rbuf.is_empty();
         if take > 0 {
             sk.rbuf.extend(&data[..take]);
             sk.rcv_nxt += take;
@@ -1258,7 +1257,10 @@ impl Stack {
             }
         }
         self.tcp_sack_remove(sk);
-        if (was_empty && !sk.rbuf.is_empty()) || got_fin {
+        // tcp_data_ready on every in-order arrival (sk_data_ready), not only when the queue
+        // was empty: an EPOLLET reader gets an edge per arrival, and one waiting on
+        // SO_RCVLOWAT is re-polled when the rest of its target arrives.
+        if take > 0 || got_fin {
             self.tcp_event(sk, Event::Readable);
         }
         Rcv::Ok
