@@ -1068,6 +1068,24 @@ const SCENARIOS: &[(&str, &str)] = &[
          getopt s4 SOL_IP IP_TOS 4 -> int 255",
     ),
     (
+        "tcp_ip_recverr",
+        "socket AF_INET SOCK_STREAM|SOCK_NONBLOCK 0 -> fd
+         getopt s0 SOL_IP IP_RECVERR 4 -> int 0
+         setopt s0 SOL_IP IP_RECVERR 7 -> ok
+         getopt s0 SOL_IP IP_RECVERR 4 -> int 1
+         bind s0 127.0.0.1:5061 -> ok
+         listen s0 5 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         getopt s1 SOL_IP IP_RECVERR 4 -> int 0
+         connect s1 127.0.0.1:5061 -> ok
+         accept s0 0 -> fd
+         getopt s2 SOL_IP IP_RECVERR 4 -> int 1
+         setopt s2 SOL_IP IP_RECVERR 0 -> ok
+         getopt s2 SOL_IP IP_RECVERR 4 -> int 0
+         getopt s0 SOL_IP IP_RECVERR 4 -> int 1
+         recv s2 8 MSG_ERRQUEUE -> EAGAIN",
+    ),
+    (
         "deliberate_differences",
         "socket AF_INET SOCK_STREAM 0 -> fd
          bind s0 127.0.0.1:5050 -> ok

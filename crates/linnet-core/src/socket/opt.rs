@@ -660,6 +660,7 @@ fn ip_setsockopt(
                 st.udp_set_transparent(sk, val != 0)
             }
         }
+        IP_RECVERR if proto == IPPROTO_TCP => st.tcp_set_recverr(sk, val != 0),
         IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR | IP_RECVORIGDSTADDR
             if proto == IPPROTO_UDP =>
         {
@@ -707,6 +708,7 @@ fn do_ip_getsockopt(
         IP_TRANSPARENT if proto == IPPROTO_UDP => i32::from(st.udp_transparent(sk)?),
         IP_TRANSPARENT if proto == IPPROTO_TCP => i32::from(st.tcp_transparent(sk)?),
         IP_HDRINCL => 0,
+        IP_RECVERR if proto == IPPROTO_TCP => i32::from(st.tcp_recverr(sk)?),
         IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR | IP_RECVORIGDSTADDR
             if proto == IPPROTO_UDP =>
         {

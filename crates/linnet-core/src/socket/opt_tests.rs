@@ -754,3 +754,42 @@ fn tcp_ip_transparent_binds_and_connects_from_a_foreign_address() {
     // Nothing reached the accept-any listener.
     assert_eq!(h.stack.tcp_accept(tl).map(|_| ()), Err(Errno::EAGAIN));
 }
+
+/// `IP_RECVERR` on a TCP socket (`do_ip_setsockopt` sets `inet->recverr`): a boolean,
+/// read back as 0/1, copied into a listener's children (`sk_clone_lock` copies the inet
+/// flags). Its effect on ICMP errors is in `tcp::handshake_tests`.
+#[test]
+fn tcp_ip_recverr_set_get_and_inherited() {
+    let mut h = Harness::new().with_static_peer();
+    let l = sock(&mut h, SOCK_STREAM);
+    assert_eq!(get_int(&mut h, l, SOL_IP, IP_RECVERR), 0);
+    set_ip(&mut h, l, IP_RECVERR, 5).unwrap();
+    assert_eq!(get_int(&mut h, l, SOL_IP, IP_RECVERR), 1);
+    h.stack.sys_bind(l, &sa(OUR_IP, 8081)).unwrap();
+    h.stack.sys_listen(l, 8).unwrap();
+    let syn = TcpSeg {
+        sport: 4001,
+        dport: 8081,
+        seq: 100,
+        syn: true,
+        window: 65535,
+        mss: Some(1460),
+        ..TcpSeg::default()
+    };
+    let out = h.exchange(&tcp_frame_from(PEER_IP, OUR_IP, &syn));
+    let synack = parse_tcp(&out[0]).unwrap();
+    let ack = TcpSeg {
+        sport: 4001,
+        dport: 8081,
+        seq: 101,
+        ack: Some(synack.seq.wrapping_add(1)),
+        window: 65535,
+        ..TcpSeg::default()
+    };
+    h.receive(&tcp_frame_from(PEER_IP, OUR_IP, &ack));
+    let (c, _) = h.stack.sys_accept4(l, 0).unwrap();
+    assert_eq!(get_int(&mut h, c, SOL_IP, IP_RECVERR), 1);
+    set_ip(&mut h, c, IP_RECVERR, 0).unwrap();
+    assert_eq!(get_int(&mut h, c, SOL_IP, IP_RECVERR), 0);
+    assert_eq!(get_int(&mut h, l, SOL_IP, IP_RECVERR), 1);
+}

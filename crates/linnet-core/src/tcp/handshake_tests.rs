@@ -401,3 +401,44 @@ fn icmp_error_on_established_connection_is_soft() {
     let _ = h.advance(Duration::from_secs(1100));
     assert_eq!(h.stack.tcp_take_error(s), Ok(Some(Errno::EHOSTUNREACH)));
 }
+
+/// With `IP_RECVERR` (`inet->recverr`) `tcp_v4_err` makes the same ICMP error a hard
+/// error on an established connection: `sk_err` is set and reported (an Error event, the
+/// next send fails with it once), and the connection goes on. An error quoting a sequence
+/// number outside the window is still ignored (OutOfWindowIcmps).
+#[test]
+fn icmp_error_on_established_connection_is_hard_with_recverr() {
+    let mut h = setup();
+    let (s, _conn, _) = open_active(&mut h, true);
+    assert_eq!(h.stack.tcp_recverr(s), Ok(false));
+    h.stack.tcp_set_recverr(s, true).unwrap();
+    assert_eq!(h.stack.tcp_recverr(s), Ok(true));
+    h.stack.tcp_send(s, b"x").unwrap();
+    let d = one(&mut h);
+    let q = d.ip.packet[..28].to_vec();
+    let icmp_frame = |code: u8, q: &[u8]| {
+        ip_frame(&ipv4_packet(
+            PEER_IP,
+            OUR_IP,
+            crate::wire::ipv4::Protocol::ICMP,
+            64,
+            &icmp_error(3, code, 0, q),
+        ))
+    };
+    // Out of window first: the quoted sequence number moved past SND.NXT.
+    let mut bad = q.clone();
+    let seq = u32::from_be_bytes([bad[24], bad[25], bad[26], bad[27]]).wrapping_add(1000);
+    bad[24..28].copy_from_slice(&seq.to_be_bytes());
+    let before = h.stack.stats().tcp_ext.out_of_window_icmps;
+    assert!(h.exchange(&icmp_frame(1, &bad)).is_empty());
+    assert_eq!(h.stack.stats().tcp_ext.out_of_window_icmps, before + 1);
+    h.events();
+    // Host unreachable about our segment: hard.
+    assert!(h.exchange(&icmp_frame(1, &q)).is_empty());
+    assert!(h.events().contains(&Event::Error(s)));
+    assert_eq!(h.stack.tcp_state(s), Ok(TcpState::Established));
+    assert_eq!(h.stack.tcp_send(s, b"y"), Err(Errno::EHOSTUNREACH));
+    // Reported once; the connection still carries data.
+    assert_eq!(h.stack.tcp_send(s, b"y"), Ok(1));
+    assert_eq!(h.stack.tcp_take_error(s), Ok(None));
+}

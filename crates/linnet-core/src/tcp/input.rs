@@ -1563,7 +1563,8 @@ impl Stack {
     /// A connection still opening (SYN-SENT, SYN-RECEIVED) fails at once with the error
     /// (ECONNREFUSED for a port unreachable, EHOSTUNREACH, ...); an established one keeps
     /// it as the soft error reported if it later times out (RFC 1122 §4.2.3.9: soft errors
-    /// must not abort). Fragmentation needed (`frag_mtu`, the next-hop MTU it carries) is
+    /// must not abort), or with `IP_RECVERR` sets it as `sk_err`, reported at once without
+    /// ending the connection. Fragmentation needed (`frag_mtu`, the next-hop MTU it carries) is
     /// path MTU discovery: `tcp_v4_mtu_reduced`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn tcp_err(
@@ -1610,6 +1611,15 @@ impl Stack {
             TcpState::SynSent | TcpState::SynRecv => {
                 sk.err = Some(err);
                 self.tcp_done(&mut sk);
+                self.tcp_event(&sk, Event::Error);
+            }
+            // tcp_v4_err on a connected socket: with IP_RECVERR a hard error (sk_err +
+            // sk_error_report), the connection goes on; without it a soft one, told only
+            // if the connection times out (RFC 1122 §4.2.3.9).
+            // Deviation from Linux: SYN-SENT / SYN-RECV errors with IP_RECVERR are not
+            // queued on an error queue (ip_icmp_error): TCP sockets have none here.
+            _ if sk.ip.recverr => {
+                sk.err = Some(err);
                 self.tcp_event(&sk, Event::Error);
             }
             _ => sk.err_soft = Some(err),

@@ -355,6 +355,10 @@ pub(crate) struct IpSockOpts {
     pub(crate) ecn_tos: u8,
     /// `inet->min_ttl` (`IP_MINTTL`): segments with a lower TTL are dropped.
     pub(crate) min_ttl: u8,
+    /// `IP_RECVERR` (`inet->recverr`): an ICMP error about an established connection is
+    /// a hard error (`sk_err`, reported at once) instead of the soft one kept for a
+    /// timeout (`tcp_v4_err`).
+    pub(crate) recverr: bool,
 }
 
 #[derive(Debug)]
@@ -1338,6 +1342,22 @@ impl Stack {
             sk.ip.min_ttl = min_ttl;
             Ok(())
         })
+    }
+
+    /// `IP_RECVERR` on a TCP socket (`inet->recverr`, children inherit it): ICMP errors
+    /// about an established connection become hard errors (`sk_err`, POLLERR, reported by
+    /// the next send or receive) as `tcp_v4_err` does; without it they are soft
+    /// (`sk_err_soft`, reported only if the connection times out).
+    pub fn tcp_set_recverr(&mut self, h: SocketHandle, on: bool) -> Result<(), Errno> {
+        self.tcp_with(h, |_, sk| {
+            sk.ip.recverr = on;
+            Ok(())
+        })
+    }
+
+    /// `getsockopt(IP_RECVERR)` on a TCP socket.
+    pub fn tcp_recverr(&self, h: SocketHandle) -> Result<bool, Errno> {
+        Ok(self.tcp_sock_ref(h)?.ip.recverr)
     }
 
     /// `getsockopt(IP_TTL)` / `getsockopt(IP_TOS)` on a TCP socket: `uc_ttl` (none when
