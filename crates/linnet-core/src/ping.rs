@@ -129,11 +129,12 @@ impl Stack {
     }
 
     /// Reports an echo reply (`ping_rcv`).
-    pub(crate) fn ping_reply(&mut self, from: Ipv4Addr, ttl: u8, icmp: &[u8]) {
+    pub(crate) fn ping_reply(&mut self, from: Ipv4Addr, rx: crate::udp::RxIpInfo, icmp: &[u8]) {
         if icmp.len() < 8 {
             return;
         }
-        if self.ping_sock_rcv(from, icmp) {
+        let ttl = rx.ttl;
+        if self.ping_sock_rcv(from, rx, icmp) {
             return;
         }
         let ident = u16::from_be_bytes([icmp[4], icmp[5]]);
@@ -147,14 +148,16 @@ impl Stack {
         }));
     }
 
-    /// Reports an error about one of our echo requests (`ping_err`). `inner_icmp` is the
-    /// quoted ICMP header.
-    pub(crate) fn ping_err(&mut self, from: Ipv4Addr, msg_type: u8, code: u8, inner_icmp: &[u8]) {
+    /// Reports an error about one of our echo requests (`ping_err`). `e.payload` is the
+    /// quoted ICMP message (header and what follows), `dest` the quoted destination.
+    pub(crate) fn ping_err(&mut self, dest: Ipv4Addr, e: &crate::udp::errqueue::IcmpErr<'_>) {
+        let inner_icmp = e.payload;
+        let (from, msg_type, code) = (e.offender, e.icmp_type, e.code);
         if inner_icmp.len() < 8 || inner_icmp[0] != Message::ECHO_REQUEST.0 {
             return;
         }
         let ident = u16::from_be_bytes([inner_icmp[4], inner_icmp[5]]);
-        if self.ping_sock_err(msg_type, code, ident) {
+        if self.ping_sock_err(ident, dest, e) {
             return;
         }
         let seq = u16::from_be_bytes([inner_icmp[6], inner_icmp[7]]);

@@ -1068,6 +1068,27 @@ const SCENARIOS: &[(&str, &str)] = &[
          getopt s4 SOL_IP IP_TOS 4 -> int 255",
     ),
     (
+        "ping_cmsgs_recverr",
+        "sysctl ping_group_range 0,2147483647 -> ok
+         socket AF_INET SOCK_DGRAM IPPROTO_ICMP -> fd
+         getopt s0 SOL_IP IP_RECVERR 4 -> int 0
+         setopt s0 SOL_IP IP_RECVERR 1 -> ok
+         getopt s0 SOL_IP IP_RECVERR 4 -> int 1
+         getopt s0 SOL_IP IP_RECVTTL 4 -> int 0
+         setopt s0 SOL_IP IP_RECVTTL 1 -> ok
+         setopt s0 SOL_IP IP_RECVTOS 1 -> ok
+         getopt s0 SOL_IP IP_RECVTTL 4 -> int 1
+         getopt s0 SOL_IP IP_RECVTOS 4 -> int 1
+         recvc s0 64 MSG_ERRQUEUE -> EAGAIN
+         bind s0 0.0.0.0:4242 -> ok
+         send s0 x:08000000000000016869 0 10.0.0.2:0 -> len 10
+         pump -> ok
+         recvc s0 64 0 -> recv 10 0 x:00008703109200016869 cmsg ttl 64,tos 0
+         setopt s0 SOL_IP IP_RECVERR 0 -> ok
+         getopt s0 SOL_IP IP_RECVERR 4 -> int 0
+         sysctl ping_group_range 1,0 -> ok",
+    ),
+    (
         "tcp_ip_recverr",
         "socket AF_INET SOCK_STREAM|SOCK_NONBLOCK 0 -> fd
          getopt s0 SOL_IP IP_RECVERR 4 -> int 0

@@ -142,13 +142,22 @@ impl Stack {
             | Message::PARAM_PROBLEM
             | Message::SOURCE_QUENCH => self.icmp_unreach(skb),
             Message::ECHO_REPLY => {
-                let from_ttl = skb.network_header().map(|n| {
+                let hdr = skb.network_header().map(|n| {
                     let ip = ipwire::Packet::new_unchecked(n);
-                    (ip.src_addr(), ip.hop_limit())
+                    let rx = crate::udp::RxIpInfo {
+                        ifindex: skb.dev.0,
+                        daddr: ip.dst_addr(),
+                        dport: 0,
+                        ttl: ip.hop_limit(),
+                        tos: ip.tos(),
+                        bcast,
+                        pktinfo_prepared: false,
+                    };
+                    (ip.src_addr(), rx)
                 });
-                if let Some((from, ttl)) = from_ttl {
+                if let Some((from, rx)) = hdr {
                     let data = skb.data();
-                    self.ping_reply(from, ttl, data);
+                    self.ping_reply(from, rx, data);
                 }
                 self.consume_skb(skb);
             }
@@ -246,12 +255,29 @@ impl Stack {
             }
         }
         if proto == Protocol::ICMP {
-            let from = skb
+            let outer = skb
                 .network_header()
-                .map(|n| ipwire::Packet::new_unchecked(n).src_addr());
-            if let Some(from) = from {
-                let inner_icmp: [u8; 8] = l4[..8].try_into().unwrap_or([0; 8]);
-                self.ping_err(from, msg.0, code, &inner_icmp);
+                .map(ipwire::Packet::new_unchecked)
+                .map(|p| (p.src_addr(), p.dst_addr(), p.hop_limit(), p.tos()));
+            if let Some((offender, odst, ttl, tos)) = outer {
+                let e = crate::udp::errqueue::IcmpErr {
+                    icmp_type: msg.0,
+                    code,
+                    info: u32::from_be_bytes([data[4], data[5], data[6], data[7]]),
+                    offender,
+                    ip: crate::udp::RxIpInfo {
+                        ifindex: skb.dev.0,
+                        daddr: odst,
+                        ttl,
+                        tos,
+                        bcast: false,
+                        pktinfo_prepared: true,
+                        dport: 0,
+                    },
+                    // ip_icmp_error's payload: the quoted ICMP header and data.
+                    payload: l4,
+                };
+                self.ping_err(dst, &e);
             }
         }
         self.consume_skb(skb);

@@ -261,6 +261,21 @@ impl Stack {
             s.sk,
             s.protocol == super::addr::IPPROTO_UDP && s.ty == super::addr::SOCK_DGRAM,
         );
+        if s.protocol == super::addr::IPPROTO_ICMP && s.ty == super::addr::SOCK_DGRAM {
+            // Ping sockets: the same cmsgs (ip_cmsg_recv from ping_recvmsg) and error queue.
+            let cflags = self.ping_cmsg_flags(sk)?;
+            let (info, meta, err) = super::ping::ping_recvmsg_meta(self, id, buf, flags)?;
+            if let Some(r) = err {
+                self.ip_cmsg_recv(cflags, &r.ip, r.offender, cmsgs);
+                cmsgs.push(Cmsg::RecvErr {
+                    ee: r.ee,
+                    offender: r.offender,
+                });
+            } else if let Some((ip, from)) = meta {
+                self.ip_cmsg_recv(cflags, &ip, from, cmsgs);
+            }
+            return Ok(info);
+        }
         if !is_udp {
             return self.sys_recvmsg(id, buf, flags);
         }

@@ -661,6 +661,9 @@ fn ip_setsockopt(
             }
         }
         IP_RECVERR if proto == IPPROTO_TCP => st.tcp_set_recverr(sk, val != 0),
+        IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR if proto == IPPROTO_ICMP => {
+            super::ping::ping_setsockopt_cmsg(st, sk, name, val != 0)
+        }
         IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR | IP_RECVORIGDSTADDR
             if proto == IPPROTO_UDP =>
         {
@@ -709,6 +712,9 @@ fn do_ip_getsockopt(
         IP_TRANSPARENT if proto == IPPROTO_TCP => i32::from(st.tcp_transparent(sk)?),
         IP_HDRINCL => 0,
         IP_RECVERR if proto == IPPROTO_TCP => i32::from(st.tcp_recverr(sk)?),
+        IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR if proto == IPPROTO_ICMP => {
+            super::ping::ping_getsockopt_cmsg(st, sk, name)?
+        }
         IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR | IP_RECVORIGDSTADDR
             if proto == IPPROTO_UDP =>
         {

@@ -13,6 +13,16 @@
 //! its identifier in and computes the checksum. A read returns the reply's ICMP header and
 //! data. Echo replies whose identifier no ping socket holds still reach the application as
 //! [`crate::ping::PingEvent`]s (`Stack::ping_send`'s users).
+//!
+//! `IP_RECVERR` (`ping_err` -> `ip_icmp_error`): every ICMP error quoting one of the
+//! socket's echo requests is queued on its error queue (the quoted ICMP header and data,
+//! `sock_extended_err` with `SO_EE_ORIGIN_ICMP`, the offender, `msg_name` the echo's
+//! destination with port 0) and set in `sk_err`, connected or not; without it only a hard
+//! error on a connected socket sets `sk_err`. `recvmsg(MSG_ERRQUEUE)` reads the oldest
+//! entry. `IP_PKTINFO`, `IP_RECVTTL` and `IP_RECVTOS` describe each reply (and an error
+//! read, from the ICMP error's header) through `Stack::sys_recvmsg_cmsg`. The error queue
+//! is charged to the receive buffer and holds at most [`MAX_QUEUED`] entries; past either
+//! an error is dropped and counted (`ping_errq_drops`).
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -24,7 +34,8 @@ use crate::errno::Errno;
 use crate::hash::{map_with_seed, HashMap};
 use crate::route::LocalKind;
 use crate::stack::{Event, Stack};
-use crate::udp::SocketHandle;
+use crate::udp::errqueue::{ErrEntry, ErrRecv, IcmpErr, SockExtendedErr, SO_EE_ORIGIN_ICMP};
+use crate::udp::{RxIpInfo, SocketHandle};
 
 /// Bit that marks a [`SocketHandle`] as a ping socket (UDP handles never have it, TCP
 /// handles carry `0x8000_0000`).
@@ -40,7 +51,7 @@ pub(crate) struct PingSock {
     /// Bound address (`inet_rcv_saddr`) and identifier (`inet_num`); 0 when unbound.
     pub(crate) local: SocketAddrV4,
     pub(crate) remote: Option<Ipv4Addr>,
-    rxq: VecDeque<(Vec<u8>, Ipv4Addr)>,
+    rxq: VecDeque<(Vec<u8>, Ipv4Addr, RxIpInfo)>,
     rmem: usize,
     pub(crate) rcvbuf: usize,
     pub(crate) err: Option<Errno>,
@@ -50,12 +61,25 @@ pub(crate) struct PingSock {
     /// against the device a reply arrives on.
     pub(crate) bound_dev_if: u32,
     drops: u64,
+    /// `IP_RECVERR` (`inet->recverr`).
+    recverr: bool,
+    /// `inet->cmsg_flags` (`IP_CMSG_PKTINFO`, `IP_CMSG_TTL`, `IP_CMSG_TOS`).
+    cmsg_flags: u8,
+    /// `sk_error_queue`.
+    errq: VecDeque<ErrEntry>,
+    /// Errors dropped because the receive buffer or the queue was full.
+    errq_drops: u64,
 }
 
 impl PingSock {
     /// A reply is queued (`datagram_poll`'s receive-queue test).
     pub(crate) fn has_queued(&self) -> bool {
         !self.rxq.is_empty()
+    }
+
+    /// `sk_err` is set or the error queue is not empty (`datagram_poll`'s POLLERR).
+    pub(crate) fn has_error(&self) -> bool {
+        self.err.is_some() || !self.errq.is_empty()
     }
 }
 
@@ -166,6 +190,10 @@ impl Stack {
             reuse: true,
             bound_dev_if: 0,
             drops: 0,
+            recverr: false,
+            cmsg_flags: 0,
+            errq: VecDeque::new(),
+            errq_drops: 0,
         };
         let t = &mut self.sockets.ping;
         let idx = match t.free.pop() {
@@ -216,9 +244,10 @@ impl Stack {
         t.get(h)?;
         let (i, _) = PingTable::index(h).ok_or(Errno::EBADF)?;
         let slot = &mut t.slots[i];
-        let Some(s) = slot.sock.take() else {
+        let Some(mut s) = slot.sock.take() else {
             return Err(Errno::EBADF);
         };
+        let errq = core::mem::take(&mut s.errq);
         slot.gen = slot.gen.wrapping_add(1);
         t.free.push(i as u32);
         let ident = s.local.port();
@@ -230,12 +259,15 @@ impl Stack {
                 }
             }
         }
+        for e in errq {
+            self.pool.free(e.skb);
+        }
         Ok(())
     }
 
     /// `ping_rcv`: an echo reply for the socket holding its identifier, if any. False when
     /// none does (the caller then reports it as a [`crate::ping::PingEvent`]).
-    pub(crate) fn ping_sock_rcv(&mut self, from: Ipv4Addr, icmp: &[u8]) -> bool {
+    pub(crate) fn ping_sock_rcv(&mut self, from: Ipv4Addr, mut rx: RxIpInfo, icmp: &[u8]) -> bool {
         if icmp.len() < ICMPH_LEN {
             return false;
         }
@@ -255,16 +287,20 @@ impl Stack {
             return true;
         }
         s.rmem += icmp.len() + 256;
-        s.rxq.push_back((icmp.to_vec(), from));
+        // ipv4_pktinfo_prepare runs only with IP_PKTINFO on.
+        rx.pktinfo_prepared = s.cmsg_flags & super::cmsg::IP_CMSG_PKTINFO != 0;
+        s.rxq.push_back((icmp.to_vec(), from, rx));
         // sk_data_ready on every queued reply (sock_queue_rcv_skb).
         self.push_event(Event::Readable(h));
         true
     }
 
-    /// `ping_err`: an ICMP error quoting an echo request with identifier `ident`. A
-    /// connected socket gets hard errors in `sk_err` (no IP_RECVERR yet). False when no
-    /// ping socket holds the identifier.
-    pub(crate) fn ping_sock_err(&mut self, msg_type: u8, code: u8, ident: u16) -> bool {
+    /// `ping_err`: an ICMP error quoting an echo request with identifier `ident` sent to
+    /// `dest`. Without IP_RECVERR a connected socket gets hard errors in `sk_err`; with it
+    /// every error is queued on the error queue (`ip_icmp_error`) and set in `sk_err`.
+    /// False when no ping socket holds the identifier.
+    pub(crate) fn ping_sock_err(&mut self, ident: u16, dest: Ipv4Addr, e: &IcmpErr<'_>) -> bool {
+        let (msg_type, code) = (e.icmp_type, e.code);
         let t = &mut self.sockets.ping;
         let Some(i) = t.lookup(ident, None) else {
             return false;
@@ -281,12 +317,178 @@ impl Stack {
         let Some(s) = t.slots[i as usize].sock.as_mut() else {
             return false;
         };
-        if hard && s.remote.is_some() {
-            s.err = Some(err);
-            self.push_event(Event::Error(h));
+        if s.recverr {
+            // ip_icmp_error: the ICMP payload from the quoted ICMP header on; no port.
+            // ee_info is the next-hop MTU of a fragmentation-needed error.
+            let info = if msg_type == 3 && code == 4 {
+                e.info & 0xffff
+            } else {
+                0
+            };
+            let mut skb = self.pool.alloc(e.payload.len());
+            skb.put_slice(e.payload);
+            let size = skb.truesize();
+            let t = &mut self.sockets.ping;
+            let Some(s) = t.slots[i as usize].sock.as_mut() else {
+                self.pool.free(skb);
+                return false;
+            };
+            if s.rmem + size >= s.rcvbuf || s.errq.len() >= MAX_QUEUED {
+                // Deviation from Linux: sock_queue_err_skb's drop is not counted in Linux.
+                s.errq_drops += 1;
+                self.pool.free(skb);
+            } else {
+                s.rmem += size;
+                s.errq.push_back(ErrEntry {
+                    skb,
+                    ee: SockExtendedErr {
+                        ee_errno: err.code() as u32,
+                        ee_origin: SO_EE_ORIGIN_ICMP,
+                        ee_type: msg_type,
+                        ee_code: code,
+                        ee_pad: 0,
+                        ee_info: info,
+                        ee_data: 0,
+                    },
+                    dest: SocketAddrV4::new(dest, 0),
+                    offender: e.offender,
+                    ip: e.ip,
+                });
+            }
+        } else if !hard || s.remote.is_none() {
+            return true;
         }
+        if let Ok(s) = self.sockets.ping.get_mut(h) {
+            s.err = Some(err);
+        }
+        self.push_event(Event::Error(h));
         true
     }
+
+    /// `ip_recv_error` on a ping socket (`recvmsg(MSG_ERRQUEUE)`): the oldest queued error,
+    /// EAGAIN when none; `sk_err` becomes the next entry's errno, or clears.
+    pub(crate) fn ping_recv_error(
+        &mut self,
+        h: SocketHandle,
+        buf: &mut [u8],
+    ) -> Result<ErrRecv, Errno> {
+        let s = self.sockets.ping.get_mut(h)?;
+        let Some(e) = s.errq.pop_front() else {
+            return Err(Errno::EAGAIN);
+        };
+        s.rmem = s.rmem.saturating_sub(e.skb.truesize());
+        let next = s.errq.front().map(|n| n.ee.ee_errno);
+        s.err = next.and_then(|c| Errno::from_code(c as i32));
+        if next.is_some() {
+            self.push_event(Event::Error(h));
+        }
+        let data = e.skb.data();
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        let r = ErrRecv {
+            len: n,
+            truncated: n < data.len(),
+            dest: e.dest,
+            ee: e.ee,
+            offender: e.offender,
+            ip: e.ip,
+        };
+        self.pool.free(e.skb);
+        Ok(r)
+    }
+
+    /// Errors a ping socket dropped because its receive buffer or error queue was full.
+    pub fn ping_errq_drops(&self, h: SocketHandle) -> Result<u64, Errno> {
+        Ok(self.sockets.ping.get(h)?.errq_drops)
+    }
+
+    /// `inet->cmsg_flags` of a ping socket.
+    pub(crate) fn ping_cmsg_flags(&self, h: SocketHandle) -> Result<u8, Errno> {
+        Ok(self.sockets.ping.get(h)?.cmsg_flags)
+    }
+}
+
+/// `do_ip_setsockopt` IP_PKTINFO / IP_RECVTTL / IP_RECVTOS / IP_RECVERR on a ping socket
+/// (turning IP_RECVERR off purges the error queue).
+pub(super) fn ping_setsockopt_cmsg(
+    st: &mut Stack,
+    sk: SocketHandle,
+    name: i32,
+    on: bool,
+) -> Result<(), Errno> {
+    use super::cmsg::{IP_CMSG_PKTINFO, IP_CMSG_TOS, IP_CMSG_TTL};
+    let bit = match name {
+        super::cmsg::IP_PKTINFO => IP_CMSG_PKTINFO,
+        super::cmsg::IP_RECVTTL => IP_CMSG_TTL,
+        super::cmsg::IP_RECVTOS => IP_CMSG_TOS,
+        super::cmsg::IP_RECVERR => {
+            let s = st.sockets.ping.get_mut(sk)?;
+            s.recverr = on;
+            if !on {
+                let q = core::mem::take(&mut s.errq);
+                let freed: usize = q.iter().map(|e| e.skb.truesize()).sum();
+                s.rmem = s.rmem.saturating_sub(freed);
+                for e in q {
+                    st.pool.free(e.skb);
+                }
+            }
+            return Ok(());
+        }
+        _ => return Err(Errno::ENOPROTOOPT),
+    };
+    let s = st.sockets.ping.get_mut(sk)?;
+    if on {
+        s.cmsg_flags |= bit;
+    } else {
+        s.cmsg_flags &= !bit;
+    }
+    Ok(())
+}
+
+/// `do_ip_getsockopt` for the same options.
+pub(super) fn ping_getsockopt_cmsg(st: &Stack, sk: SocketHandle, name: i32) -> Result<i32, Errno> {
+    use super::cmsg::{IP_CMSG_PKTINFO, IP_CMSG_TOS, IP_CMSG_TTL};
+    let s = st.sockets.ping.get(sk)?;
+    Ok(match name {
+        super::cmsg::IP_PKTINFO => i32::from(s.cmsg_flags & IP_CMSG_PKTINFO != 0),
+        super::cmsg::IP_RECVTTL => i32::from(s.cmsg_flags & IP_CMSG_TTL != 0),
+        super::cmsg::IP_RECVTOS => i32::from(s.cmsg_flags & IP_CMSG_TOS != 0),
+        super::cmsg::IP_RECVERR => i32::from(s.recverr),
+        _ => return Err(Errno::ENOPROTOOPT),
+    })
+}
+
+/// What [`ping_recvmsg_meta`] read: the message, the reply's IP metadata and sender, or
+/// (MSG_ERRQUEUE) the error.
+pub(super) type PingRecvMeta = (MsgInfo, Option<(RxIpInfo, Ipv4Addr)>, Option<ErrRecv>);
+
+/// `ping_recvmsg` with the IP metadata of the reply read (for its cmsgs), or with
+/// MSG_ERRQUEUE the error read.
+pub(super) fn ping_recvmsg_meta(
+    st: &mut Stack,
+    id: SocketId,
+    buf: &mut [u8],
+    flags: i32,
+) -> Result<PingRecvMeta, Errno> {
+    let sk = st.socket(id)?.sk;
+    if flags & MSG_ERRQUEUE != 0 {
+        let r = st.ping_recv_error(sk, buf)?;
+        let info = MsgInfo {
+            len: r.len,
+            from: Some(r.dest),
+            flags: MSG_ERRQUEUE | if r.truncated { MSG_TRUNC } else { 0 },
+        };
+        return Ok((info, None, Some(r)));
+    }
+    let meta = st
+        .sockets
+        .ping
+        .get(sk)?
+        .rxq
+        .front()
+        .map(|(_, from, rx)| (*rx, *from));
+    let info = ping_recvmsg(st, id, buf, flags)?;
+    Ok((info, meta, None))
 }
 
 /// `ping_check_bind_addr` + `ping_bind`: EINVAL for a short address, EAFNOSUPPORT for a
@@ -407,7 +609,7 @@ pub(super) fn ping_v4_sendmsg(
 
 /// `ping_recvmsg`: the next reply (ICMP header and data), truncated to `buf` with
 /// MSG_TRUNC in `msg_flags`; MSG_PEEK leaves it queued; a pending error first; EAGAIN
-/// when none is queued; MSG_ERRQUEUE finds an empty error queue.
+/// when none is queued; MSG_ERRQUEUE reads the error queue (`ip_recv_error`).
 pub(super) fn ping_recvmsg(
     st: &mut Stack,
     id: SocketId,
@@ -416,13 +618,13 @@ pub(super) fn ping_recvmsg(
 ) -> Result<MsgInfo, Errno> {
     let sk = st.socket(id)?.sk;
     if flags & MSG_ERRQUEUE != 0 {
-        return Err(Errno::EAGAIN);
+        return ping_recvmsg_meta(st, id, buf, flags).map(|r| r.0);
     }
     let s = st.sockets.ping.get_mut(sk)?;
     if let Some(e) = s.err.take() {
         return Err(e);
     }
-    let Some((data, from)) = s.rxq.front() else {
+    let Some((data, from, _)) = s.rxq.front() else {
         return Err(Errno::EAGAIN);
     };
     let (dlen, from) = (data.len(), *from);

@@ -250,7 +250,7 @@ pub(super) fn udp_poll(st: &Stack, id: SocketId) -> Result<PollMask, Errno> {
 pub(super) fn datagram_poll(st: &Stack, id: SocketId) -> Result<PollMask, Errno> {
     let s = st.socket(id)?;
     let p = st.sockets.ping.get(s.sk)?;
-    Ok(datagram_mask(s.o.shutdown, p.err.is_some(), p.has_queued()))
+    Ok(datagram_mask(s.o.shutdown, p.has_error(), p.has_queued()))
 }
 
 impl Stack {

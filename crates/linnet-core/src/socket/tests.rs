@@ -1365,3 +1365,111 @@ fn ip_transparent_allows_nonlocal_bind() {
     let (ip, sport, _, _) = parse_udp(&frames[0]).unwrap();
     assert_eq!((ip.ip.src_addr, sport), (foreign, 53));
 }
+
+/// `ping_err` with IP_RECVERR (`ip_icmp_error`): a soft error (time exceeded) about an
+/// echo of an unconnected ping socket is queued and set in `sk_err` (without IP_RECVERR it
+/// is dropped); `recvmsg(MSG_ERRQUEUE)` returns the quoted ICMP echo, `msg_name` the
+/// echo's destination with port 0, MSG_ERRQUEUE in the flags, the ICMP packet's
+/// IP_PKTINFO / IP_TTL / IP_TOS cmsgs and the IP_RECVERR one (`SO_EE_ORIGIN_ICMP`, type,
+/// code, the offender). A reply carries its own cmsgs; turning IP_RECVERR off purges the
+/// queue (`sk_err` stays).
+#[test]
+fn ping_socket_recverr_error_queue_and_cmsgs() {
+    use super::cmsg::{Cmsg, CmsgBuf, IP_PKTINFO, IP_RECVERR, IP_RECVTOS, IP_RECVTTL};
+    let mut h = ping_allowed();
+    let p = h
+        .stack
+        .sys_socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)
+        .unwrap();
+    let time_exceeded = |h: &mut Harness, quoted: &[u8]| {
+        let err = icmp_error(11, 0, 0, quoted);
+        h.receive(&ip_frame(&ipv4_packet(
+            PEER_IP,
+            OUR_IP,
+            crate::wire::ipv4::Protocol::ICMP,
+            64,
+            &err,
+        )));
+    };
+    h.stack
+        .sys_sendto(p, &echo(0, 1, b"x"), 0, Some(&sa(PEER_IP, 0)))
+        .unwrap();
+    let sent = h.drain().pop().unwrap();
+    let ip = parse_ipv4(&sent).unwrap();
+    let quoted = ip.packet[..ip.hl + 9].to_vec();
+    // Without IP_RECVERR a soft error on an unconnected socket tells nobody.
+    time_exceeded(&mut h, &quoted);
+    assert_eq!(h.stack.sock_poll(p).0 & super::poll::PollMask::POLLERR.0, 0);
+    let mut buf = [0u8; 64];
+    let mut c = CmsgBuf::new();
+    assert_eq!(
+        h.stack.sys_recvmsg_cmsg(p, &mut buf, MSG_ERRQUEUE, &mut c),
+        Err(Errno::EAGAIN)
+    );
+    for name in [IP_RECVERR, IP_RECVTTL, IP_RECVTOS, IP_PKTINFO] {
+        assert_eq!(get_int(&mut h, p, SOL_IP, name), Ok(0));
+        set_int(&mut h, p, SOL_IP, name, 1).unwrap();
+        assert_eq!(get_int(&mut h, p, SOL_IP, name), Ok(1));
+    }
+    time_exceeded(&mut h, &quoted);
+    assert!(h
+        .events()
+        .iter()
+        .any(|e| matches!(e, crate::Event::Error(_))));
+    assert_ne!(h.stack.sock_poll(p).0 & super::poll::PollMask::POLLERR.0, 0);
+    let m = h
+        .stack
+        .sys_recvmsg_cmsg(p, &mut buf, MSG_ERRQUEUE, &mut c)
+        .unwrap();
+    assert_eq!(m.len, 9, "the quoted ICMP header and one byte");
+    assert_eq!(&buf[..m.len], &quoted[ip.hl..]);
+    assert_eq!(m.from, Some(SocketAddrV4::new(PEER_IP, 0)));
+    assert_eq!(m.flags, MSG_ERRQUEUE);
+    let got: Vec<Cmsg> = c.iter().copied().collect();
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(matches!(got[0], Cmsg::PktInfo { addr, .. } if addr == OUR_IP));
+    assert_eq!(got[1], Cmsg::Ttl(64));
+    assert_eq!(got[2], Cmsg::Tos(0));
+    match got[3] {
+        Cmsg::RecvErr { ee, offender } => {
+            assert_eq!(ee.ee_errno, Errno::EHOSTUNREACH.code() as u32);
+            assert_eq!(ee.ee_origin, crate::udp::errqueue::SO_EE_ORIGIN_ICMP);
+            assert_eq!((ee.ee_type, ee.ee_code, ee.ee_info), (11, 0, 0));
+            assert_eq!(offender, PEER_IP);
+        }
+        other => panic!("not IP_RECVERR: {other:?}"),
+    }
+    // sock_dequeue_err_skb cleared sk_err with the last entry.
+    assert_eq!(h.stack.sock_poll(p).0 & super::poll::PollMask::POLLERR.0, 0);
+    assert_eq!(h.stack.sys_recvmsg(p, &mut buf, 0), Err(Errno::EAGAIN));
+    assert_eq!(
+        h.stack.sys_recvmsg_cmsg(p, &mut buf, MSG_ERRQUEUE, &mut c),
+        Err(Errno::EAGAIN)
+    );
+    // An echo reply with its IP metadata.
+    let ident = u16::from_be_bytes([quoted[ip.hl + 4], quoted[ip.hl + 5]]);
+    h.receive(&echo_reply_frame(ident, 1, b"x"));
+    let m = h.stack.sys_recvmsg_cmsg(p, &mut buf, 0, &mut c).unwrap();
+    assert_eq!(m.len, 9);
+    let got: Vec<Cmsg> = c.iter().copied().collect();
+    assert!(matches!(
+        got[0],
+        Cmsg::PktInfo { ifindex, spec_dst, addr } if ifindex != 0 && spec_dst == OUR_IP && addr == OUR_IP
+    ));
+    assert_eq!(&got[1..], &[Cmsg::Ttl(61), Cmsg::Tos(0)]);
+    // IP_RECVERR off purges the queue; sk_err stays for the next call.
+    time_exceeded(&mut h, &quoted);
+    set_int(&mut h, p, SOL_IP, IP_RECVERR, 0).unwrap();
+    assert_eq!(
+        h.stack.sys_recvmsg_cmsg(p, &mut buf, MSG_ERRQUEUE, &mut c),
+        Err(Errno::EAGAIN)
+    );
+    assert_eq!(
+        h.stack.sys_recvmsg(p, &mut buf, 0),
+        Err(Errno::EHOSTUNREACH)
+    );
+    assert_eq!(
+        h.stack.ping_errq_drops(h.stack.socket(p).unwrap().sk),
+        Ok(0)
+    );
+}
