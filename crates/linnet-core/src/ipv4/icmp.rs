@@ -210,8 +210,30 @@ impl Stack {
                 return;
             }
         };
+        let outer = skb
+            .network_header()
+            .map(ipwire::Packet::new_unchecked)
+            .map(|p| (p.src_addr(), p.dst_addr(), p.hop_limit(), p.tos()));
+        let (offender, odst, ttl, tos) =
+            outer.unwrap_or((Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, 0, 0));
+        let e = crate::udp::errqueue::IcmpErr {
+            icmp_type: msg.0,
+            code,
+            info: u32::from_be_bytes([data[4], data[5], data[6], data[7]]),
+            offender,
+            ip: crate::udp::RxIpInfo {
+                ifindex: skb.dev.0,
+                daddr: odst,
+                ttl,
+                tos,
+                bcast: false,
+                pktinfo_prepared: true,
+                dport: 0,
+            },
+            payload: quoted,
+        };
         // icmp_socket_deliver: raw sockets of the quoted protocol first (raw_icmp_error).
-        self.raw_icmp_error(msg.0, code, quoted);
+        self.raw_icmp_error(&e, skb.truesize());
         let (proto, src, dst) = (inner.next_header(), inner.src_addr(), inner.dst_addr());
         let l4 = &quoted[ihl..];
         let ports = (
@@ -219,27 +241,9 @@ impl Stack {
             u16::from_be_bytes([l4[2], l4[3]]),
         );
         if proto == Protocol::UDP {
-            let outer = skb
-                .network_header()
-                .map(ipwire::Packet::new_unchecked)
-                .map(|p| (p.src_addr(), p.dst_addr(), p.hop_limit(), p.tos()));
-            let (offender, odst, ttl, tos) =
-                outer.unwrap_or((Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, 0, 0));
             let e = crate::udp::errqueue::IcmpErr {
-                icmp_type: msg.0,
-                code,
-                info: u32::from_be_bytes([data[4], data[5], data[6], data[7]]),
-                offender,
-                ip: crate::udp::RxIpInfo {
-                    ifindex: skb.dev.0,
-                    daddr: odst,
-                    ttl,
-                    tos,
-                    bcast: false,
-                    pktinfo_prepared: true,
-                    dport: 0,
-                },
                 payload: &l4[8.min(l4.len())..],
+                ..e
             };
             if !self.udp_err(src, ports.0, dst, ports.1, err, hard, &e) {
                 self.stats.icmp.in_errors += 1;

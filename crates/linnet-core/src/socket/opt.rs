@@ -570,9 +570,7 @@ fn sock_bindtoindex(st: &mut Stack, id: SocketId, index: i32) -> Result<(), Errn
     let (sk, proto) = (s.sk, s.protocol);
     let index = index as u32;
     match proto {
-        // Deviation from Linux: a raw socket keeps the device but its delivery and sends
-        // do not follow it yet (raw_v4_match's bound-device test is not done).
-        _ if s.ty == SOCK_RAW => {}
+        _ if s.ty == SOCK_RAW => st.sockets.raw.get_mut(sk)?.bound_dev_if = index,
         IPPROTO_TCP => st.tcp_set_bound_dev(sk, index)?,
         IPPROTO_UDP => st.udp_set_bound_dev(sk, index)?,
         _ => st.sockets.ping.get_mut(sk)?.bound_dev_if = index,

@@ -128,6 +128,9 @@ pub(crate) struct RawSock {
     pub(crate) err: Option<Errno>,
     /// `sk_drops`.
     pub(crate) drops: u64,
+    /// `sk_bound_dev_if` (`SO_BINDTODEVICE`): 0 for none; otherwise only datagrams and
+    /// ICMP errors that arrived on that device match, and sends leave through it.
+    pub(crate) bound_dev_if: u32,
 }
 
 #[derive(Debug)]
@@ -237,12 +240,14 @@ pub struct RawStats {
     pub rcvbuf_errors: u64,
 }
 
-/// `raw_v4_match`: protocol, connected peer (the datagram's source) and bound address (its
-/// destination).
-fn raw_v4_match(s: &RawSock, proto: u8, raddr: Ipv4Addr, laddr: Ipv4Addr) -> bool {
+/// `raw_v4_match`: protocol, connected peer (the datagram's source), bound address (its
+/// destination) and bound device (`raw_sk_bound_dev_eq`: a socket bound to a device
+/// matches only what came in on `dif`; without VRF there is no `sdif`).
+fn raw_v4_match(s: &RawSock, proto: u8, raddr: Ipv4Addr, laddr: Ipv4Addr, dif: u32) -> bool {
     s.num == u16::from(proto)
         && s.daddr.is_none_or(|d| d.is_unspecified() || d == raddr)
         && (s.rcv_saddr.is_unspecified() || s.rcv_saddr == laddr)
+        && (s.bound_dev_if == 0 || s.bound_dev_if == dif)
 }
 
 /// `icmp_filter`: true when the socket does not want this ICMP message (a message too
@@ -283,6 +288,7 @@ impl Stack {
             rcvbuf: self.cfg.rmem_default,
             err: None,
             drops: 0,
+            bound_dev_if: 0,
         };
         let idx = match t.free.pop() {
             Some(i) => {
@@ -334,6 +340,8 @@ impl Stack {
         let (saddr, daddr) = (ip.src_addr(), ip.dst_addr());
         let l4 = skb.data();
         let truesize = skb.truesize();
+        // raw_v4_input: dif is inet_iif (the device owning the address for what looped back).
+        let dif = self.inet_iif(skb.dev, daddr);
         let t = &mut self.sockets.raw;
         let Some(chain) = t.chains.get(&proto) else {
             return false;
@@ -345,7 +353,7 @@ impl Stack {
             let Some(s) = t.slots[i as usize].sock.as_mut() else {
                 continue;
             };
-            if !raw_v4_match(s, proto, saddr, daddr) {
+            if !raw_v4_match(s, proto, saddr, daddr, dif) {
                 continue;
             }
             delivered = true;
@@ -374,14 +382,18 @@ impl Stack {
         delivered
     }
 
-    /// `raw_icmp_error` + `raw_err`: an ICMP error (`icmp_type`, `code`) quoting `quoted`
-    /// (its IP header and at least 8 bytes past it) for the raw sockets of the quoted
-    /// protocol that sent it. Without `IP_RECVERR` only a connected socket hears of it, and
-    /// only a hard error sets `sk_err`.
-    pub(crate) fn raw_icmp_error(&mut self, icmp_type: u8, code: u8, quoted: &[u8]) {
+    /// `raw_icmp_error` + `raw_err`: the ICMP error `e` (its `payload` the quoted IP header
+    /// and at least 8 bytes past it; `truesize` the ICMP packet's) for the raw sockets of
+    /// the quoted protocol that sent it, matched as `raw_v4_match` does with the error's
+    /// incoming device. Without `IP_RECVERR` only a connected socket hears of it, and only
+    /// a hard error sets `sk_err`.
+    pub(crate) fn raw_icmp_error(&mut self, e: &crate::udp::errqueue::IcmpErr<'_>, truesize: usize) {
+        let _ = truesize;
+        let quoted = e.payload;
         if self.sockets.raw.count == 0 || quoted.len() < ipwire::HEADER_LEN {
             return;
         }
+        let (icmp_type, code, dif) = (e.icmp_type, e.code, e.ip.ifindex);
         let ip = ipwire::Packet::new_unchecked(quoted);
         let (proto, src, dst) = (ip.next_header().0, ip.src_addr(), ip.dst_addr());
         let (err, hard) = match icmp_type {
@@ -408,7 +420,7 @@ impl Stack {
                 continue;
             };
             // The quoted datagram went from us: its destination is the peer.
-            if !raw_v4_match(s, proto, dst, src) || s.daddr.is_none() {
+            if !raw_v4_match(s, proto, dst, src, dif) || s.daddr.is_none() {
                 continue;
             }
             s.err = Some(err);
@@ -582,8 +594,9 @@ fn sockraw_connect(st: &mut Stack, id: SocketId, addr: &SockAddr) -> Result<(), 
     if i32::from(addr.family()) != AF_INET {
         return Err(Errno::EAFNOSUPPORT);
     }
-    let saddr = st.sockets.raw.get(sk)?.saddr;
-    let dst = st.route_output(*sin.ip(), (!saddr.is_unspecified()).then_some(saddr))?;
+    let r = st.sockets.raw.get(sk)?;
+    let (saddr, oif) = (r.saddr, r.bound_dev_if);
+    let dst = st.route_output_oif(*sin.ip(), (!saddr.is_unspecified()).then_some(saddr), oif)?;
     let broadcast_ok = st.socket(id)?.o.broadcast;
     if dst.kind == RouteKind::Broadcast && !broadcast_ok {
         return Err(Errno::EACCES);
@@ -712,12 +725,13 @@ impl Stack {
         }
         let s = self.sockets.raw.get(sk)?;
         let daddr = raw_daddr(s, to)?;
-        let (hdrincl, num, saddr) = (s.hdrincl, s.num, s.saddr);
+        let (hdrincl, num, saddr, oif) = (s.hdrincl, s.num, s.saddr, s.bound_dev_if);
         if !hdrincl && num == IPPROTO_ICMP as u16 && buf.len() < 2 {
             return Err(Errno::EFAULT);
         }
         let saddr = (!saddr.is_unspecified() && !daddr.is_multicast()).then_some(saddr);
-        let dst = self.route_output(daddr, saddr)?;
+        // ipc.oif = sk_bound_dev_if.
+        let dst = self.route_output_oif(daddr, saddr, oif)?;
         if dst.kind == RouteKind::Broadcast && !broadcast_ok {
             return Err(Errno::EACCES);
         }

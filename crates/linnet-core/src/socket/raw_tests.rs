@@ -594,3 +594,87 @@ fn raw_table_is_bounded() {
     h.receive(&ip_frame_proto(253, PEER_IP, OUR_IP, b"z"));
     assert_eq!(h.stack.raw_stats().rcvbuf_errors, 0);
 }
+
+/// The second Ethernet device of the `SO_BINDTODEVICE` tests: `eth1` 10.1.0.1/24 with a
+/// permanent neighbour 10.1.0.2 (same MAC as the peer on `eth0`).
+fn with_eth1(h: &mut Harness) -> crate::dev::IfIndex {
+    let eth1 = add_ethernet(&mut h.stack, "eth1", OUR_MAC, Ipv4Addr::new(10, 1, 0, 1), 24);
+    h.stack
+        .neigh_add(
+            eth1,
+            Ipv4Addr::new(10, 1, 0, 2),
+            Some(PEER_MAC),
+            crate::NudState::Permanent,
+        )
+        .unwrap();
+    eth1
+}
+
+fn bind_dev(h: &mut Harness, s: SocketId, name: &str) {
+    h.stack
+        .sys_setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, name.as_bytes())
+        .unwrap();
+}
+
+/// raw.c `raw_v4_match` / `raw_sk_bound_dev_eq`: a raw socket bound to a device gets only
+/// the datagrams that arrived on it (an unbound one gets them all), and hears only the ICMP
+/// errors that arrived on it (`raw_icmp_error`'s `dif` is the error's device);
+/// `raw_sendmsg` and connect() route through the device (`ipc.oif = sk_bound_dev_if`),
+/// and unbinding restores both.
+#[test]
+fn bound_device_filters_delivery_and_errors_and_routes_sends() {
+    let mut h = Harness::new().with_static_peer();
+    let eth1 = with_eth1(&mut h);
+    let eth0 = crate::dev::IfIndex(h.stack.device_by_name("eth0").unwrap().ifindex.0);
+    let any = raw(&mut h, 253);
+    let on0 = raw(&mut h, 253);
+    let on1 = raw(&mut h, 253);
+    bind_dev(&mut h, on0, "eth0");
+    bind_dev(&mut h, on1, "eth1");
+    h.receive_on(eth0, &ip_frame_proto(253, PEER_IP, OUR_IP, b"via-eth0"));
+    assert_eq!(&recv(&mut h, any).unwrap().0[20..], b"via-eth0");
+    assert_eq!(&recv(&mut h, on0).unwrap().0[20..], b"via-eth0");
+    assert_eq!(recv(&mut h, on1), Err(Errno::EAGAIN));
+    // To eth0's address but arriving on eth1: the device decides, not the address.
+    h.receive_on(eth1, &ip_frame_proto(253, PEER_IP, OUR_IP, b"via-eth1"));
+    assert_eq!(&recv(&mut h, on1).unwrap().0[20..], b"via-eth1");
+    assert_eq!(recv(&mut h, on0), Err(Errno::EAGAIN));
+    assert!(recv(&mut h, any).is_ok());
+    // A send to the peer of eth0 from the socket bound to eth1 leaves through eth1 (no
+    // route through eth1 reaches it: taken to be on link), the unbound one through eth0.
+    h.drain();
+    let to = sa(PEER_IP);
+    h.stack.sys_sendto(on1, b"out", 0, Some(&to)).unwrap();
+    h.stack.sys_sendto(any, b"out", 0, Some(&to)).unwrap();
+    let devs: Vec<_> = h.drain_with_dev().into_iter().map(|(d, _)| d).collect();
+    assert_eq!(devs, [eth1, eth0]);
+    // Connected sockets, both with eth0's address as their own: the hard error arriving on
+    // eth0 reaches the one bound to eth0 only.
+    let c0 = raw(&mut h, IPPROTO_UDP);
+    let c1 = raw(&mut h, IPPROTO_UDP);
+    bind_dev(&mut h, c0, "eth0");
+    bind_dev(&mut h, c1, "eth1");
+    for c in [c0, c1] {
+        h.stack.sys_bind(c, &sa(OUR_IP)).unwrap();
+        h.stack.sys_connect(c, &to).unwrap();
+    }
+    let quoted = ipv4_packet(OUR_IP, PEER_IP, Protocol::UDP, 64, &[0, 1, 0, 9, 0, 8, 0, 0]);
+    let err = icmp_error(3, 3, 0, &quoted);
+    h.receive_on(eth0, &ip_frame_proto(1, PEER_IP, OUR_IP, &err));
+    assert_eq!(get_int(&mut h, c0, SOL_SOCKET, SO_ERROR), Ok(111));
+    assert_eq!(get_int(&mut h, c1, SOL_SOCKET, SO_ERROR), Ok(0));
+    h.receive_on(eth1, &ip_frame_proto(1, PEER_IP, OUR_IP, &err));
+    assert_eq!(get_int(&mut h, c1, SOL_SOCKET, SO_ERROR), Ok(111));
+    // connect() of an unbound-address socket routes through the device: eth1's source.
+    let c2 = raw(&mut h, IPPROTO_UDP);
+    bind_dev(&mut h, c2, "eth1");
+    h.stack.sys_connect(c2, &to).unwrap();
+    assert_eq!(
+        h.stack.sys_getsockname(c2),
+        Ok(SocketAddrV4::new(Ipv4Addr::new(10, 1, 0, 1), 17))
+    );
+    // Unbinding (CAP_NET_RAW: a kernel socket has it) makes the socket match everything.
+    bind_dev(&mut h, on1, "");
+    h.receive_on(eth0, &ip_frame_proto(253, PEER_IP, OUR_IP, b"again"));
+    assert_eq!(&recv(&mut h, on1).unwrap().0[20..], b"again");
+}
