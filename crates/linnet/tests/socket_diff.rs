@@ -1213,6 +1213,34 @@ const SCENARIOS: &[(&str, &str)] = &[
          getpeername s0 -> ENOTCONN",
     ),
     (
+        "raw_recverr_error_queue",
+        "socket AF_INET SOCK_RAW IPPROTO_UDP -> fd
+         bind s0 127.0.0.2:0 -> ok
+         send s0 x:d43113c5000900004a 0 127.0.0.1:0 -> len 9
+         pump -> ok
+         getopt s0 SOL_SOCKET SO_ERROR 4 -> int 0
+         recvc s0 64 MSG_ERRQUEUE -> EAGAIN
+         getopt s0 SOL_IP IP_RECVERR 4 -> int 0
+         setopt s0 SOL_IP IP_RECVERR 1 -> ok
+         getopt s0 SOL_IP IP_RECVERR 4 -> int 1
+         send s0 x:d43113c5000900004a 0 127.0.0.1:0 -> len 9
+         pump -> ok
+         poll s0 -> poll POLLOUT,POLLERR,POLLWRNORM,POLLWRBAND
+         recv s0 64 MSG_DONTWAIT -> ECONNREFUSED
+         recvc s0 3 MSG_ERRQUEUE -> recv 3 0x2020 x:d43113 cmsg err ECONNREFUSED o2 t3 c3 i0 from 127.0.0.1
+         recvc s0 64 MSG_ERRQUEUE -> EAGAIN
+         getopt s0 SOL_SOCKET SO_ERROR 4 -> int 0
+         send s0 x:d43113c5000900004a 0 127.0.0.1:0 -> len 9
+         pump -> ok
+         getopt s0 SOL_SOCKET SO_ERROR 4 -> int 111
+         recvc s0 64 MSG_ERRQUEUE -> recv 9 0x2000 x:d43113c5000900004a cmsg err ECONNREFUSED o2 t3 c3 i0 from 127.0.0.1
+         send s0 x:d43113c5000900004a 0 127.0.0.1:0 -> len 9
+         pump -> ok
+         setopt s0 SOL_IP IP_RECVERR 0 -> ok
+         recv s0 64 MSG_ERRQUEUE -> EAGAIN
+         getopt s0 SOL_SOCKET SO_ERROR 4 -> int 111",
+    ),
+    (
         "udp_reuseaddr",
         "socket AF_INET SOCK_DGRAM 0 -> fd
          socket AF_INET SOCK_DGRAM 0 -> fd

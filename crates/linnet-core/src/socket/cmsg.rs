@@ -151,7 +151,7 @@ impl CmsgBuf {
         *self = CmsgBuf::default();
     }
 
-    fn push(&mut self, c: Cmsg) {
+    pub(crate) fn push(&mut self, c: Cmsg) {
         // CMSG_MAX covers every kind once; a fifth never happens.
         if let Some(slot) = self.items.get_mut(self.n) {
             *slot = Some(c);
@@ -205,7 +205,13 @@ impl CmsgBuf {
 impl Stack {
     /// `ip_cmsg_recv_offset` for the bits in `flags`: IP_PKTINFO (`ipi_spec_dst` from
     /// `fib_compute_spec_dst`), IP_TTL, IP_TOS.
-    fn ip_cmsg_recv(&mut self, flags: u8, ip: &RxIpInfo, from: Ipv4Addr, out: &mut CmsgBuf) {
+    pub(crate) fn ip_cmsg_recv(
+        &mut self,
+        flags: u8,
+        ip: &RxIpInfo,
+        from: Ipv4Addr,
+        out: &mut CmsgBuf,
+    ) {
         if flags & IP_CMSG_PKTINFO != 0 {
             // fib_compute_spec_dst: a unicast destination is its own answer; for a
             // broadcast the source address of the route back to the sender.
@@ -244,7 +250,7 @@ impl Stack {
     }
 
     /// `recvmsg(fd, msg, flags)` with `msg_control`: as [`Stack::sys_recvmsg`], and the
-    /// control messages of a UDP socket in `cmsgs` (cleared first). `MSG_ERRQUEUE` reads the
+    /// control messages of a UDP socket (a raw one: `Stack::raw_recvmsg_cmsg`) in `cmsgs` (cleared first). `MSG_ERRQUEUE` reads the
     /// error queue (`ip_recv_error`): the quoted payload, `msg_name` the failed datagram's
     /// destination, `MSG_ERRQUEUE` in the flags and an IP_RECVERR message; EAGAIN when it is
     /// empty. Other socket types answer as `sys_recvmsg` with no control messages.
@@ -257,6 +263,9 @@ impl Stack {
     ) -> Result<MsgInfo, Errno> {
         cmsgs.clear();
         let s = self.socket(id)?;
+        if s.ty == super::addr::SOCK_RAW {
+            return self.raw_recvmsg_cmsg(id, buf, flags, cmsgs);
+        }
         let (sk, is_udp) = (
             s.sk,
             s.protocol == super::addr::IPPROTO_UDP && s.ty == super::addr::SOCK_DGRAM,

@@ -47,6 +47,7 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use linnet_wire::ipv4 as ipwire;
 
 use super::addr::*;
+use super::cmsg::{self, Cmsg, CmsgBuf};
 use super::ops::{inet_getname, inet_shutdown, ProtoOps, RCV_SHUTDOWN, SEND_SHUTDOWN};
 use super::opt;
 use super::poll::PollMask;
@@ -57,7 +58,8 @@ use crate::ipv4::output::IpParams;
 use crate::route::{LocalKind, RouteKind};
 use crate::skb::SkBuff;
 use crate::stack::{Event, Stack};
-use crate::udp::SocketHandle;
+use crate::udp::errqueue::{ErrRecv, IcmpErr, SockExtendedErr, SO_EE_ORIGIN_ICMP};
+use crate::udp::{RxIpInfo, SocketHandle};
 
 /// `SOL_RAW`.
 pub const SOL_RAW: i32 = 255;
@@ -131,6 +133,28 @@ pub(crate) struct RawSock {
     /// `sk_bound_dev_if` (`SO_BINDTODEVICE`): 0 for none; otherwise only datagrams and
     /// ICMP errors that arrived on that device match, and sends leave through it.
     pub(crate) bound_dev_if: u32,
+    /// `IP_RECVERR`.
+    recverr: bool,
+    /// `sk_error_queue`, charged to `rmem` like the receive queue.
+    errq: VecDeque<RawErr>,
+    /// Errors refused because the receive buffer was full.
+    errq_drops: u64,
+}
+
+/// One entry of a raw socket's error queue (the `SKB_EXT_ERR` of the cloned ICMP skb).
+#[derive(Debug)]
+struct RawErr {
+    /// What `recvmsg(MSG_ERRQUEUE)` copies: the quoted datagram past its IP header (from
+    /// the header under `IP_HDRINCL`).
+    data: Vec<u8>,
+    truesize: usize,
+    ee: SockExtendedErr,
+    /// The quoted datagram's destination (`msg_name`, port 0).
+    dest: Ipv4Addr,
+    /// `SO_EE_OFFENDER`: the ICMP message's source.
+    offender: Ipv4Addr,
+    /// The ICMP packet's IP metadata (its cmsgs on the error read).
+    ip: RxIpInfo,
 }
 
 #[derive(Debug)]
@@ -150,6 +174,8 @@ pub(crate) struct RawTable {
     pub(crate) table_fulls: u64,
     /// Copies refused because a socket's queue was full (the sum of `sk_drops`).
     pub(crate) rcvbuf_errors: u64,
+    /// ICMP errors refused because a socket's receive buffer was full.
+    pub(crate) errq_drops: u64,
 }
 
 impl RawTable {
@@ -162,6 +188,7 @@ impl RawTable {
             count: 0,
             table_fulls: 0,
             rcvbuf_errors: 0,
+            errq_drops: 0,
         }
     }
 
@@ -238,6 +265,8 @@ pub struct RawStats {
     pub table_fulls: u64,
     /// Copies dropped because a socket's receive queue was full (sum of `sk_drops`).
     pub rcvbuf_errors: u64,
+    /// ICMP errors not queued (`IP_RECVERR`) because a socket's receive buffer was full.
+    pub errq_drops: u64,
 }
 
 /// `raw_v4_match`: protocol, connected peer (the datagram's source), bound address (its
@@ -289,6 +318,9 @@ impl Stack {
             err: None,
             drops: 0,
             bound_dev_if: 0,
+            recverr: false,
+            errq: VecDeque::new(),
+            errq_drops: 0,
         };
         let idx = match t.free.pop() {
             Some(i) => {
@@ -385,10 +417,10 @@ impl Stack {
     /// `raw_icmp_error` + `raw_err`: the ICMP error `e` (its `payload` the quoted IP header
     /// and at least 8 bytes past it; `truesize` the ICMP packet's) for the raw sockets of
     /// the quoted protocol that sent it, matched as `raw_v4_match` does with the error's
-    /// incoming device. Without `IP_RECVERR` only a connected socket hears of it, and only
-    /// a hard error sets `sk_err`.
-    pub(crate) fn raw_icmp_error(&mut self, e: &crate::udp::errqueue::IcmpErr<'_>, truesize: usize) {
-        let _ = truesize;
+    /// incoming device. A socket hears of it when connected or with `IP_RECVERR`: with
+    /// `IP_RECVERR` the error is queued (`ip_icmp_error`) and set in `sk_err`, soft or hard;
+    /// without, only a hard one sets `sk_err`.
+    pub(crate) fn raw_icmp_error(&mut self, e: &IcmpErr<'_>, truesize: usize) {
         let quoted = e.payload;
         if self.sockets.raw.count == 0 || quoted.len() < ipwire::HEADER_LEN {
             return;
@@ -396,20 +428,36 @@ impl Stack {
         let (icmp_type, code, dif) = (e.icmp_type, e.code, e.ip.ifindex);
         let ip = ipwire::Packet::new_unchecked(quoted);
         let (proto, src, dst) = (ip.next_header().0, ip.src_addr(), ip.dst_addr());
+        let ihl = usize::from(ip.header_len()).min(quoted.len());
         let (err, hard) = match icmp_type {
             // ICMP_SOURCE_QUENCH.
             4 => return,
             // ICMP_PARAMETERPROB.
             12 => (Errno::EPROTO, true),
             3 if code > NR_ICMP_UNREACH => (Errno::EHOSTUNREACH, false),
+            // ICMP_FRAG_NEEDED: hard unless IP_PMTUDISC_DONT (raw sockets keep the
+            // default IP_PMTUDISC_WANT here).
             3 if code == 4 => (Errno::EMSGSIZE, true),
             3 => crate::ipv4::icmp::unreach_errno(code),
             // ICMP_TIME_EXCEEDED and the rest.
             _ => (Errno::EHOSTUNREACH, false),
         };
-        if !hard {
-            return;
-        }
+        // icmp_unreach's `info`: the next-hop MTU of a fragmentation-needed, the pointer of
+        // a parameter problem, else 0 (ee_info).
+        let info = match icmp_type {
+            3 if code == 4 => e.info & 0xffff,
+            12 => e.info >> 24,
+            _ => 0,
+        };
+        let ee = SockExtendedErr {
+            ee_errno: err.code() as u32,
+            ee_origin: SO_EE_ORIGIN_ICMP,
+            ee_type: icmp_type,
+            ee_code: code,
+            ee_pad: 0,
+            ee_info: info,
+            ee_data: 0,
+        };
         let t = &mut self.sockets.raw;
         let Some(chain) = t.chains.get(&proto) else {
             return;
@@ -420,7 +468,35 @@ impl Stack {
                 continue;
             };
             // The quoted datagram went from us: its destination is the peer.
-            if !raw_v4_match(s, proto, dst, src, dif) || s.daddr.is_none() {
+            if !raw_v4_match(s, proto, dst, src, dif) {
+                continue;
+            }
+            if !s.recverr && s.daddr.is_none() {
+                continue;
+            }
+            if s.recverr {
+                // ip_icmp_error: the payload from past the quoted IP header, or from the
+                // header itself for an IP_HDRINCL socket; sock_queue_err_skb refuses it
+                // once the receive charge would reach sk_rcvbuf.
+                let payload = if s.hdrincl { quoted } else { &quoted[ihl..] };
+                if s.rmem + truesize >= s.rcvbuf || s.errq.len() >= MAX_QUEUED {
+                    // Deviation from Linux: the refused error is counted (Linux counts
+                    // sock_queue_err_skb's -ENOMEM nowhere).
+                    s.errq_drops += 1;
+                    t.errq_drops += 1;
+                } else {
+                    s.rmem += truesize;
+                    s.errq.push_back(RawErr {
+                        data: payload.to_vec(),
+                        truesize,
+                        ee,
+                        dest: dst,
+                        offender: e.offender,
+                        ip: e.ip,
+                    });
+                }
+            }
+            if !s.recverr && !hard {
                 continue;
             }
             s.err = Some(err);
@@ -433,6 +509,37 @@ impl Stack {
             self.push_event(Event::Error(h));
         }
     }
+
+    /// `ip_recv_error` for a raw socket (`recvmsg(MSG_ERRQUEUE)`): the oldest queued error,
+    /// EAGAIN when none; `msg_name` is the failed datagram's destination with port 0 (a raw
+    /// socket's `serr->port`). `sock_dequeue_err_skb` then sets `sk_err` to the next
+    /// entry's errno, or clears it after the last.
+    pub(crate) fn raw_recv_error(
+        &mut self,
+        sk: SocketHandle,
+        buf: &mut [u8],
+    ) -> Result<ErrRecv, Errno> {
+        let s = self.sockets.raw.get_mut(sk)?;
+        let Some(e) = s.errq.pop_front() else {
+            return Err(Errno::EAGAIN);
+        };
+        s.rmem = s.rmem.saturating_sub(e.truesize);
+        let next = s.errq.front().map(|n| n.ee.ee_errno);
+        s.err = next.and_then(|c| Errno::from_code(c as i32));
+        if next.is_some() {
+            self.push_event(Event::Error(sk));
+        }
+        let n = e.data.len().min(buf.len());
+        buf[..n].copy_from_slice(&e.data[..n]);
+        Ok(ErrRecv {
+            len: n,
+            truncated: n < e.data.len(),
+            dest: SocketAddrV4::new(e.dest, 0),
+            ee: e.ee,
+            offender: e.offender,
+            ip: e.ip,
+        })
+    }
 }
 
 impl Stack {
@@ -443,6 +550,7 @@ impl Stack {
             sockets: t.count,
             table_fulls: t.table_fulls,
             rcvbuf_errors: t.rcvbuf_errors,
+            errq_drops: t.errq_drops,
         }
     }
 
@@ -664,7 +772,7 @@ fn sockraw_poll(st: &Stack, id: SocketId) -> Result<PollMask, Errno> {
     let r = st.sockets.raw.get(s.sk)?;
     Ok(super::poll::datagram_mask(
         s.o.shutdown,
-        r.err.is_some(),
+        r.err.is_some() || !r.errq.is_empty(),
         !r.rxq.is_empty(),
     ))
 }
@@ -862,7 +970,12 @@ fn sockraw_recvmsg(
         return Err(Errno::EOPNOTSUPP);
     }
     if flags & MSG_ERRQUEUE != 0 {
-        return Err(Errno::EAGAIN);
+        let r = st.raw_recv_error(sk, buf)?;
+        return Ok(MsgInfo {
+            len: r.len,
+            from: Some(r.dest),
+            flags: MSG_ERRQUEUE | if r.truncated { MSG_TRUNC } else { 0 },
+        });
     }
     let s = st.sockets.raw.get_mut(sk)?;
     if let Some(e) = s.err.take() {
@@ -895,6 +1008,35 @@ fn sockraw_recvmsg(
         from: Some(SocketAddrV4::new(from, 0)),
         flags: if n < dlen { MSG_TRUNC } else { 0 },
     })
+}
+
+impl Stack {
+    /// `raw_recvmsg` with `msg_control` (see [`Stack::sys_recvmsg_cmsg`]): `MSG_ERRQUEUE`
+    /// reads the error queue (`ip_recv_error`: the error's `IP_RECVERR` message with
+    /// `SO_EE_OFFENDER`, `msg_name` the failed datagram's destination with port 0,
+    /// `MSG_ERRQUEUE` in the flags).
+    pub(crate) fn raw_recvmsg_cmsg(
+        &mut self,
+        id: SocketId,
+        buf: &mut [u8],
+        flags: i32,
+        cmsgs: &mut CmsgBuf,
+    ) -> Result<MsgInfo, Errno> {
+        let sk = raw_sk(self, id)?;
+        if flags & MSG_ERRQUEUE != 0 && flags & MSG_OOB == 0 {
+            let r = self.raw_recv_error(sk, buf)?;
+            cmsgs.push(Cmsg::RecvErr {
+                ee: r.ee,
+                offender: r.offender,
+            });
+            return Ok(MsgInfo {
+                len: r.len,
+                from: Some(r.dest),
+                flags: MSG_ERRQUEUE | if r.truncated { MSG_TRUNC } else { 0 },
+            });
+        }
+        sockraw_recvmsg(self, id, buf, flags)
+    }
 }
 
 /// `sock_common_setsockopt` → `raw_setsockopt`: `SOL_RAW` has `ICMP_FILTER` only
@@ -949,6 +1091,16 @@ fn sockraw_setsockopt(
                     st.sockets.raw.get_mut(sk)?.ttl = (val != -1).then_some(val as u8);
                     Ok(())
                 }
+                cmsg::IP_RECVERR => {
+                    // do_ip_setsockopt: turning it off purges the error queue.
+                    let s = st.sockets.raw.get_mut(sk)?;
+                    s.recverr = val != 0;
+                    if !s.recverr {
+                        let freed: usize = s.errq.drain(..).map(|e| e.truesize).sum();
+                        s.rmem = s.rmem.saturating_sub(freed);
+                    }
+                    Ok(())
+                }
                 opt::IP_TOS => {
                     let tos = val as u8;
                     let s = st.sock_mut(id)?;
@@ -958,8 +1110,8 @@ fn sockraw_setsockopt(
                     }
                     Ok(())
                 }
-                // Deviation from Linux: IP_RECVERR, IP_PKTINFO, IP_RECVTTL, IP_RECVTOS,
-                // IP_OPTIONS and the rest are not done on raw sockets yet.
+                // Deviation from Linux: IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_OPTIONS and
+                // the rest are not done on raw sockets yet.
                 _ => Err(Errno::ENOPROTOOPT),
             }
         }
@@ -1093,6 +1245,7 @@ fn sockraw_getsockopt(
                 opt::IP_HDRINCL => r.hdrincl.into(),
                 opt::IP_TTL => i32::from(r.ttl.unwrap_or(st.cfg.ip_default_ttl)),
                 opt::IP_TOS => i32::from(o.tos),
+                cmsg::IP_RECVERR => r.recverr.into(),
                 _ => return Err(Errno::ENOPROTOOPT),
             };
             if !out.is_empty() && out.len() < 4 && (0..=255).contains(&val) {

@@ -598,7 +598,13 @@ fn raw_table_is_bounded() {
 /// The second Ethernet device of the `SO_BINDTODEVICE` tests: `eth1` 10.1.0.1/24 with a
 /// permanent neighbour 10.1.0.2 (same MAC as the peer on `eth0`).
 fn with_eth1(h: &mut Harness) -> crate::dev::IfIndex {
-    let eth1 = add_ethernet(&mut h.stack, "eth1", OUR_MAC, Ipv4Addr::new(10, 1, 0, 1), 24);
+    let eth1 = add_ethernet(
+        &mut h.stack,
+        "eth1",
+        OUR_MAC,
+        Ipv4Addr::new(10, 1, 0, 1),
+        24,
+    );
     h.stack
         .neigh_add(
             eth1,
@@ -658,7 +664,13 @@ fn bound_device_filters_delivery_and_errors_and_routes_sends() {
         h.stack.sys_bind(c, &sa(OUR_IP)).unwrap();
         h.stack.sys_connect(c, &to).unwrap();
     }
-    let quoted = ipv4_packet(OUR_IP, PEER_IP, Protocol::UDP, 64, &[0, 1, 0, 9, 0, 8, 0, 0]);
+    let quoted = ipv4_packet(
+        OUR_IP,
+        PEER_IP,
+        Protocol::UDP,
+        64,
+        &[0, 1, 0, 9, 0, 8, 0, 0],
+    );
     let err = icmp_error(3, 3, 0, &quoted);
     h.receive_on(eth0, &ip_frame_proto(1, PEER_IP, OUR_IP, &err));
     assert_eq!(get_int(&mut h, c0, SOL_SOCKET, SO_ERROR), Ok(111));
@@ -677,4 +689,167 @@ fn bound_device_filters_delivery_and_errors_and_routes_sends() {
     bind_dev(&mut h, on1, "");
     h.receive_on(eth0, &ip_frame_proto(253, PEER_IP, OUR_IP, b"again"));
     assert_eq!(&recv(&mut h, on1).unwrap().0[20..], b"again");
+}
+
+/// `recvmsg(MSG_ERRQUEUE)` with control messages on a raw socket.
+fn recv_err(
+    h: &mut Harness,
+    s: SocketId,
+    len: usize,
+) -> Result<(Vec<u8>, super::super::MsgInfo, super::super::cmsg::CmsgBuf), Errno> {
+    let mut buf = vec![0u8; len];
+    let mut c = super::super::cmsg::CmsgBuf::new();
+    let m = h
+        .stack
+        .sys_recvmsg_cmsg(s, &mut buf, MSG_ERRQUEUE, &mut c)?;
+    buf.truncate(m.len);
+    Ok((buf, m, c))
+}
+
+/// The `IP_RECVERR` message of an error read: (errno, origin, type, code, info, offender).
+fn ee_of(c: &super::super::cmsg::CmsgBuf) -> (u32, u8, u8, u8, u32, Ipv4Addr) {
+    let e = c
+        .iter()
+        .find_map(|m| match *m {
+            super::super::cmsg::Cmsg::RecvErr { ee, offender } => Some((ee, offender)),
+            _ => None,
+        })
+        .expect("an IP_RECVERR message");
+    let (ee, off) = e;
+    (
+        ee.ee_errno,
+        ee.ee_origin,
+        ee.ee_type,
+        ee.ee_code,
+        ee.ee_info,
+        off,
+    )
+}
+
+/// raw.c `raw_err` with `IP_RECVERR` (ip_sockglue.c `ip_icmp_error` / `ip_recv_error`): an
+/// unconnected socket hears every ICMP error about what it sent, soft ones too; each is
+/// queued with the quoted datagram past its IP header, `SO_EE_ORIGIN_ICMP`, the type and
+/// code, `ee_info` the MTU of a fragmentation-needed or the pointer of a parameter problem,
+/// the ICMP sender as offender, `msg_name` the failed datagram's destination with port 0
+/// (checked against Linux); `sk_err` is set, reported first
+/// by an ordinary recv, and follows the queue as it drains. Without `IP_RECVERR` an
+/// unconnected socket hears nothing. Turning it off purges the queue.
+#[test]
+fn recverr_queues_icmp_errors_on_unconnected_raw_sockets() {
+    use super::super::poll::PollMask;
+    let mut h = Harness::new().with_static_peer();
+    let s = raw(&mut h, IPPROTO_UDP);
+    let sk = h.stack.socket(s).unwrap().sk;
+    let quoted = ipv4_packet(
+        OUR_IP,
+        PEER_IP,
+        Protocol::UDP,
+        64,
+        &[0, 1, 0, 9, 0, 8, 0, 0],
+    );
+    let unreach = ip_frame_proto(1, PEER_IP, OUR_IP, &icmp_error(3, 3, 0, &quoted));
+    h.receive(&unreach);
+    assert_eq!(get_int(&mut h, s, SOL_SOCKET, SO_ERROR), Ok(0));
+    assert_eq!(recv_err(&mut h, s, 64).map(|r| r.0), Err(Errno::EAGAIN));
+    assert_eq!(get_int(&mut h, s, SOL_IP, IP_RECVERR), Ok(0));
+    set_int(&mut h, s, SOL_IP, IP_RECVERR, 1).unwrap();
+    assert_eq!(get_int(&mut h, s, SOL_IP, IP_RECVERR), Ok(1));
+    // A soft error (time exceeded) now counts: queued, sk_err, POLLERR, an event.
+    h.events();
+    h.receive(&ip_frame_proto(
+        1,
+        PEER_IP,
+        OUR_IP,
+        &icmp_error(11, 0, 0, &quoted),
+    ));
+    assert!(h.events().contains(&Event::Error(sk)));
+    assert!(h.stack.sock_poll(s).contains(PollMask::POLLERR));
+    assert_eq!(recv(&mut h, s), Err(Errno::EHOSTUNREACH));
+    // The error stays queued after sk_err was reported.
+    assert!(h.stack.sock_poll(s).contains(PollMask::POLLERR));
+    let (d, m, c) = recv_err(&mut h, s, 64).unwrap();
+    assert_eq!(d, [0, 1, 0, 9, 0, 8, 0, 0]);
+    assert_eq!(
+        (m.len, m.flags, m.from),
+        (8, MSG_ERRQUEUE, Some(SocketAddrV4::new(PEER_IP, 0)))
+    );
+    assert_eq!(c.len(), 1);
+    assert_eq!(ee_of(&c), (113, 2, 11, 0, 0, PEER_IP));
+    assert!(!h.stack.sock_poll(s).contains(PollMask::POLLERR));
+    // Parameter problem (pointer 20) and fragmentation needed (MTU 1280), both queued;
+    // sk_err follows the queue (sock_dequeue_err_skb).
+    h.receive(&ip_frame_proto(
+        1,
+        PEER_IP,
+        OUR_IP,
+        &icmp_error(12, 0, 20 << 24, &quoted),
+    ));
+    h.receive(&ip_frame_proto(
+        1,
+        PEER_IP,
+        OUR_IP,
+        &icmp_error(3, 4, 1280, &quoted),
+    ));
+    let (_, m, c) = recv_err(&mut h, s, 3).unwrap();
+    assert_eq!((m.len, m.flags), (3, MSG_ERRQUEUE | MSG_TRUNC));
+    assert_eq!(ee_of(&c), (71, 2, 12, 0, 20, PEER_IP));
+    assert_eq!(get_int(&mut h, s, SOL_SOCKET, SO_ERROR), Ok(90));
+    let (_, _, c) = recv_err(&mut h, s, 64).unwrap();
+    assert_eq!(ee_of(&c), (90, 2, 3, 4, 1280, PEER_IP));
+    assert_eq!(get_int(&mut h, s, SOL_SOCKET, SO_ERROR), Ok(0));
+    // Without control messages the read is the same bytes and flags.
+    h.receive(&unreach);
+    let mut b = [0u8; 64];
+    let m = h.stack.sys_recvmsg(s, &mut b, MSG_ERRQUEUE).unwrap();
+    assert_eq!(
+        (m.len, m.flags, m.from),
+        (8, MSG_ERRQUEUE, Some(SocketAddrV4::new(PEER_IP, 0)))
+    );
+    // An IP_HDRINCL socket gets the quoted datagram from its IP header.
+    let hs = raw(&mut h, IPPROTO_UDP);
+    set_int(&mut h, hs, SOL_IP, IP_HDRINCL, 1).unwrap();
+    set_int(&mut h, hs, SOL_IP, IP_RECVERR, 1).unwrap();
+    h.receive(&unreach);
+    let (d, _, c) = recv_err(&mut h, hs, 64).unwrap();
+    assert_eq!(d, quoted);
+    assert_eq!(ee_of(&c), (111, 2, 3, 3, 0, PEER_IP));
+    // Turning IP_RECVERR off purges the queue (sk_err stays).
+    h.receive(&unreach);
+    set_int(&mut h, hs, SOL_IP, IP_RECVERR, 0).unwrap();
+    assert_eq!(recv_err(&mut h, hs, 64).map(|r| r.0), Err(Errno::EAGAIN));
+    assert_eq!(get_int(&mut h, hs, SOL_SOCKET, SO_ERROR), Ok(111));
+    // The first socket heard those two errors as well (same protocol, both unconnected
+    // with IP_RECVERR); its receive queue holds no datagram.
+    assert_eq!(recv(&mut h, s), Err(Errno::ECONNREFUSED));
+    assert!(recv_err(&mut h, s, 64).is_ok() && recv_err(&mut h, s, 64).is_ok());
+    assert_eq!(recv_err(&mut h, s, 64).map(|r| r.0), Err(Errno::EAGAIN));
+    assert_eq!(recv(&mut h, s), Err(Errno::EAGAIN));
+}
+
+/// `sock_queue_err_skb`: an error is refused once the receive charge would reach
+/// `sk_rcvbuf`; the refusals are counted (per socket and in `RawStats::errq_drops`).
+#[test]
+fn raw_error_queue_is_bounded_by_the_receive_buffer() {
+    let mut h = Harness::new().with_static_peer();
+    let s = raw(&mut h, IPPROTO_UDP);
+    set_int(&mut h, s, SOL_IP, IP_RECVERR, 1).unwrap();
+    set_int(&mut h, s, SOL_SOCKET, SO_RCVBUF, 1).unwrap();
+    let quoted = ipv4_packet(
+        OUR_IP,
+        PEER_IP,
+        Protocol::UDP,
+        64,
+        &[0, 1, 0, 9, 0, 8, 0, 0],
+    );
+    let unreach = ip_frame_proto(1, PEER_IP, OUR_IP, &icmp_error(3, 3, 0, &quoted));
+    for _ in 0..20 {
+        h.receive(&unreach);
+    }
+    let mut queued = 0;
+    while recv_err(&mut h, s, 64).is_ok() {
+        queued += 1;
+    }
+    let drops = h.stack.raw_stats().errq_drops;
+    assert!(queued >= 1 && drops >= 1, "queued {queued} drops {drops}");
+    assert_eq!(queued + drops, 20);
 }
