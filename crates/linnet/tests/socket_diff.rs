@@ -1238,7 +1238,40 @@ const SCENARIOS: &[(&str, &str)] = &[
          pump -> ok
          setopt s0 SOL_IP IP_RECVERR 0 -> ok
          recv s0 64 MSG_ERRQUEUE -> EAGAIN
-         getopt s0 SOL_SOCKET SO_ERROR 4 -> int 111",
+         getopt s0 SOL_SOCKET SO_ERROR 4 -> int 111
+         setopt s0 SOL_IP IP_RECVERR 1 -> ok
+         setopt s0 SOL_IP IP_PKTINFO 1 -> ok
+         setopt s0 SOL_IP IP_RECVTTL 1 -> ok
+         setopt s0 SOL_IP IP_RECVTOS 1 -> ok
+         send s0 x:d43113c5000900004a 0 127.0.0.1:0 -> len 9
+         pump -> ok
+         recvc s0 64 MSG_ERRQUEUE -> recv 9 0x2000 x:d43113c5000900004a cmsg pktinfo 0.0.0.0 127.0.0.2,ttl 64,tos 192,err ECONNREFUSED o2 t3 c3 i0 from 127.0.0.1",
+    ),
+    (
+        "raw_cmsg_pktinfo_ttl_tos",
+        "socket AF_INET SOCK_RAW 253 -> fd
+         socket AF_INET SOCK_RAW 253 -> fd
+         getopt s0 SOL_IP IP_PKTINFO 4 -> int 0
+         setopt s0 SOL_IP IP_PKTINFO 1 -> ok
+         setopt s0 SOL_IP IP_RECVTTL 1 -> ok
+         setopt s0 SOL_IP IP_RECVTOS 1 -> ok
+         getopt s0 SOL_IP IP_PKTINFO 4 -> int 1
+         getopt s0 SOL_IP IP_RECVTTL 4 -> int 1
+         getopt s0 SOL_IP IP_RECVTOS 1 -> bytes 01
+         setopt s1 SOL_IP IP_TTL 9 -> ok
+         setopt s1 SOL_IP IP_TOS 16 -> ok
+         send s1 hi 0 127.0.0.1:0 -> len 2
+         recvc s0 4 MSG_PEEK|MSG_DONTWAIT -> recv 4 0x20 x:45100016 cmsg pktinfo 127.0.0.1 127.0.0.1,ttl 9,tos 16
+         recvc s0 4 MSG_DONTWAIT -> recv 4 0x20 x:45100016 cmsg pktinfo 127.0.0.1 127.0.0.1,ttl 9,tos 16
+         setopt s0 SOL_IP IP_PKTINFO 0 -> ok
+         send s1 hi 0 127.0.0.1:0 -> len 2
+         setopt s0 SOL_IP IP_PKTINFO 1 -> ok
+         setopt s0 SOL_IP IP_RECVTTL 0 -> ok
+         recvc s0 4 MSG_DONTWAIT -> recv 4 0x20 x:45100016 cmsg pktinfo 0.0.0.0 127.0.0.1,tos 16
+         setopt s0 SOL_IP IP_PKTINFO 0 -> ok
+         setopt s0 SOL_IP IP_RECVTOS 0 -> ok
+         send s1 hi 0 127.0.0.1:0 -> len 2
+         recvc s0 4 MSG_DONTWAIT -> recv 4 0x20 x:45100016 cmsg none",
     ),
     (
         "udp_reuseaddr",

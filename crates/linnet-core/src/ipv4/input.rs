@@ -302,7 +302,7 @@ impl Stack {
         skb.reset_transport_header();
         let bcast = rt == InputRoute::Broadcast;
         // ip_protocol_deliver_rcu: the raw sockets get their copies first.
-        let raw = self.raw_local_deliver(&skb, proto.0);
+        let raw = self.raw_local_deliver(&skb, proto.0, bcast);
         match proto {
             Protocol::ICMP => {
                 self.stats.ip.in_delivers += 1;

@@ -121,7 +121,10 @@ pub(crate) struct RawSock {
     ttl: Option<u8>,
     /// `inet_id` of a connected socket.
     inet_id: u16,
-    rxq: VecDeque<(Vec<u8>, usize)>,
+    /// The datagrams (from their IP header), their truesize and IP metadata.
+    rxq: VecDeque<(Vec<u8>, usize, RxIpInfo)>,
+    /// `inet->cmsg_flags`: the `IP_CMSG_*` bits of `IP_PKTINFO`, `IP_RECVTTL`, `IP_RECVTOS`.
+    cmsg_flags: u8,
     /// `sk_rmem_alloc` (truesize units).
     pub(crate) rmem: usize,
     /// `sk_rcvbuf`.
@@ -313,6 +316,7 @@ impl Stack {
             ttl: None,
             inet_id: 0,
             rxq: VecDeque::new(),
+            cmsg_flags: 0,
             rmem: 0,
             rcvbuf: self.cfg.rmem_default,
             err: None,
@@ -357,8 +361,9 @@ impl Stack {
     /// `raw_local_deliver` → `raw_v4_input`: a copy of the datagram in `skb` (network
     /// header set, `data` at the transport header) for every matching raw socket of
     /// protocol `proto`. True when a socket matched, even one whose `ICMP_FILTER` dropped
-    /// it (`ip_protocol_deliver_rcu` then sends no protocol unreachable).
-    pub(crate) fn raw_local_deliver(&mut self, skb: &SkBuff, proto: u8) -> bool {
+    /// it (`ip_protocol_deliver_rcu` then sends no protocol unreachable). `bcast` is the
+    /// input route's verdict (for `ipi_spec_dst`).
+    pub(crate) fn raw_local_deliver(&mut self, skb: &SkBuff, proto: u8, bcast: bool) -> bool {
         if self.sockets.raw.count == 0 {
             return false;
         }
@@ -370,6 +375,15 @@ impl Stack {
         }
         let ip = ipwire::Packet::new_unchecked(net);
         let (saddr, daddr) = (ip.src_addr(), ip.dst_addr());
+        let rx = RxIpInfo {
+            ifindex: skb.dev.0,
+            daddr,
+            dport: 0,
+            ttl: ip.hop_limit(),
+            tos: ip.tos(),
+            bcast: bcast || daddr.is_broadcast(),
+            pktinfo_prepared: false,
+        };
         let l4 = skb.data();
         let truesize = skb.truesize();
         // raw_v4_input: dif is inet_iif (the device owning the address for what looped back).
@@ -400,7 +414,12 @@ impl Stack {
             }
             s.rmem += truesize;
             let was_empty = s.rxq.is_empty();
-            s.rxq.push_back((net.to_vec(), truesize));
+            // raw_rcv_skb -> ipv4_pktinfo_prepare: only with IP_PKTINFO on at this time.
+            let rx = RxIpInfo {
+                pktinfo_prepared: s.cmsg_flags & cmsg::IP_CMSG_PKTINFO != 0,
+                ..rx
+            };
+            s.rxq.push_back((net.to_vec(), truesize, rx));
             if was_empty {
                 woken.push(SocketHandle::from_parts(
                     i | RAW_HANDLE_TAG,
@@ -977,21 +996,35 @@ fn sockraw_recvmsg(
             flags: MSG_ERRQUEUE | if r.truncated { MSG_TRUNC } else { 0 },
         });
     }
+    raw_recv_datagram(st, sk, nonblock, shut, buf, flags).map(|(m, _)| m)
+}
+
+/// `raw_recvmsg` past `MSG_OOB` / `MSG_ERRQUEUE`: the pending error, then the next
+/// datagram (see [`sockraw_recvmsg`]) with the IP metadata `ip_cmsg_recv` needs.
+fn raw_recv_datagram(
+    st: &mut Stack,
+    sk: SocketHandle,
+    nonblock: bool,
+    shut: u8,
+    buf: &mut [u8],
+    flags: i32,
+) -> Result<(MsgInfo, Option<RxIpInfo>), Errno> {
     let s = st.sockets.raw.get_mut(sk)?;
     if let Some(e) = s.err.take() {
         return Err(e);
     }
-    let Some((data, truesize)) = s.rxq.front() else {
+    let Some((data, truesize, rx)) = s.rxq.front() else {
         if shut & RCV_SHUTDOWN != 0 && !nonblock && flags & MSG_DONTWAIT == 0 {
-            return Ok(MsgInfo {
+            let m = MsgInfo {
                 len: 0,
                 from: None,
                 flags: 0,
-            });
+            };
+            return Ok((m, None));
         }
         return Err(Errno::EAGAIN);
     };
-    let (dlen, truesize) = (data.len(), *truesize);
+    let (dlen, truesize, rx) = (data.len(), *truesize, *rx);
     let n = dlen.min(buf.len());
     buf[..n].copy_from_slice(&data[..n]);
     let from = if dlen >= ipwire::HEADER_LEN {
@@ -1003,11 +1036,12 @@ fn sockraw_recvmsg(
         s.rxq.pop_front();
         s.rmem = s.rmem.saturating_sub(truesize);
     }
-    Ok(MsgInfo {
+    let m = MsgInfo {
         len: if flags & MSG_TRUNC != 0 { dlen } else { n },
         from: Some(SocketAddrV4::new(from, 0)),
         flags: if n < dlen { MSG_TRUNC } else { 0 },
-    })
+    };
+    Ok((m, Some(rx)))
 }
 
 impl Stack {
@@ -1022,9 +1056,25 @@ impl Stack {
         flags: i32,
         cmsgs: &mut CmsgBuf,
     ) -> Result<MsgInfo, Errno> {
-        let sk = raw_sk(self, id)?;
-        if flags & MSG_ERRQUEUE != 0 && flags & MSG_OOB == 0 {
+        let sock = self.socket(id)?;
+        let (sk, nonblock, shut) = (sock.sk, sock.nonblock, sock.o.shutdown);
+        if flags & MSG_OOB != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let cflags = self.sockets.raw.get(sk)?.cmsg_flags;
+        if flags & MSG_ERRQUEUE != 0 {
             let r = self.raw_recv_error(sk, buf)?;
+            // ipv4_datagram_support_cmsg: an ICMP error brings the ICMP packet's cmsgs.
+            // Its IP_PKTINFO is IPCB's: the incoming device, ipi_spec_dst 0 (no
+            // ipv4_pktinfo_prepare ran on it), ipi_addr the ICMP packet's destination.
+            if cflags & cmsg::IP_CMSG_PKTINFO != 0 {
+                cmsgs.push(Cmsg::PktInfo {
+                    ifindex: r.ip.ifindex,
+                    spec_dst: Ipv4Addr::UNSPECIFIED,
+                    addr: r.ip.daddr,
+                });
+            }
+            self.ip_cmsg_recv(cflags & !cmsg::IP_CMSG_PKTINFO, &r.ip, r.offender, cmsgs);
             cmsgs.push(Cmsg::RecvErr {
                 ee: r.ee,
                 offender: r.offender,
@@ -1035,7 +1085,12 @@ impl Stack {
                 flags: MSG_ERRQUEUE | if r.truncated { MSG_TRUNC } else { 0 },
             });
         }
-        sockraw_recvmsg(self, id, buf, flags)
+        let (m, rx) = raw_recv_datagram(self, sk, nonblock, shut, buf, flags)?;
+        // raw_recvmsg: ip_cmsg_recv when any cmsg flag is on.
+        if let (Some(rx), Some(from), true) = (rx, m.from, cflags != 0) {
+            self.ip_cmsg_recv(cflags, &rx, *from.ip(), cmsgs);
+        }
+        Ok(m)
     }
 }
 
@@ -1091,6 +1146,20 @@ fn sockraw_setsockopt(
                     st.sockets.raw.get_mut(sk)?.ttl = (val != -1).then_some(val as u8);
                     Ok(())
                 }
+                cmsg::IP_PKTINFO | cmsg::IP_RECVTTL | cmsg::IP_RECVTOS => {
+                    let bit = match name {
+                        cmsg::IP_PKTINFO => cmsg::IP_CMSG_PKTINFO,
+                        cmsg::IP_RECVTTL => cmsg::IP_CMSG_TTL,
+                        _ => cmsg::IP_CMSG_TOS,
+                    };
+                    let s = st.sockets.raw.get_mut(sk)?;
+                    if val != 0 {
+                        s.cmsg_flags |= bit;
+                    } else {
+                        s.cmsg_flags &= !bit;
+                    }
+                    Ok(())
+                }
                 cmsg::IP_RECVERR => {
                     // do_ip_setsockopt: turning it off purges the error queue.
                     let s = st.sockets.raw.get_mut(sk)?;
@@ -1110,8 +1179,9 @@ fn sockraw_setsockopt(
                     }
                     Ok(())
                 }
-                // Deviation from Linux: IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_OPTIONS and
-                // the rest are not done on raw sockets yet.
+                // Deviation from Linux: IP_OPTIONS, IP_RECVOPTS, IP_RETOPTS,
+                // IP_RECVORIGDSTADDR, IP_MTU_DISCOVER, the multicast options and the rest
+                // are not done on raw sockets yet (ENOPROTOOPT).
                 _ => Err(Errno::ENOPROTOOPT),
             }
         }
@@ -1246,6 +1316,9 @@ fn sockraw_getsockopt(
                 opt::IP_TTL => i32::from(r.ttl.unwrap_or(st.cfg.ip_default_ttl)),
                 opt::IP_TOS => i32::from(o.tos),
                 cmsg::IP_RECVERR => r.recverr.into(),
+                cmsg::IP_PKTINFO => (r.cmsg_flags & cmsg::IP_CMSG_PKTINFO != 0).into(),
+                cmsg::IP_RECVTTL => (r.cmsg_flags & cmsg::IP_CMSG_TTL != 0).into(),
+                cmsg::IP_RECVTOS => (r.cmsg_flags & cmsg::IP_CMSG_TOS != 0).into(),
                 _ => return Err(Errno::ENOPROTOOPT),
             };
             if !out.is_empty() && out.len() < 4 && (0..=255).contains(&val) {

@@ -853,3 +853,131 @@ fn raw_error_queue_is_bounded_by_the_receive_buffer() {
     assert!(queued >= 1 && drops >= 1, "queued {queued} drops {drops}");
     assert_eq!(queued + drops, 20);
 }
+
+/// `recvmsg` with control messages on a raw socket: (bytes, info, cmsgs).
+fn recv_cmsg(
+    h: &mut Harness,
+    s: SocketId,
+    flags: i32,
+) -> Result<
+    (
+        Vec<u8>,
+        super::super::MsgInfo,
+        Vec<super::super::cmsg::Cmsg>,
+    ),
+    Errno,
+> {
+    let mut buf = vec![0u8; 256];
+    let mut c = super::super::cmsg::CmsgBuf::new();
+    let m = h
+        .stack
+        .sys_recvmsg_cmsg(s, &mut buf, flags | MSG_DONTWAIT, &mut c)?;
+    buf.truncate(m.len.min(256));
+    Ok((buf, m, c.iter().copied().collect()))
+}
+
+/// raw.c `raw_recvmsg` → `ip_cmsg_recv` (ip_sockglue.c): `IP_PKTINFO` (the incoming device,
+/// `ipi_spec_dst` from `fib_compute_spec_dst` — the address itself, or for a broadcast the
+/// source of the route back — and the header's destination; both 0 unless `IP_PKTINFO` was
+/// on when the datagram was queued, `ipv4_pktinfo_prepare`), `IP_TTL`, `IP_TOS`, in that
+/// order; `MSG_PEEK` reports them too. An error read brings the ICMP packet's: its device,
+/// `ipi_spec_dst` 0, its destination, TTL and TOS, before the `IP_RECVERR` message.
+#[test]
+fn pktinfo_ttl_tos_cmsgs_on_raw_sockets() {
+    use super::super::cmsg::{Cmsg, IP_PKTINFO, IP_RECVTOS, IP_RECVTTL};
+    let mut h = Harness::new().with_static_peer();
+    let eth0 = h.stack.device_by_name("eth0").unwrap().ifindex.0;
+    let s = raw(&mut h, 253);
+    for o in [IP_PKTINFO, IP_RECVTTL, IP_RECVTOS] {
+        assert_eq!(get_int(&mut h, s, SOL_IP, o), Ok(0));
+        set_int(&mut h, s, SOL_IP, o, 1).unwrap();
+        assert_eq!(get_int(&mut h, s, SOL_IP, o), Ok(1));
+    }
+    let mut pkt = ipv4_packet(PEER_IP, OUR_IP, Protocol(253), 33, b"data");
+    pkt[1] = 0x28;
+    refill_ipv4_checksum(&mut pkt);
+    h.receive(&ip_frame(&pkt));
+    let want = vec![
+        Cmsg::PktInfo {
+            ifindex: eth0,
+            spec_dst: OUR_IP,
+            addr: OUR_IP,
+        },
+        Cmsg::Ttl(33),
+        Cmsg::Tos(0x28),
+    ];
+    let (d, m, c) = recv_cmsg(&mut h, s, MSG_PEEK).unwrap();
+    assert_eq!(
+        (&d[20..], m.from, &c),
+        (&b"data"[..], Some(SocketAddrV4::new(PEER_IP, 0)), &want)
+    );
+    let (_, _, c) = recv_cmsg(&mut h, s, 0).unwrap();
+    assert_eq!(c, want);
+    // A subnet broadcast: ipi_spec_dst is the source of the route back to the sender.
+    h.receive(&ip_frame_proto(253, PEER_IP, SUBNET_BCAST, b"all"));
+    let (_, _, c) = recv_cmsg(&mut h, s, 0).unwrap();
+    assert_eq!(
+        c[0],
+        Cmsg::PktInfo {
+            ifindex: eth0,
+            spec_dst: OUR_IP,
+            addr: SUBNET_BCAST,
+        }
+    );
+    // Queued while IP_PKTINFO was off: ifindex and spec_dst read 0.
+    set_int(&mut h, s, SOL_IP, IP_PKTINFO, 0).unwrap();
+    h.receive(&ip_frame_proto(253, PEER_IP, OUR_IP, b"late"));
+    set_int(&mut h, s, SOL_IP, IP_PKTINFO, 1).unwrap();
+    set_int(&mut h, s, SOL_IP, IP_RECVTTL, 0).unwrap();
+    let (_, _, c) = recv_cmsg(&mut h, s, 0).unwrap();
+    assert_eq!(
+        c,
+        [
+            Cmsg::PktInfo {
+                ifindex: 0,
+                spec_dst: Ipv4Addr::UNSPECIFIED,
+                addr: OUR_IP,
+            },
+            Cmsg::Tos(0),
+        ]
+    );
+    // None on: no control messages.
+    set_int(&mut h, s, SOL_IP, IP_PKTINFO, 0).unwrap();
+    set_int(&mut h, s, SOL_IP, IP_RECVTOS, 0).unwrap();
+    h.receive(&ip_frame_proto(253, PEER_IP, OUR_IP, b"bare"));
+    assert_eq!(recv_cmsg(&mut h, s, 0).unwrap().2, []);
+    // The error queue: the ICMP packet's metadata, then the error.
+    let u = raw(&mut h, IPPROTO_UDP);
+    for o in [IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_RECVERR] {
+        set_int(&mut h, u, SOL_IP, o, 1).unwrap();
+    }
+    let quoted = ipv4_packet(
+        OUR_IP,
+        PEER_IP,
+        Protocol::UDP,
+        64,
+        &[0, 1, 0, 9, 0, 8, 0, 0],
+    );
+    h.receive(&ip_frame_proto(
+        1,
+        PEER_IP,
+        OUR_IP,
+        &icmp_error(3, 3, 0, &quoted),
+    ));
+    let (_, m, c) = recv_cmsg(&mut h, u, MSG_ERRQUEUE).unwrap();
+    assert_eq!(m.flags, MSG_ERRQUEUE);
+    assert_eq!(c.len(), 4);
+    assert_eq!(
+        c[..3],
+        [
+            Cmsg::PktInfo {
+                ifindex: eth0,
+                spec_dst: Ipv4Addr::UNSPECIFIED,
+                addr: OUR_IP,
+            },
+            Cmsg::Ttl(64),
+            Cmsg::Tos(0),
+        ]
+    );
+    assert!(matches!(c[3], Cmsg::RecvErr { offender, .. } if offender == PEER_IP));
+}
