@@ -17,8 +17,10 @@
 //! Deviation from Linux: on a terminal ss spreads the columns over the screen width
 //! (`TIOCGWINSZ` or `$COLUMNS`); `linnet ss` always prints the compact layout. Only IPv4
 //! TCP, UDP and raw sockets exist (no unix, packet or netlink sockets). A raw socket's
-//! port is its protocol number, printed as a number: iproute2 names it from
-//! /etc/protocols (`inet_proto_n2a`, `icmp`) unless `-n`. `-e` prints `ino:0` (no inodes)
+//! port is its protocol number (`inet_sport`), named as `resolve_service` does for
+//! `RAW_PROTO`: without `-n` by `inet_proto_n2a` (the first /etc/protocols entry of that
+//! number, `getprotobynumber`, else `ipproto-N`; no ephemeral-range exception), with `-n`
+//! the number. `-e` prints `ino:0` (no inodes)
 //! and `sk:` is the socket's slot and generation; no `uid:` (everything is root's) and no
 //! `cgroup:`. Service names come from `/etc/services` with ports of Linux's default
 //! `ip_local_port_range` (32768-60999) left numeric, not the running host's sysctl.
@@ -396,18 +398,50 @@ pub fn parse(args: &[String]) -> Result<(Cmd, Option<PathBuf>), Failure> {
     Ok((Cmd::Show(o), ctl))
 }
 
-/// Service names by (port, protocol), from `/etc/services` (`getservbyport`).
+/// Service names by (port, protocol), from `/etc/services` (`getservbyport`), and
+/// protocol names by number, from `/etc/protocols` (`getprotobynumber`, for the "port" of
+/// a raw socket).
 #[derive(Debug, Default, Clone)]
 pub struct Services {
     names: HashMap<(u16, &'static str), String>,
+    protocols: HashMap<u16, String>,
 }
 
 impl Services {
-    /// Reads `/etc/services`; empty (numeric ports) when it cannot be read.
+    /// Reads `/etc/services` and `/etc/protocols`; a file that cannot be read names
+    /// nothing (numeric ports, `ipproto-N` protocols).
     pub fn system() -> Services {
-        std::fs::read_to_string("/etc/services")
+        let s = std::fs::read_to_string("/etc/services")
             .map(|t| Services::parse(&t))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        match std::fs::read_to_string("/etc/protocols") {
+            Ok(t) => s.with_protocols(&t),
+            Err(_) => s,
+        }
+    }
+
+    /// Parses the protocols(5) format: `name number [aliases...] [# comment]`; the first
+    /// entry of a number wins, as `getprotobynumber` returns the first match.
+    pub fn parse_protocols(text: &str) -> HashMap<u16, String> {
+        let mut names = HashMap::new();
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("");
+            let mut w = line.split_whitespace();
+            let (Some(name), Some(num)) = (w.next(), w.next()) else {
+                continue;
+            };
+            let Ok(num) = num.parse::<u16>() else {
+                continue;
+            };
+            names.entry(num).or_insert_with(|| name.to_string());
+        }
+        names
+    }
+
+    /// Adds protocol names (see [`Services::parse_protocols`]).
+    pub fn with_protocols(mut self, text: &str) -> Services {
+        self.protocols = Services::parse_protocols(text);
+        self
     }
 
     /// Parses the services(5) format: `name port/protocol [aliases...] [# comment]`; the
@@ -435,17 +469,28 @@ impl Services {
                 .entry((port, proto))
                 .or_insert_with(|| name.to_string());
         }
-        Services { names }
+        Services {
+            names,
+            protocols: HashMap::new(),
+        }
     }
 }
 
 /// Linux's default `ip_local_port_range` (ss's `is_ephemeral` reads the host's).
 const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
 
-/// `resolve_service`.
+/// `resolve_service`: 0 is `*`; with `-n` the number; a raw socket's port (its protocol)
+/// through `inet_proto_n2a`; else the service name outside the ephemeral range.
 fn resolve_service(port: u16, proto: &'static str, numeric: bool, svc: &Services) -> String {
     if port == 0 {
         return "*".into();
+    }
+    if !numeric && proto == "raw" {
+        return svc
+            .protocols
+            .get(&port)
+            .cloned()
+            .unwrap_or_else(|| format!("ipproto-{port}"));
     }
     if !numeric && !EPHEMERAL.contains(&port) {
         if let Some(n) = svc.names.get(&(port, proto)) {

@@ -567,3 +567,92 @@ fn number_formats_follow_c() {
     assert_eq!(sprint_bw(999.0, false), "999");
     assert_eq!(sprint_bw(68_656_761_904.76, true), "68656761905");
 }
+
+/// The raw sockets of a second capture (`unshare -n`, `lo` up; iproute2 6.1.0 on Linux
+/// 6.18), in the order the kernel listed them: IPPROTO_RAW and protocol 253 unbound, a
+/// UDP raw socket bound to 127.0.0.1 and connected to 127.0.0.2, a TCP raw socket
+/// connected to 127.0.0.1 port 7, an ICMP raw socket unbound. That kernel has no
+/// `CONFIG_INET_RAW_DIAG`, so ss read /proc/net/raw, which reports every remote port as 0
+/// (`raw_sock_seq_show`); the inputs say what it answered.
+fn raw_sockets() -> Vec<InetDiagMsg> {
+    let any = Ipv4Addr::UNSPECIFIED;
+    let m = |state: u8, src: SocketAddrV4, dst: SocketAddrV4| InetDiagMsg {
+        src,
+        dst,
+        ..msg(src.port() as u8, state, 0, None, 0, 0)
+    };
+    vec![
+        m(7, a(any, 255), a(any, 0)),
+        m(7, a(any, 253), a(any, 0)),
+        m(1, a(LO, 17), a(Ipv4Addr::new(127, 0, 0, 2), 0)),
+        m(1, a(LO, 6), a(LO, 0)),
+        m(7, a(any, 1), a(any, 0)),
+    ]
+}
+
+/// The lines of that machine's /etc/protocols for the numbers above (255 and 253 have
+/// none).
+const PROTOCOLS: &str = "ip\t0\tIP\t\t# internet protocol, pseudo protocol number
+icmp\t1\tICMP\t\t# internet control message protocol
+tcp\t6\tTCP\t\t# transmission control protocol
+udp\t17\tUDP\t\t# user datagram protocol
+";
+
+fn ss_raw(args: &str, svc: &Services) -> String {
+    let argv: Vec<String> = args.split_whitespace().map(String::from).collect();
+    let (cmd, _) = parse(&argv).unwrap();
+    let Cmd::Show(o) = cmd else { panic!("{cmd:?}") };
+    let v: Vec<InetDiagMsg> = raw_sockets()
+        .into_iter()
+        .filter(|m| o.states & (1 << m.state) != 0)
+        .collect();
+    let dumps: Vec<(Db, Vec<InetDiagMsg>)> = o.dbs.iter().map(|&db| (db, v.clone())).collect();
+    render(&o, &dumps, svc)
+}
+
+/// misc/ss.c `resolve_service` with `dg_proto == RAW_PROTO`: a raw socket's port is its
+/// protocol, named by `inet_proto_n2a` (the /etc/protocols name, else `ipproto-N`) unless
+/// `-n`, which prints the number; a port 0 is `*` either way.
+#[test]
+fn raw_views_name_the_protocol_as_iproute2() {
+    let svc = Services::default().with_protocols(PROTOCOLS);
+    // ss -wa
+    let expected = uncat(
+        "State  Recv-Q Send-Q Local Address:Port        Peer Address:PortProcess$
+UNCONN 0      0            0.0.0.0:ipproto-255      0.0.0.0:*          $
+UNCONN 0      0            0.0.0.0:ipproto-253      0.0.0.0:*          $
+ESTAB  0      0          127.0.0.1:udp            127.0.0.2:*          $
+ESTAB  0      0          127.0.0.1:tcp            127.0.0.1:*          $
+UNCONN 0      0            0.0.0.0:icmp             0.0.0.0:*          $",
+    );
+    assert_eq!(ss_raw("-wa", &svc), expected);
+    // ss -wan
+    let expected = uncat(
+        "State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess$
+UNCONN 0      0            0.0.0.0:255       0.0.0.0:*          $
+UNCONN 0      0            0.0.0.0:253       0.0.0.0:*          $
+ESTAB  0      0          127.0.0.1:17      127.0.0.2:*          $
+ESTAB  0      0          127.0.0.1:6       127.0.0.1:*          $
+UNCONN 0      0            0.0.0.0:1         0.0.0.0:*          $",
+    );
+    assert_eq!(ss_raw("-wan", &svc), expected);
+    // ss -w
+    let expected = uncat(
+        "Recv-Q Send-Q Local Address:Port Peer Address:PortProcess$
+0      0          127.0.0.1:udp     127.0.0.2:*          $
+0      0          127.0.0.1:tcp     127.0.0.1:*          $",
+    );
+    assert_eq!(ss_raw("-w", &svc), expected);
+    // ss -wn
+    let expected = uncat(
+        "Recv-Q Send-Q Local Address:Port Peer Address:PortProcess$
+0      0          127.0.0.1:17      127.0.0.2:*          $
+0      0          127.0.0.1:6       127.0.0.1:*          $",
+    );
+    assert_eq!(ss_raw("-wn", &svc), expected);
+    // No /etc/protocols: every protocol is ipproto-N (getprotobynumber finds nothing).
+    assert!(ss_raw("-w", &Services::default()).contains("127.0.0.1:ipproto-17 "));
+    // The first entry of a number wins.
+    let dup = Services::default().with_protocols("first 17 A\nsecond 17 B\n");
+    assert!(ss_raw("-w", &dup).contains("127.0.0.1:first "));
+}
