@@ -86,9 +86,8 @@
 //! counts as arriving on that device (Linux: on `lo`).
 //!
 //! # Not in this landing (issue 5, what remains)
-//! - Raw sockets ([`raw`]) have no `IP_RECVERR` / error queue, no `IP_PKTINFO` /
-//!   `IP_RECVTTL` / `IP_RECVTOS` cmsgs, no `IP_OPTIONS`, no `SO_BINDTODEVICE` match and no
-//!   multicast; `SOCK_RAW` needs the `privileged` mark (EPERM from `sys_socket`, as
+//! - Raw sockets ([`raw`]) have no `IP_OPTIONS`, no local errors on the error queue
+//!   (`ip_local_error`), no `IP_MTU_DISCOVER` and no multicast; `SOCK_RAW` needs the `privileged` mark (EPERM from `sys_socket`, as
 //!   without `CAP_NET_RAW`). Other families (`AF_INET6`, `AF_UNIX`,
 //!   `AF_PACKET`, `AF_NETLINK`) answer EAFNOSUPPORT. Ping sockets (`socket::ping`) check
 //!   `ping_group_range` against group 0 (a library has no credentials), match replies by
@@ -96,14 +95,14 @@
 //! - `connect(AF_UNSPEC)` on a TCP socket past SYN-SENT (Linux's `tcp_disconnect` aborts the
 //!   connection): EOPNOTSUPP for now; on a closed, listening or connecting one it works.
 //! - `MSG_OOB | MSG_PEEK` on TCP consumes the urgent byte (Linux leaves it). `MSG_WAITALL`:
-//!   the front door's loop. `MSG_ERRQUEUE` reads the error queue of UDP and ping sockets
-//!   ([`cmsg`], `udp::errqueue`, [`ping`]); TCP sockets have no error queue and answer
-//!   EAGAIN (what Linux says for an empty queue). `IP_PKTINFO`, `IP_RECVTTL` and
-//!   `IP_RECVTOS` work on UDP and ping sockets, `IP_RECVORIGDSTADDR` and `UDP_CORK` /
-//!   `MSG_MORE` on UDP only (Linux also takes the `SOL_IP` ones on TCP and raw sockets, and
-//!   `IP_RECVORIGDSTADDR` on ping); `IP_RECVERR` on TCP makes established-state ICMP
-//!   errors hard (`tcp_v4_err`) but queues nothing (Linux queues SYN-SENT / SYN-RECV
-//!   errors); `IP_RECVERR_RFC4884`, `IP_RECVOPTS`, `IP_RETOPTS`,
+//!   the front door's loop. `MSG_ERRQUEUE` reads the error queue of UDP, ping and raw
+//!   sockets ([`cmsg`], `udp::errqueue`, [`ping`], [`raw`]); TCP sockets have no error
+//!   queue and answer EAGAIN (what Linux says for an empty queue). `IP_PKTINFO`,
+//!   `IP_RECVTTL` and `IP_RECVTOS` work on UDP, ping and raw sockets, `IP_RECVORIGDSTADDR`
+//!   and `UDP_CORK` / `MSG_MORE` on UDP only (Linux also takes the `SOL_IP` ones on TCP
+//!   sockets, and `IP_RECVORIGDSTADDR` on ping and raw); `IP_RECVERR` on TCP makes
+//!   established-state ICMP errors hard (`tcp_v4_err`) but queues nothing (Linux queues
+//!   SYN-SENT / SYN-RECV errors); `IP_RECVERR_RFC4884`, `IP_RECVOPTS`, `IP_RETOPTS`,
 //!   `IP_CHECKSUM` and local (`SO_EE_ORIGIN_LOCAL`) errors such as EMSGSIZE against the
 //!   path MTU are not done. `TCP_INFO`'s
 //!   `tcpi_delivery_rate_app_limited` is 1 on every socket not listening.

@@ -14,7 +14,10 @@
 //! `inet->inet_num = protocol`), net/ipv4/ip_input.c (`ip_protocol_deliver_rcu`: no
 //! protocol unreachable when a raw socket took the datagram), net/ipv4/datagram.c
 //! (`__ip4_datagram_connect`), net/ipv4/udp.c (`__udp_disconnect`, raw's `disconnect`),
-//! net/ipv4/ip_sockglue.c (`IP_HDRINCL`), net/core/sock.c (`__sock_queue_rcv_skb`),
+//! net/ipv4/ip_sockglue.c (`IP_HDRINCL`, `IP_RECVERR`, `IP_PKTINFO`, `IP_RECVTTL`,
+//! `IP_RECVTOS`, `ip_icmp_error`, `ip_recv_error`, `ip_cmsg_recv`,
+//! `ipv4_pktinfo_prepare`), net/core/sock.c (`__sock_queue_rcv_skb`,
+//! `sock_bindtoindex`), net/core/skbuff.c (`sock_queue_err_skb`, `sock_dequeue_err_skb`),
 //! include/uapi/linux/icmp.h (`ICMP_FILTER`, `struct icmp_filter`).
 //! RFCs: RFC 791 (the header the user writes or the stack builds), RFC 792 (ICMP types
 //! the filter names).
@@ -33,12 +36,24 @@
 //! the charge reaches `sk_rcvbuf`) and by [`MAX_QUEUED`] entries; a refused copy counts in
 //! the socket's `drops` (`sk_drops`, the "drops" column of /proc/net/raw) and the table's
 //! `rcvbuf_errors`. Linux counts no SNMP MIB for it (not InDiscards, not RcvbufErrors).
+//! A socket bound to a device (`SO_BINDTODEVICE`) matches only what arrived on it
+//! (`inet_iif`), and sends and connects through it. Each queued datagram keeps its IP
+//! metadata for `IP_PKTINFO` / `IP_RECVTTL` / `IP_RECVTOS` (`ip_cmsg_recv`, through the
+//! shared builder of [`super::cmsg`]).
+//!
+//! # Errors
+//! [`Stack::raw_icmp_error`] (`raw_err`): a connected socket hears of an ICMP error about
+//! what it sent, and with `IP_RECVERR` an unconnected one too; without `IP_RECVERR` only a
+//! hard error sets `sk_err`, with it every error does and is queued on the error queue
+//! (`ip_icmp_error`: `SO_EE_ORIGIN_ICMP`, `ee_info` the MTU or the parameter-problem
+//! pointer, the ICMP sender as offender) for `recvmsg(MSG_ERRQUEUE)`. The error queue
+//! shares the receive charge: an error that would reach `SO_RCVBUF` (or [`MAX_QUEUED`]
+//! entries) is dropped and counted (`errq_drops`).
 //!
 //! # Not done
-//! `IP_RECVERR` and the error queue (an ICMP error reaches a raw socket only as `sk_err`,
-//! when connected and the error is hard), `IP_PKTINFO` / `IP_RECVTTL` / `IP_RECVTOS`
-//! control messages, `IP_OPTIONS`, `SO_BINDTODEVICE` matching, multicast, `MSG_CONFIRM` /
-//! `MSG_PROBE`, and the path-MTU update from a fragmentation-needed error.
+//! `IP_OPTIONS`, local errors on the error queue (`ip_local_error` for an oversized
+//! `IP_HDRINCL` send), `IP_MTU_DISCOVER`, multicast, `MSG_CONFIRM` / `MSG_PROBE`, and the
+//! path-MTU update from a fragmentation-needed error.
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
