@@ -70,6 +70,12 @@ pub const DIFFERENCES: &[(&str, &str)] = &[
         "connect(AF_UNSPEC) on an established TCP socket (tcp_disconnect's abort) is not \
          done: EOPNOTSUPP",
     ),
+    (
+        "oif-loopback",
+        "a send forced out of `lo` (SO_BINDTODEVICE lo) to an address that is not local: \
+         Linux's output route through the loopback device delivers it locally; linnet \
+         hands it to `lo`, whose input drops it as not ours",
+    ),
 ];
 
 // ---- the scenarios ----------------------------------------------------------------------
@@ -1246,6 +1252,25 @@ const SCENARIOS: &[(&str, &str)] = &[
          send s0 x:d43113c5000900004a 0 127.0.0.1:0 -> len 9
          pump -> ok
          recvc s0 64 MSG_ERRQUEUE -> recv 9 0x2000 x:d43113c5000900004a cmsg pktinfo 0.0.0.0 127.0.0.2,ttl 64,tos 192,err ECONNREFUSED o2 t3 c3 i0 from 127.0.0.1",
+    ),
+    (
+        "raw_bindtodevice",
+        "socket AF_INET SOCK_RAW 253 -> fd
+         socket AF_INET SOCK_RAW 253 -> fd
+         setopt s1 SOL_SOCKET SO_BINDTODEVICE s:lo -> ok
+         send s0 hi 0 10.0.0.1:0 -> len 2
+         recv s1 4 MSG_DONTWAIT -> EAGAIN
+         recv s0 4 MSG_DONTWAIT -> recv 4 0x20 x:45000016
+         send s0 hi 0 127.0.0.1:0 -> len 2
+         recv s1 4 MSG_DONTWAIT -> recv 4 0x20 x:45000016
+         recv s0 4 MSG_DONTWAIT -> recv 4 0x20 x:45000016
+         send s1 hi 0 10.0.0.2:0 -> len 2
+         pump -> ok
+         recv s0 4 MSG_DONTWAIT -> linux recv 4 0x20 x:45000016 | linnet EAGAIN # oif-loopback
+         recv s1 4 MSG_DONTWAIT -> linux recv 4 0x20 x:45000016 | linnet EAGAIN # oif-loopback
+         setopt s1 SOL_SOCKET SO_BINDTODEVICE s: -> ok
+         send s0 hi 0 10.0.0.1:0 -> len 2
+         recv s1 4 MSG_DONTWAIT -> recv 4 0x20 x:45000016",
     ),
     (
         "raw_cmsg_pktinfo_ttl_tos",

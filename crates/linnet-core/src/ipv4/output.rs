@@ -216,6 +216,9 @@ impl Stack {
             .lookup(daddr, |d| d == dev && self.dev_usable(d))
             .copied();
         let Some(r) = route else {
+            // Deviation from Linux: Linux delivers what it routes on-link through the
+            // loopback device to us, whatever its destination (observed: socket_diff
+            // `oif-loopback`); here it goes to `lo`, whose input drops it as not ours.
             return Ok(on_link(self, RouteKind::Unicast));
         };
         let src = saddr
