@@ -29,7 +29,7 @@
 //! when `sk_alloc` fails) and counted in `table_fulls`.
 //!
 //! # Receive
-//! [`Stack::raw_local_deliver`] runs before the protocol handler, as in
+//! `Stack::raw_local_deliver` runs before the protocol handler, as in
 //! `ip_protocol_deliver_rcu`: each socket of the chain that matches (protocol, connected
 //! peer, bound address) and whose `ICMP_FILTER` lets the type through gets a copy. The
 //! queue is bounded by `SO_RCVBUF` in truesize units (`__sock_queue_rcv_skb`: refused once
@@ -42,7 +42,7 @@
 //! shared builder of [`super::cmsg`]).
 //!
 //! # Errors
-//! [`Stack::raw_icmp_error`] (`raw_err`): a connected socket hears of an ICMP error about
+//! `Stack::raw_icmp_error` (`raw_err`): a connected socket hears of an ICMP error about
 //! what it sent, and with `IP_RECVERR` an unconnected one too; without `IP_RECVERR` only a
 //! hard error sets `sk_err`, with it every error does and is queued on the error queue
 //! (`ip_icmp_error`: `SO_EE_ORIGIN_ICMP`, `ee_info` the MTU or the parameter-problem
