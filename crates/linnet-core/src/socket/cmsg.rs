@@ -250,10 +250,10 @@ impl Stack {
     }
 
     /// `recvmsg(fd, msg, flags)` with `msg_control`: as [`Stack::sys_recvmsg`], and the
-    /// control messages of a UDP socket (a raw one: `Stack::raw_recvmsg_cmsg`) in `cmsgs` (cleared first). `MSG_ERRQUEUE` reads the
-    /// error queue (`ip_recv_error`): the quoted payload, `msg_name` the failed datagram's
-    /// destination, `MSG_ERRQUEUE` in the flags and an IP_RECVERR message; EAGAIN when it is
-    /// empty. Other socket types answer as `sys_recvmsg` with no control messages.
+    /// control messages of a UDP, ping or raw socket (raw: `Stack::raw_recvmsg_cmsg`) in
+    /// `cmsgs` (cleared first). `MSG_ERRQUEUE` reads the error queue (`ip_recv_error`): the
+    /// quoted payload, `msg_name` the failed datagram's destination, `MSG_ERRQUEUE` in the
+    /// flags and an IP_RECVERR message; EAGAIN when it is empty. Other socket types answer as `sys_recvmsg` with no control messages.
     pub fn sys_recvmsg_cmsg(
         &mut self,
         id: SocketId,
