@@ -390,8 +390,12 @@ impl Stack {
         }
         let ip = ipwire::Packet::new_unchecked(net);
         let (saddr, daddr) = (ip.src_addr(), ip.dst_addr());
+        // raw_v4_input: dif is inet_iif (the device owning the address for what looped back).
+        let dif = self.inet_iif(skb.dev, daddr);
         let rx = RxIpInfo {
-            ifindex: skb.dev.0,
+            // ipv4_pktinfo_prepare: a loopback ipi_ifindex becomes inet_iif (checked on
+            // Linux 6.18: a datagram sent to a veth's own address reads that veth's index).
+            ifindex: dif,
             daddr,
             dport: 0,
             ttl: ip.hop_limit(),
@@ -401,8 +405,6 @@ impl Stack {
         };
         let l4 = skb.data();
         let truesize = skb.truesize();
-        // raw_v4_input: dif is inet_iif (the device owning the address for what looped back).
-        let dif = self.inet_iif(skb.dev, daddr);
         let t = &mut self.sockets.raw;
         let Some(chain) = t.chains.get(&proto) else {
             return false;

@@ -941,6 +941,20 @@ fn pktinfo_ttl_tos_cmsgs_on_raw_sockets() {
             Cmsg::Tos(0),
         ]
     );
+    // Looped back to eth0's address: ipv4_pktinfo_prepare reports inet_iif, eth0, not lo.
+    let tx = raw(&mut h, 253);
+    h.stack
+        .sys_sendto(tx, b"self", 0, Some(&sa(OUR_IP)))
+        .unwrap();
+    let (_, _, c) = recv_cmsg(&mut h, s, 0).unwrap();
+    assert_eq!(
+        c[0],
+        Cmsg::PktInfo {
+            ifindex: eth0,
+            spec_dst: OUR_IP,
+            addr: OUR_IP,
+        }
+    );
     // None on: no control messages.
     set_int(&mut h, s, SOL_IP, IP_PKTINFO, 0).unwrap();
     set_int(&mut h, s, SOL_IP, IP_RECVTOS, 0).unwrap();
