@@ -1113,6 +1113,31 @@ const SCENARIOS: &[(&str, &str)] = &[
          recv s2 8 MSG_ERRQUEUE -> EAGAIN",
     ),
     (
+        "tcp_ip_cmsg_flags",
+        "socket AF_INET SOCK_STREAM 0 -> fd
+         getopt s0 SOL_IP IP_PKTINFO 4 -> int 0
+         setopt s0 SOL_IP IP_PKTINFO 1 -> ok
+         setopt s0 SOL_IP IP_RECVTTL 1 -> ok
+         setopt s0 SOL_IP IP_RECVTOS 1 -> ok
+         setopt s0 SOL_IP IP_RECVORIGDSTADDR 1 -> ok
+         getopt s0 SOL_IP IP_PKTINFO 4 -> int 1
+         getopt s0 SOL_IP IP_RECVTTL 4 -> int 1
+         getopt s0 SOL_IP IP_RECVORIGDSTADDR 4 -> int 1
+         setopt s0 SOL_IP IP_RECVTTL 0 -> ok
+         getopt s0 SOL_IP IP_RECVTTL 4 -> int 0
+         bind s0 127.0.0.1:5062 -> ok
+         listen s0 5 -> ok
+         socket AF_INET SOCK_STREAM 0 -> fd
+         connect s1 127.0.0.1:5062 -> ok
+         accept s0 0 -> fd
+         getopt s2 SOL_IP IP_PKTINFO 4 -> int 1
+         getopt s2 SOL_IP IP_RECVTTL 4 -> int 0
+         getopt s2 SOL_IP IP_RECVTOS 4 -> int 1
+         send s1 abc 0 -> len 3
+         pump -> ok
+         recv s2 8 0 -> recv 3 0 abc",
+    ),
+    (
         "deliberate_differences",
         "socket AF_INET SOCK_STREAM 0 -> fd
          bind s0 127.0.0.1:5050 -> ok

@@ -314,6 +314,17 @@ impl Stack {
     }
 }
 
+/// The `inet->cmsg_flags` bit of a `SOL_IP` receive option, if it is one.
+pub(crate) fn cmsg_flag_bit(name: i32) -> Option<u8> {
+    match name {
+        IP_PKTINFO => Some(IP_CMSG_PKTINFO),
+        IP_RECVTTL => Some(IP_CMSG_TTL),
+        IP_RECVTOS => Some(IP_CMSG_TOS),
+        IP_RECVORIGDSTADDR => Some(IP_CMSG_ORIGDSTADDR),
+        _ => None,
+    }
+}
+
 /// `do_ip_setsockopt` for the options of this module on a UDP socket.
 pub(crate) fn ip_setsockopt_cmsg(
     st: &mut Stack,
@@ -321,15 +332,11 @@ pub(crate) fn ip_setsockopt_cmsg(
     name: i32,
     on: bool,
 ) -> Result<(), Errno> {
-    let bit = match name {
-        IP_PKTINFO => IP_CMSG_PKTINFO,
-        IP_RECVTTL => IP_CMSG_TTL,
-        IP_RECVTOS => IP_CMSG_TOS,
-        IP_RECVORIGDSTADDR => IP_CMSG_ORIGDSTADDR,
-        IP_RECVERR => return st.udp_set_recverr(sk, on),
-        _ => return Err(Errno::ENOPROTOOPT),
-    };
-    st.udp_set_cmsg_flag(sk, bit, on)
+    match cmsg_flag_bit(name) {
+        Some(bit) => st.udp_set_cmsg_flag(sk, bit, on),
+        None if name == IP_RECVERR => st.udp_set_recverr(sk, on),
+        None => Err(Errno::ENOPROTOOPT),
+    }
 }
 
 /// `do_ip_getsockopt` for the options of this module on a UDP socket.

@@ -99,8 +99,9 @@
 //!   sockets ([`cmsg`], `udp::errqueue`, [`ping`], [`raw`]); TCP sockets have no error
 //!   queue and answer EAGAIN (what Linux says for an empty queue). `IP_PKTINFO`,
 //!   `IP_RECVTTL` and `IP_RECVTOS` work on UDP, ping and raw sockets, `IP_RECVORIGDSTADDR`
-//!   and `UDP_CORK` / `MSG_MORE` on UDP only (Linux also takes the `SOL_IP` ones on TCP
-//!   sockets, and `IP_RECVORIGDSTADDR` on ping and raw); `IP_RECVERR` on TCP makes
+//!   and `UDP_CORK` / `MSG_MORE` on UDP only; a TCP socket keeps the four receive flags
+//!   (inherited by children) without effect, as Linux (TCP gives no IP cmsgs); ping and
+//!   raw sockets answer ENOPROTOOPT to `IP_RECVORIGDSTADDR`, which Linux takes; `IP_RECVERR` on TCP makes
 //!   established-state ICMP errors hard (`tcp_v4_err`) but queues nothing (Linux queues
 //!   SYN-SENT / SYN-RECV errors); `IP_RECVERR_RFC4884`, `IP_RECVOPTS`, `IP_RETOPTS`,
 //!   `IP_CHECKSUM` and local (`SO_EE_ORIGIN_LOCAL`) errors such as EMSGSIZE against the

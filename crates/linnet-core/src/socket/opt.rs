@@ -659,6 +659,11 @@ fn ip_setsockopt(
             }
         }
         IP_RECVERR if proto == IPPROTO_TCP => st.tcp_set_recverr(sk, val != 0),
+        IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVORIGDSTADDR if proto == IPPROTO_TCP => {
+            // Kept and inherited, without effect: TCP's recvmsg gives no IP cmsgs (Linux).
+            let bit = super::cmsg::cmsg_flag_bit(name).ok_or(Errno::ENOPROTOOPT)?;
+            st.tcp_set_cmsg_flag(sk, bit, val != 0)
+        }
         IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR if proto == IPPROTO_ICMP => {
             super::ping::ping_setsockopt_cmsg(st, sk, name, val != 0)
         }
@@ -710,6 +715,10 @@ fn do_ip_getsockopt(
         IP_TRANSPARENT if proto == IPPROTO_TCP => i32::from(st.tcp_transparent(sk)?),
         IP_HDRINCL => 0,
         IP_RECVERR if proto == IPPROTO_TCP => i32::from(st.tcp_recverr(sk)?),
+        IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVORIGDSTADDR if proto == IPPROTO_TCP => {
+            let bit = super::cmsg::cmsg_flag_bit(name).ok_or(Errno::ENOPROTOOPT)?;
+            i32::from(st.tcp_cmsg_flag(sk, bit)?)
+        }
         IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVERR if proto == IPPROTO_ICMP => {
             super::ping::ping_getsockopt_cmsg(st, sk, name)?
         }

@@ -359,6 +359,11 @@ pub(crate) struct IpSockOpts {
     /// a hard error (`sk_err`, reported at once) instead of the soft one kept for a
     /// timeout (`tcp_v4_err`).
     pub(crate) recverr: bool,
+    /// `inet->cmsg_flags` for `IP_PKTINFO`, `IP_RECVTTL`, `IP_RECVTOS` and
+    /// `IP_RECVORIGDSTADDR` (the `IP_CMSG_*` bits of `socket::cmsg`): accepted and
+    /// reported as Linux does on a stream socket, inherited by children (`sk_clone_lock`
+    /// copies the flags), and without effect: TCP's `recvmsg` gives no IP control messages.
+    pub(crate) cmsg_flags: u8,
 }
 
 #[derive(Debug)]
@@ -1353,6 +1358,30 @@ impl Stack {
             sk.ip.recverr = on;
             Ok(())
         })
+    }
+
+    /// `setsockopt(IP_PKTINFO | IP_RECVTTL | IP_RECVTOS | IP_RECVORIGDSTADDR)` on a TCP
+    /// socket: the flag is kept (and inherited) but, as in Linux, TCP delivers no IP
+    /// control messages.
+    pub(crate) fn tcp_set_cmsg_flag(
+        &mut self,
+        h: SocketHandle,
+        bit: u8,
+        on: bool,
+    ) -> Result<(), Errno> {
+        self.tcp_with(h, |_, sk| {
+            if on {
+                sk.ip.cmsg_flags |= bit;
+            } else {
+                sk.ip.cmsg_flags &= !bit;
+            }
+            Ok(())
+        })
+    }
+
+    /// `getsockopt` of one of the flags [`Stack::tcp_set_cmsg_flag`] keeps.
+    pub(crate) fn tcp_cmsg_flag(&self, h: SocketHandle, bit: u8) -> Result<bool, Errno> {
+        Ok(self.tcp_sock_ref(h)?.ip.cmsg_flags & bit != 0)
     }
 
     /// `getsockopt(IP_RECVERR)` on a TCP socket.
