@@ -161,6 +161,19 @@ impl TunDevice {
             // SAFETY: the fd is attached; TUNSETOFFLOAD takes its argument by value and
             // touches no memory of ours.
             unsafe { tunsetoffload(file.as_raw_fd(), OFFLOADS as libc::c_int) }?;
+        } else {
+            // The offloads are the device's (tun->set_features), not the fd's: a persistent
+            // TAP opened with offload before keeps TSO4 and checksum offload through a later
+            // TUNSETIFF without IFF_VNET_HDR, and the kernel would then hand over partial
+            // checksums and super-segments with no header saying so. Clear them, as QEMU
+            // does when it opens a TAP without vnet headers; a kernel that refuses (EINVAL)
+            // has none set.
+            // SAFETY: the fd is attached; TUNSETOFFLOAD takes its argument by value and
+            // touches no memory of ours.
+            match unsafe { tunsetoffload(file.as_raw_fd(), 0) } {
+                Err(nix::errno::Errno::EINVAL) | Ok(_) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         let name = ifreq::ifreq_name(&req);
         let mtu = ifreq::if_mtu(&name).ok();
