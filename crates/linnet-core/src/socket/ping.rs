@@ -373,27 +373,12 @@ impl Stack {
         buf: &mut [u8],
     ) -> Result<ErrRecv, Errno> {
         let s = self.sockets.ping.get_mut(h)?;
-        let Some(e) = s.errq.pop_front() else {
-            return Err(Errno::EAGAIN);
-        };
-        s.rmem = s.rmem.saturating_sub(e.skb.truesize());
-        let next = s.errq.front().map(|n| n.ee.ee_errno);
-        s.err = next.and_then(|c| Errno::from_code(c as i32));
-        if next.is_some() {
+        let (r, skb, more) =
+            crate::udp::errqueue::dequeue_err(&mut s.errq, &mut s.rmem, &mut s.err, buf)?;
+        if more {
             self.push_event(Event::Error(h));
         }
-        let data = e.skb.data();
-        let n = data.len().min(buf.len());
-        buf[..n].copy_from_slice(&data[..n]);
-        let r = ErrRecv {
-            len: n,
-            truncated: n < data.len(),
-            dest: e.dest,
-            ee: e.ee,
-            offender: e.offender,
-            ip: e.ip,
-        };
-        self.pool.free(e.skb);
+        self.pool.free(skb);
         Ok(r)
     }
 

@@ -135,27 +135,11 @@ impl Stack {
     /// clears it when this was the last.
     pub fn udp_recv_error(&mut self, h: SocketHandle, buf: &mut [u8]) -> Result<ErrRecv, Errno> {
         let s = self.udp.get_mut(h)?;
-        let Some(e) = s.errq.pop_front() else {
-            return Err(Errno::EAGAIN);
-        };
-        s.rmem = s.rmem.saturating_sub(e.skb.truesize());
-        let next = s.errq.front().map(|n| n.ee.ee_errno);
-        s.err = next.and_then(|c| Errno::from_code(c as i32));
-        if next.is_some() {
+        let (r, skb, more) = dequeue_err(&mut s.errq, &mut s.rmem, &mut s.err, buf)?;
+        if more {
             self.push_event(Event::Error(h));
         }
-        let data = e.skb.data();
-        let n = data.len().min(buf.len());
-        buf[..n].copy_from_slice(&data[..n]);
-        let r = ErrRecv {
-            len: n,
-            truncated: n < data.len(),
-            dest: e.dest,
-            ee: e.ee,
-            offender: e.offender,
-            ip: e.ip,
-        };
-        self.pool.free(e.skb);
+        self.pool.free(skb);
         Ok(r)
     }
 
@@ -205,4 +189,35 @@ impl Stack {
         }
         Ok(())
     }
+}
+
+/// `sock_dequeue_err_skb` and the copy of `ip_recv_error`, for the sockets whose error queue
+/// holds [`ErrEntry`]s (UDP and ping): the oldest entry copied into `buf`, its truesize
+/// uncharged from `rmem`, and `sk_err` set to the next entry's errno or cleared. Returns the
+/// answer, the entry's skb for the caller to free, and whether another error waits (the
+/// caller reports it again, as `sk_error_report`). EAGAIN when the queue is empty.
+pub(crate) fn dequeue_err(
+    errq: &mut alloc::collections::VecDeque<ErrEntry>,
+    rmem: &mut usize,
+    err: &mut Option<Errno>,
+    buf: &mut [u8],
+) -> Result<(ErrRecv, SkBuff, bool), Errno> {
+    let Some(e) = errq.pop_front() else {
+        return Err(Errno::EAGAIN);
+    };
+    *rmem = rmem.saturating_sub(e.skb.truesize());
+    let next = errq.front().map(|n| n.ee.ee_errno);
+    *err = next.and_then(|c| Errno::from_code(c as i32));
+    let data = e.skb.data();
+    let n = data.len().min(buf.len());
+    buf[..n].copy_from_slice(&data[..n]);
+    let r = ErrRecv {
+        len: n,
+        truncated: n < data.len(),
+        dest: e.dest,
+        ee: e.ee,
+        offender: e.offender,
+        ip: e.ip,
+    };
+    Ok((r, e.skb, next.is_some()))
 }
